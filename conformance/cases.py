@@ -1,0 +1,64 @@
+"""Cases generated from the matrix: one per model × runtime × device × api and check, with stable ids."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+from conformance.expectations import Expectation, expected_for
+from conformance.matrix import Matrix, Model, Runtime
+
+
+@dataclass(frozen=True)
+class Cell:
+    model: str
+    runtime: str
+    device: str
+
+    @property
+    def key(self) -> str:
+        return "%s-%s-%s" % (self.model, self.runtime, self.device)
+
+
+@dataclass(frozen=True)
+class Case:
+    check: str
+    cell: Cell
+    api: str
+    expectation: Expectation
+
+    @property
+    def param_id(self) -> str:
+        """The part inside the brackets of the pytest node id."""
+        return "%s-%s" % (self.cell.key, self.api)
+
+    @property
+    def id(self) -> str:
+        """Stable, greppable case id, e.g. ``load[text_embed-tf1.15-graph-cpu-hub.Module]``."""
+        return "%s[%s]" % (self.check, self.param_id)
+
+
+def facts_of(check: str, model: Model, runtime: Runtime, device: str, api: str,
+             versions: Optional[Dict[str, Optional[str]]] = None) -> Dict[str, Any]:
+    """The fields expectations match on; ``versions`` overrides unpinned runtime versions."""
+    versions = versions or {}
+    facts = {"check": check, "model": model.id, "runtime": runtime.id, "device": device, "api": api,
+             "format": model.format, "mode": runtime.mode,
+             "tensorflow": runtime.tensorflow_version or versions.get("tensorflow"),
+             "tensorflow_hub": runtime.tensorflow_hub_version or versions.get("tensorflow_hub")}
+    facts["case"] = "%s[%s-%s-%s-%s]" % (check, model.id, runtime.id, device, api)
+    return facts
+
+
+def load_cases(matrix: Matrix, runtime: Runtime, versions: Optional[Dict[str, Optional[str]]] = None
+               ) -> List[Case]:
+    """Loadability cases of ``runtime``, grouped by model (the order xdist groups them in)."""
+    cases = []
+    for model in matrix.models:
+        if not matrix.runs_on(model, runtime):
+            continue
+        for device in matrix.devices_of(model, runtime):
+            for api in matrix.apis_of(model):
+                facts = facts_of("load", model, runtime, device, api, versions)
+                cases.append(Case("load", Cell(model.id, runtime.id, device), api,
+                                  expected_for(facts, matrix.expectations)))
+    return cases

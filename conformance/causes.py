@@ -1,0 +1,113 @@
+"""Diagnosis of load and call failures: the error text in, a named cause and one line for humans out.
+
+Plain Python on the error's type name and message, so it is tested without TensorFlow and works on
+errors recorded by another runtime.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Pattern, Tuple
+
+
+@dataclass(frozen=True)
+class Cause:
+    id: str
+    diagnosis: str
+
+
+def _first_line(text: str) -> str:
+    for line in text.strip().splitlines():
+        if line.strip():
+            return line.strip()[:300]
+    return ""
+
+
+# (cause id, pattern, diagnosis template using the match's groups). Order matters: first match wins.
+_RULES = [
+    ("op-not-registered", r"Op type not registered '([\w>]+)'",
+     "op {0} is not registered in this TensorFlow: the model was written by a newer TensorFlow "
+     "(forward compatibility)"),
+    ("op-not-registered", r"NodeDef mentions attr '(\w+)' not in Op<name=(\w+)",
+     "attr {0} of op {1} is unknown to this TensorFlow: the model was written by a newer TensorFlow "
+     "(forward compatibility)"),
+    ("api-absent", r"module 'tensorflow_hub' has no attribute '(\w+)'",
+     "hub.{0} does not exist in this tensorflow-hub (removed in 0.16)"),
+    ("api-absent", r"module 'tensorflow[\w.]*' has no attribute '(\w+)'",
+     "tf.{0} does not exist in this TensorFlow"),
+    ("graph-only-api", r"(?:not supported when eager execution is enabled|can't be used in eager mode"
+                       r"|is not supported in eager mode|No graph exists when eager execution is enabled)",
+     "this api is graph-only (TF1 hub.Module) and the runtime executes eagerly"),
+    ("eager-only-api", r"(?:only supported (?:in|with|when) eager|requires eager execution|must be "
+                       r"(?:called|run) eagerly|needs eager execution)",
+     "this api needs eager execution and the runtime runs in graph mode"),
+    ("tags-ambiguous", r"(?:requires a `tags=` argument if there is more than one MetaGraph|more than one "
+                       r"MetaGraph|Multiple MetaGraphDefs? (?:found|match))",
+     "the model has several graph variants (tags) and none was chosen: declare `tags` for it"),
+    ("tags-missing", r"MetaGraphDef associated with tags? (.+?) could not be found",
+     "no graph variant has tags {0}: check the model's `tags`"),
+    ("tags-missing", r"Tags (\[.*?\]|\{.*?\}) (?:not found|do not match)",
+     "no graph variant has tags {0}: check the model's `tags`"),
+    ("xla-unsupported-op", r"Cannot assign a device for operation ([^:\s]+): Could not satisfy explicit device "
+                           r"specification '/device:XLA_\w+:\d+' because no supported kernel",
+     "XLA cannot run op {0}: it has no kernel for the XLA device"),
+    ("uninitialized-variable", r"(?:Read of uninitialized variable|Attempting to use uninitialized value) (\S+)",
+     "variable {0} was read before it was initialized"),
+    ("graph-mismatch", r"Module must be applied in the graph it was instantiated for",
+     "hub.Module cannot be applied inside another graph, such as a compiled tf.function"),
+    ("device-pinned", r"(?:Could not satisfy explicit device specification '([^']+)'|Cannot assign a device "
+                      r"for operation (\S+))",
+     "the graph pins an op to a device this runtime does not have ({0}{1})"),
+    ("xla-unsupported-op", r"No registered '(\w+)' OpKernel for XLA\w* devices compatible with node "
+                           r"\{\{(?:function_node [^}]+\}\}\{\{)?node ([^}]+)\}\}",
+     "XLA cannot compile op {0} (node {1})"),
+    ("xla-unsupported-op", r"not compilable[\s\S]*?Uncompilable nodes:\s*([^:\s]+): ([^\n]+)",
+     "XLA cannot compile node {0} ({1})"),
+    ("xla-unsupported-op", r"(?:Detected unsupported operations when trying to compile graph[^:]*:?\s*(.*)"
+                           r"|not compilable|XLA compilation.*(?:unsupported|not supported))",
+     "XLA cannot compile part of this model: {0}"),
+    ("incompatible-format", r"tfhub_module\.pb[;:]? (?:No such file|not found)",
+     "not a TF1 Hub module (no tfhub_module.pb): hub.Module loads only the TF1 Hub format"),
+    ("incompatible-format", r"(?:incompatible/unknown type|Expected a TF1 Hub module|is not a TF1 Hub module"
+                            r"|doesn't have any signatures? (?:named|to))",
+     "the model's format does not fit this api: {0}"),
+    ("unexpected-argument", r"Keyword arguments (\[.*?\]) unknown\. Expected (\[.*?\])",
+     "the api passes argument(s) {0} that the model's function does not take (it takes {1})"),
+    ("resource-on-other-device", r"Trying to access resource (\S+) located in device (\S+) from device (\S+)",
+     "variable {0} lives on {1} but the call runs on {2}"),
+    ("corrupt-model", r"(?:Error parsing message|DecodeError|Data loss|Unsuccessful TensorSliceReader|"
+                      r"truncated|not a gzip file|invalid tar|ReadError|Checksum does not match|"
+                      r"Failed to read|corrupted)",
+     "the model files are corrupt or incomplete: {0}"),
+    ("unresolvable-handle", r"(?:URLError|HTTP Error \d+|Connection refused|Name or service not known|"
+                            r"does not appear to be a valid module|SavedModel file does not exist at|"
+                            r"is not a directory|No such file or directory|could not be resolved)",
+     "the handle could not be resolved to a model: {0}"),
+    ("keras-mismatch", r"Only instances of `keras\.Layer` can be added",
+     "Keras 3 model given a tf-keras layer: set TF_USE_LEGACY_KERAS=1 or use tf-keras"),
+    ("assertion-failed", r"assertion failed:?\s*(.*)",
+     "an assertion in the model failed on the agreed inputs: {0}"),
+    ("signature-missing", r"signature '?([^' ]+)'? (?:is not|not) (?:found|in)",
+     "signature {0} is not there under this api"),
+]  # type: List[Tuple[str, str, str]]
+
+_COMPILED = [(cause, re.compile(pattern, re.IGNORECASE), template)
+             for cause, pattern, template in _RULES]  # type: List[Tuple[str, Pattern, str]]
+
+
+def classify(error_type: str, message: str) -> Cause:
+    """The cause of an error, from its type name (e.g. ``NotFoundError``) and message."""
+    text = "%s: %s" % (error_type, message)
+    for cause, pattern, template in _COMPILED:
+        found = pattern.search(text)
+        if found:
+            groups = [g or "" for g in found.groups()]
+            if not groups or not any(groups):
+                groups = [_first_line(message) or error_type] + [""] * 3
+            groups += [""] * 3
+            return Cause(cause, template.format(*groups).rstrip(": "))
+    return Cause("error", "%s: %s" % (error_type, _first_line(message)))
+
+
+def classify_exception(error: BaseException) -> Cause:
+    return classify(type(error).__name__, str(error))

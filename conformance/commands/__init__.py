@@ -1,0 +1,1 @@
+"""Command-line commands, one per module; each has ``register(subparsers)`` and a ``run(args)``."""

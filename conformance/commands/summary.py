@@ -1,0 +1,56 @@
+"""``summary``: counts per runtime for a run, from the observation files; exit 1 on unexpected results."""
+from __future__ import annotations
+
+import collections
+import os
+import sys
+from typing import Dict, List
+
+from conformance.observations import read_run
+from conformance.run_ids import latest_run
+
+STATUSES = ("pass", "xfail", "fail", "skip", "crash")
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("summary", help="print case counts per runtime for a run")
+    parser.add_argument("--reports", default="reports")
+    parser.add_argument("--run-id", default=os.environ.get("CONFORMANCE_RUN_ID"),
+                        help="run to summarize (default: $CONFORMANCE_RUN_ID, else the newest run)")
+    parser.set_defaults(run=run)
+
+
+def tally(documents: List[dict]) -> Dict[str, collections.Counter]:
+    """Status counts per runtime; a case still marked ``running`` crashed or hung its worker."""
+    counts = collections.OrderedDict()  # type: Dict[str, collections.Counter]
+    for document in documents:
+        counter = counts.setdefault(document["runtime"], collections.Counter())
+        for entry in document["cases"].values():
+            status = entry.get("status", "crash")
+            counter["crash" if status == "running" else status] += 1
+    return counts
+
+
+def run(args) -> int:
+    run_id = args.run_id or latest_run(args.reports)
+    if run_id is None:
+        print("summary: no runs under %s/runs" % args.reports, file=sys.stderr)
+        return 2
+    documents = [document for _, document in read_run(args.reports, run_id)]
+    if not documents:
+        print("summary: run %s has no observations under %s/runs" % (run_id, args.reports), file=sys.stderr)
+        return 2
+    counts = tally(documents)
+    print("run %s" % run_id)
+    print("%-16s" % "runtime" + "".join("%8s" % s for s in STATUSES) + "%8s" % "total")
+    total = collections.Counter()  # type: collections.Counter
+    for runtime, counter in counts.items():
+        total.update(counter)
+        print("%-16s" % runtime + "".join("%8d" % counter[s] for s in STATUSES) + "%8d" % sum(counter.values()))
+    print("%-16s" % "all" + "".join("%8d" % total[s] for s in STATUSES) + "%8d" % sum(total.values()))
+    unexpected = [(case_id, entry) for document in documents for case_id, entry in sorted(document["cases"].items())
+                  if entry.get("status") in ("fail", "running")]
+    for case_id, entry in unexpected:
+        what = "crashed or hung" if entry.get("status") == "running" else entry.get("message", "")
+        print("UNEXPECTED %s: %s" % (case_id, what))
+    return 1 if unexpected else 0

@@ -1,0 +1,49 @@
+"""``tox-ini``: write tox.ini from matrix.yaml (one env per runtime), or ``--check`` that it is current."""
+from __future__ import annotations
+
+import collections
+import os
+import sys
+
+import jinja2
+
+from conformance.matrix import Matrix, load_matrix
+
+TEST_RUNTIME = "tf2.21"  # the runtime whose packages the framework's own tests use
+
+
+def render(matrix: Matrix) -> str:
+    environment = jinja2.Environment(loader=jinja2.PackageLoader("conformance", "templates"),
+                                     keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    labels = collections.OrderedDict()  # type: collections.OrderedDict
+    for runtime in matrix.runtimes:
+        for label in runtime.labels:
+            if label != "default":
+                labels.setdefault(label, []).append(runtime.id)
+    return environment.get_template("tox.ini.j2").render(
+        matrix_path=os.path.basename(matrix.path), runtimes=matrix.runtimes,
+        default_runtimes=[r for r in matrix.runtimes if r.is_default], labels=labels,
+        test_runtime=matrix.runtime(TEST_RUNTIME))
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("tox-ini", help="generate tox.ini from matrix.yaml")
+    parser.add_argument("--output", default="tox.ini")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the file differs from what would be written")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    text = render(load_matrix(args.matrix))
+    current = open(args.output).read() if os.path.exists(args.output) else None
+    if args.check:
+        if current != text:
+            print("%s is out of date with %s: run `python -m conformance tox-ini`" % (args.output, args.matrix),
+                  file=sys.stderr)
+            return 1
+        print("%s is up to date" % args.output)
+        return 0
+    with open(args.output, "w") as stream:
+        stream.write(text)
+    print("wrote %s" % args.output)
+    return 0

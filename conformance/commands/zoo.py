@@ -1,0 +1,68 @@
+"""``zoo``: build the stale zoo models, each inside its writer runtime's pinned packages (via ``uv run``)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from typing import Dict, List
+
+from filelock import FileLock
+
+from conformance.matrix import load_matrix
+from conformance.pythons import find_python
+from conformance.zoo import store
+from conformance.zoo.catalog import ZOO, build_hash, default_zoo_dir
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FRAMEWORK_REQUIREMENTS = ["pyyaml", "jsonschema", "packaging", "filelock",
+                          "importlib-metadata; python_version < '3.8'"]
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("zoo", help="build the project's model zoo (cached by builder hash)")
+    parser.add_argument("--zoo", default=None, help="zoo directory (default: $CONFORMANCE_ZOO_DIR or .zoo)")
+    parser.add_argument("--force", action="store_true", help="rebuild every model")
+    parser.set_defaults(run=run)
+
+
+def _uv() -> str:
+    found = shutil.which("uv")
+    if not found:
+        raise SystemExit("zoo: `uv` is not on PATH (pip install uv): it builds each model in its writer runtime")
+    return found
+
+
+def run(args) -> int:
+    matrix = load_matrix(args.matrix)
+    zoo_dir = os.path.abspath(args.zoo or default_zoo_dir(ROOT))
+    os.makedirs(zoo_dir, exist_ok=True)
+    with FileLock(os.path.join(zoo_dir, ".lock")):
+        stale = {}  # type: Dict[str, List[str]]
+        for model in ZOO:
+            writer = matrix.runtime(model.writer)
+            if args.force or not store.is_fresh(zoo_dir, model, build_hash(model, writer.requirements)):
+                stale.setdefault(writer.id, []).append(model.name)
+            else:
+                print("zoo: %s is fresh" % model.name)
+        for writer_id, names in sorted(stale.items()):
+            writer = matrix.runtime(writer_id)
+            python = find_python(writer.python)
+            if python is None:
+                print("zoo: no Python %s found for %s (looked on PATH, in pyenv and uv)" % (writer.python, writer_id),
+                      file=sys.stderr)
+                return 3
+            command = [_uv(), "run", "--no-project", "--quiet", "--python", python]
+            for requirement in writer.requirements + FRAMEWORK_REQUIREMENTS:
+                command += ["--with", requirement]
+            command += ["python", "-m", "conformance.zoo.build", "--zoo", zoo_dir, "--matrix",
+                        os.path.abspath(args.matrix), "--runtime", writer_id] + names
+            env = dict(os.environ, PYTHONPATH=ROOT, **dict(writer.env))
+            env.pop("VIRTUAL_ENV", None)
+            print("zoo: building %s in %s" % (", ".join(names), writer_id), flush=True)
+            result = subprocess.run(command, env=env, cwd=ROOT)
+            if result.returncode != 0:
+                print("zoo: building %s in %s failed (exit %d)" % (", ".join(names), writer_id, result.returncode),
+                      file=sys.stderr)
+                return result.returncode
+    return 0

@@ -1,0 +1,115 @@
+"""The agreed inputs of a signature: deterministic, byte-identical in every runtime.
+
+Values come from ``numpy.random.RandomState`` (its stream is frozen across numpy versions, unlike
+``default_rng``) seeded by a CRC of ``model/signature/input``, so Python 3.7 + numpy 1.18 and
+Python 3.11 + numpy 2 produce the same bytes.
+"""
+from __future__ import annotations
+
+import zlib
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+
+WORDS = ["the", "quick", "brown", "fox", "hub", "module", "tensor", "graph", "eager", "model", "lazy", "dog"]
+DEFAULT_RANGE = (-1.0, 1.0)
+UNKNOWN_DIM = 3  # size given to an unknown non-batch dimension
+
+Encoder = Callable[[Mapping[str, np.ndarray]], bytes]
+
+
+def seed_of(*parts: str) -> int:
+    return zlib.crc32("/".join(parts).encode("utf-8")) & 0x7FFFFFFF
+
+
+def _shape(declared: Optional[Sequence[Optional[int]]], spec: Mapping[str, Any], batch: int) -> List[int]:
+    if "shape" in spec:
+        return list(spec["shape"])
+    if "values" in spec:
+        return list(np.asarray(spec["values"]).shape)
+    if "strings" in spec:
+        return [len(spec["strings"])]
+    if declared is None:
+        return [batch]
+    return [(batch if i == 0 else UNKNOWN_DIM) if d is None or d < 0 else int(d) for i, d in enumerate(declared)]
+
+
+def _numbers(random: np.random.RandomState, dtype: str, shape: List[int], value_range) -> np.ndarray:
+    low, high = value_range
+    if dtype in ("float16", "float32", "float64", "bfloat16"):
+        values = random.uniform(low, high, size=shape)
+        # bfloat16 is not a numpy dtype: send float32 and let the runtime cast.
+        return values.astype(np.float32 if dtype == "bfloat16" else dtype)
+    if dtype == "bool":
+        return random.randint(0, 2, size=shape).astype(np.bool_)
+    low_int, high_int = (0, 10) if value_range == DEFAULT_RANGE else (int(low), int(high) + 1)
+    return random.randint(low_int, high_int, size=shape).astype(dtype)
+
+
+def _strings(random: np.random.RandomState, shape: List[int]) -> np.ndarray:
+    count = int(np.prod(shape)) if shape else 1
+    words = [" ".join(WORDS[i] for i in random.randint(0, len(WORDS), size=1 + random.randint(0, 4)))
+             for _ in range(count)]
+    return np.array([w.encode("utf-8") for w in words], dtype=object).reshape(shape)
+
+
+def _examples(random: np.random.RandomState, features: Mapping[str, Mapping[str, Any]], count: int,
+              encode: Encoder) -> np.ndarray:
+    records = []
+    for _ in range(count):
+        values = {}
+        for name in sorted(features):
+            feature = features[name]
+            shape = list(feature.get("shape") or [1])
+            if feature["dtype"] == "string":
+                values[name] = _strings(random, shape)
+            else:
+                values[name] = _numbers(random, feature["dtype"], shape, DEFAULT_RANGE)
+        records.append(encode(values))
+    return np.array(records, dtype=object)
+
+
+def make_input(model: str, signature: str, name: str, dtype: str, declared_shape: Optional[Sequence],
+               spec: Optional[Mapping[str, Any]] = None, batch: int = 2,
+               encode_example: Optional[Encoder] = None) -> np.ndarray:
+    spec = spec or {}
+    dtype = spec.get("dtype", dtype)
+    shape = _shape(declared_shape, spec, batch)
+    if "values" in spec:
+        return np.asarray(spec["values"], dtype=object if dtype == "string" else dtype).reshape(shape)
+    if "strings" in spec:
+        return np.array([s.encode("utf-8") for s in spec["strings"]], dtype=object).reshape(shape)
+    random = np.random.RandomState(seed_of(model, signature, name))
+    if "tf_example" in spec:
+        if encode_example is None:
+            raise ValueError("model %r signature %r input %r: tf_example inputs need an encoder (the runtime)"
+                             % (model, signature, name))
+        return _examples(random, spec["tf_example"], int(np.prod(shape)), encode_example).reshape(shape)
+    if dtype == "string":
+        return _strings(random, shape)
+    return _numbers(random, dtype, shape, tuple(spec.get("range", DEFAULT_RANGE)))
+
+
+def make_inputs(model: str, signature: str, described: Mapping[str, Mapping[str, Any]],
+                specs: Optional[Mapping[str, Mapping[str, Any]]] = None, batch: int = 2,
+                encode_example: Optional[Encoder] = None) -> Dict[str, np.ndarray]:
+    """Inputs for every input of a signature, from its description ``{name: {dtype, shape}}``."""
+    specs = specs or {}
+    return {name: make_input(model, signature, name, info["dtype"], info.get("shape"), specs.get(name), batch,
+                             encode_example)
+            for name, info in sorted(described.items())}
+
+
+def fingerprint(arrays: Mapping[str, np.ndarray]) -> str:
+    """A digest of the inputs' bytes, recorded so runtimes can prove they fed the same data."""
+    digest = zlib.crc32(b"")
+    for name in sorted(arrays):
+        array = arrays[name]
+        digest = zlib.crc32(name.encode("utf-8"), digest)
+        if array.dtype == object:
+            for item in array.reshape(-1):
+                digest = zlib.crc32(bytes(item), digest)
+        else:
+            digest = zlib.crc32(np.ascontiguousarray(array).tobytes(), digest)
+        digest = zlib.crc32(repr(list(array.shape)).encode("ascii"), digest)
+    return "%08x" % (digest & 0xFFFFFFFF)

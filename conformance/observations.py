@@ -1,0 +1,101 @@
+"""What a runtime saw, written as it goes: ``reports/runs/<run-id>/<runtime>/<worker>.json`` (+ ``.npz``).
+
+One file per worker process, rewritten atomically (temporary file + rename) after every change, so
+parallel envs and workers never clobber each other and an interrupted run keeps all it recorded.
+A case is marked ``running`` before its model is touched: a crash or a hang leaves that mark behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+
+def run_dir(reports: str, run_id: str) -> str:
+    return os.path.join(reports, "runs", run_id)
+
+
+def _atomic_write(path: str, write) -> None:
+    directory = os.path.dirname(path)
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.splitext(path)[1])
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def _storable(array: np.ndarray) -> np.ndarray:
+    if array.dtype == object:  # strings come back as object arrays of bytes
+        return np.array([bytes(v) for v in array.reshape(-1)], dtype=bytes).reshape(array.shape)
+    return array
+
+
+class Recorder(object):
+    """The observation file of one worker of one runtime."""
+
+    def __init__(self, reports: str, run_id: str, runtime: str, worker: str, run_info: Dict[str, Any]):
+        self.directory = os.path.join(run_dir(reports, run_id), runtime)
+        os.makedirs(self.directory, exist_ok=True)
+        self.path = os.path.join(self.directory, "%s.json" % worker)
+        self.worker = worker
+        self.document = {"schema": SCHEMA_VERSION, "run_id": run_id, "runtime": runtime, "worker": worker,
+                         "run_info": run_info, "cases": {}}  # type: Dict[str, Any]
+        self.flush()
+
+    def flush(self) -> None:
+        payload = json.dumps(self.document, indent=1, sort_keys=True, default=str).encode("utf-8")
+        _atomic_write(self.path, lambda stream: stream.write(payload))
+
+    def begin(self, case_id: str, fields: Dict[str, Any]) -> None:
+        entry = dict(fields, status="running", started=time.time())
+        self.document["cases"][case_id] = entry
+        self.flush()
+
+    def update(self, case_id: str, **fields: Any) -> None:
+        self.document["cases"].setdefault(case_id, {}).update(fields)
+        self.flush()
+
+    def save_outputs(self, name: str, arrays: Mapping[str, np.ndarray]) -> str:
+        """Write arrays to ``<name>.npz`` beside the JSON; returns the file name for the record."""
+        outputs = os.path.join(self.directory, "outputs")
+        os.makedirs(outputs, exist_ok=True)
+        path = os.path.join(outputs, name + ".npz")
+        arrays = {key: _storable(value) for key, value in arrays.items()}
+        _atomic_write(path, lambda stream: np.savez(stream, **arrays))
+        return os.path.relpath(path, self.directory)
+
+
+def read_run(reports: str, run_id: str) -> Iterator[Tuple[str, Dict[str, Any]]]:
+    """Every worker document of a run, as ``(path, document)``; a damaged file is reported, not fatal."""
+    base = run_dir(reports, run_id)
+    if not os.path.isdir(base):
+        return
+    for runtime in sorted(os.listdir(base)):
+        folder = os.path.join(base, runtime)
+        if not os.path.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            if not name.endswith(".json") or name.startswith("."):
+                continue
+            path = os.path.join(folder, name)
+            try:
+                with open(path) as stream:
+                    yield path, json.load(stream)
+            except ValueError as error:
+                yield path, {"runtime": runtime, "error": "unreadable observation file: %s" % error, "cases": {}}
+
+
+def list_cases(documents: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    return [dict(entry, id=case_id) for doc in documents for case_id, entry in sorted(doc["cases"].items())]

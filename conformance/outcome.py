@@ -1,0 +1,40 @@
+"""Settling a case against its expectation: pass, expected failure (xfail), or an unexpected result."""
+from __future__ import annotations
+
+from typing import Optional
+
+import pytest
+
+from conformance.causes import Cause
+from conformance.expectations import Expectation
+
+
+def _source(expectation: Expectation) -> str:
+    link = " %s" % expectation.link if expectation.link else ""
+    return "[%s%s]" % (expectation.source, link)
+
+
+def status_of(cause: Optional[Cause]) -> str:
+    return "pass" if cause is None else "fail"
+
+
+def settle(case_id: str, expectation: Expectation, cause: Optional[Cause]) -> str:
+    """End the test the way ``cause`` (None for success) and ``expectation`` say; returns the verdict.
+
+    An expected failure whose diagnosed cause differs from the expected one is unexpected: a model that
+    was expected to fail for lack of hub.Module but now fails on a corrupt file is news.
+    """
+    status = status_of(cause)
+    if expectation.allows(status):
+        if status == "fail" and expectation.cause and cause is not None and cause.id != expectation.cause:
+            pytest.fail("%s: expected fail (%s) but the cause is %s: %s %s"
+                        % (case_id, expectation.cause, cause.id, cause.diagnosis, _source(expectation)),
+                        pytrace=False)
+        if status == "fail" and cause is not None:
+            pytest.xfail("%s (%s: %s) %s" % (expectation.reason, cause.id, cause.diagnosis, _source(expectation)))
+        return "expected"
+    if cause is None:
+        pytest.fail("%s: unexpected pass: expected %s because %s %s"
+                    % (case_id, expectation.status, expectation.reason, _source(expectation)), pytrace=False)
+    pytest.fail("%s: %s: %s" % (case_id, cause.id, cause.diagnosis), pytrace=False)
+    return "unexpected"  # not reached: pytest.fail raises

@@ -1,0 +1,396 @@
+"""Loading a model through one TF Hub api and calling its signatures, in graph or eager mode.
+
+Every api gives the same small surface (:class:`Loaded`): the signature names it sees, a description of a
+signature (input / output names, dtypes, shapes) and a call that returns numpy arrays. ``__call__`` stands
+for the ``__call__`` of a TF2 Reusable SavedModel (first positional input ``x``, ``training=False``).
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+
+from conformance.runtime.devices import Device, compiled, placement, session_config
+
+CALL = "__call__"
+_EAGER_MODULE_NAMES = itertools.count()
+HIDDEN_SIGNATURES = ("__saved_model_init_op",)
+
+
+class NotApplicable(Exception):
+    """This api cannot exercise this device in this runtime: the case is skipped with the reason."""
+
+
+class SignatureNotFound(KeyError):
+    def __str__(self):
+        return str(self.args[0])
+
+
+def _spec(dtype: Any, shape: Any) -> Dict[str, Any]:
+    dims = None
+    if shape is not None and getattr(shape, "dims", None) is not None:
+        dims = [None if d is None else int(d) for d in shape.as_list()]
+    return {"dtype": "string" if dtype.name == "string" else dtype.name, "shape": dims}
+
+
+def _missing(signature: str, names: Sequence[str], api: str) -> SignatureNotFound:
+    return SignatureNotFound("signature '%s' is not found under %s (it sees: %s)"
+                             % (signature, api, ", ".join(sorted(names)) or "none"))
+
+
+def _to_numpy(value: Any) -> np.ndarray:
+    array = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+    return np.asarray(array)
+
+
+def _as_dict(outputs: Any) -> Dict[str, Any]:
+    return dict(outputs) if isinstance(outputs, Mapping) else {"default": outputs}
+
+
+class Loaded(object):
+    """A model loaded through one api on one device."""
+
+    def signature_names(self) -> List[str]:
+        raise NotImplementedError
+
+    def describe(self, signature: str) -> Dict[str, Any]:
+        raise NotImplementedError
+
+    def call(self, signature: str, inputs: Mapping[str, np.ndarray], device: Device,
+             fetch: Optional[Sequence[str]] = None) -> Dict[str, np.ndarray]:
+        """Outputs of ``signature`` on ``inputs``, placed or compiled for ``device``.
+
+        ``fetch`` names the outputs a graph-mode caller runs (TF1 ``session.run`` semantics); eager calls
+        compute every output whatever is asked.
+        """
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+# ------------------------------------------------------------------ TF2 objects (hub.load, saved_model)
+def _function_spec(function: Any) -> Dict[str, Any]:
+    """Inputs and outputs of a concrete function (a signature of a loaded SavedModel)."""
+    if function.structured_input_signature is None:  # TF 1.15: signatures of TF1 models carry no specs
+        names = list(getattr(function, "_arg_keywords", None) or [])
+        placeholders = [t for t in function.inputs if t.dtype.name != "resource"][:len(names)]
+        inputs = {name: _spec(t.dtype, t.shape) for name, t in zip(names, placeholders)}
+    else:
+        args, kwargs = function.structured_input_signature
+        inputs = {name: _spec(spec.dtype, spec.shape) for name, spec in sorted(kwargs.items())}
+        for index, spec in enumerate(args):
+            inputs[getattr(spec, "name", None) or "arg_%d" % index] = _spec(spec.dtype, spec.shape)
+    outputs = {name: _spec(spec.dtype, spec.shape)
+               for name, spec in sorted(_as_dict(function.structured_outputs).items())}
+    return {"inputs": inputs, "outputs": outputs}
+
+
+def _call_function(obj: Any) -> Any:
+    """The one concrete function behind a Reusable SavedModel's ``__call__`` (training=False)."""
+    call = getattr(obj, "__call__", None)
+    concrete = getattr(call, "concrete_functions", None) or []
+    if not concrete and hasattr(call, "_list_all_concrete_functions_for_serialization"):
+        concrete = call._list_all_concrete_functions_for_serialization()
+    for function in concrete:
+        args = function.structured_input_signature[0]
+        if len(args) >= 1 and (len(args) < 2 or not hasattr(args[1], "dtype") or args[1].dtype.name == "bool"):
+            return function
+    raise _missing(CALL, [], "this object (no traced __call__)")
+
+
+def _call_spec(obj: Any) -> Dict[str, Any]:
+    function = _call_function(obj)
+    first = function.structured_input_signature[0][0]
+    outputs = function.structured_outputs
+    return {"inputs": {"x": _spec(first.dtype, first.shape)},
+            "outputs": {name: _spec(spec.dtype, spec.shape) for name, spec in _as_dict(outputs).items()}}
+
+
+def _object_signatures(obj: Any) -> List[str]:
+    names = [n for n in getattr(obj, "signatures", {}) if n not in HIDDEN_SIGNATURES]
+    if callable(getattr(obj, "__call__", None)) and getattr(getattr(obj, "__call__"), "concrete_functions", None):
+        names.append(CALL)
+    return sorted(names)
+
+
+def _object_describe(obj: Any, signature: str, api: str) -> Dict[str, Any]:
+    if signature == CALL:
+        return _call_spec(obj)
+    signatures = getattr(obj, "signatures", {})
+    if signature not in signatures:
+        raise _missing(signature, _object_signatures(obj), api)
+    return _function_spec(signatures[signature])
+
+
+def _object_invoke(obj: Any, signature: str, tensors: Mapping[str, Any], tf: Any) -> Dict[str, Any]:
+    if signature == CALL:
+        (x,) = tensors.values()
+        return _as_dict(obj(x, tf.constant(False)))
+    return _as_dict(obj.signatures[signature](**tensors))
+
+
+# ------------------------------------------------------------------ eager mode
+class EagerObject(Loaded):
+    """hub.load / tf.saved_model.load in an eager runtime."""
+
+    def __init__(self, tf: Any, obj: Any, api: str):
+        self.tf, self.obj, self.api = tf, obj, api
+
+    def signature_names(self):
+        return _object_signatures(self.obj)
+
+    def describe(self, signature):
+        return _object_describe(self.obj, signature, self.api)
+
+    def call(self, signature, inputs, device, fetch=None):
+        self.describe(signature)  # raises SignatureNotFound with the names this api sees
+        tf = self.tf
+        tensors = {name: tf.constant(value) for name, value in inputs.items()}
+
+        def run(**kwargs):
+            return _object_invoke(self.obj, signature, kwargs, tf)
+
+        with placement(tf, device)():
+            outputs = compiled(tf, device, run)(**tensors)
+        return {name: _to_numpy(value) for name, value in outputs.items()}
+
+
+class EagerKerasLayer(Loaded):
+    """hub.KerasLayer in an eager runtime: one layer per signature (``signature=``, outputs as dict)."""
+
+    def __init__(self, tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]],
+                 signatures: Optional[Sequence[str]]):
+        self.tf = tf
+        self.resolved = hub.load(handle, **({} if tags is None else {"tags": list(tags)}))
+        self.layers = {}  # type: Dict[str, Any]
+        for name in signatures or _object_signatures(self.resolved):
+            if name not in _object_signatures(self.resolved):
+                continue  # call() reports it as a missing signature
+            self.layers[name] = hub.KerasLayer(handle, **_keras_kwargs(name, tags))
+
+    def signature_names(self):
+        return _object_signatures(self.resolved)
+
+    def describe(self, signature):
+        return _object_describe(self.resolved, signature, "hub.KerasLayer")
+
+    def call(self, signature, inputs, device, fetch=None):
+        self.describe(signature)
+        layer, tf = self.layers[signature], self.tf
+        tensors = {name: tf.constant(value) for name, value in inputs.items()}
+        argument = next(iter(tensors.values())) if len(tensors) == 1 else tensors
+
+        def run(value):
+            return _as_dict(layer(value))
+
+        with placement(tf, device)():
+            outputs = compiled(tf, device, run)(argument)
+        return {name: _to_numpy(value) for name, value in outputs.items()}
+
+
+def _keras_kwargs(signature: str, tags: Optional[Sequence[str]]) -> Dict[str, Any]:
+    kwargs = {} if tags is None else {"tags": list(tags)}  # type: Dict[str, Any]
+    if signature != CALL:
+        kwargs.update(signature=signature, signature_outputs_as_dict=True)
+    return kwargs
+
+
+# ------------------------------------------------------------------ graph mode
+class GraphModel(Loaded):
+    """Any api in a graph runtime: call ops are built per signature and device, then run in a session.
+
+    ``build(model)`` loads the model into ``model.graph`` and registers its signatures with :meth:`add`; it
+    may open ``model.session`` itself (the v1 SavedModel loader restores variables into its session).
+    """
+
+    def __init__(self, tf: Any, api: str, build: Callable[["GraphModel"], None], device: Optional[Device] = None):
+        self.tf, self.api, self.device = tf, api, device
+        self.graph = tf.Graph()
+        self.names = []  # type: List[str]
+        self.descriptions = {}  # type: Dict[str, Dict[str, Any]]
+        self.builders = {}  # type: Dict[str, Callable[[], Any]]
+        self.ops = {}  # type: Dict[Any, Any]
+        self.session = None  # type: Any
+        self._initialized = set()  # type: set
+        with self.graph.as_default():
+            build(self)
+            if self.session is None:
+                self.session = tf.compat.v1.Session(graph=self.graph, config=session_config(tf))
+            else:
+                self._initialized.update(op.name for op in self._initializers())  # the loader ran them
+            self._initialize_new()
+
+    def _initializers(self) -> List[Any]:
+        tf1 = self.tf.compat.v1
+        ops = _flatten([v.initializer for v in tf1.global_variables()])  # a list for restored TF2 variables
+        for key in (tf1.GraphKeys.TABLE_INITIALIZERS, "saved_model_initializers"):
+            ops.extend(_flatten(self.graph.get_collection(key)))
+        return [op for op in ops if op is not None]
+
+    def _initialize_new(self) -> None:
+        """Run the initializers of variables and tables created since the last call (never twice)."""
+        with self.graph.as_default():
+            pending = [op for op in self._initializers() if op.name not in self._initialized]
+            if pending:
+                self.session.run(pending)
+            self._initialized.update(op.name for op in pending)
+
+    def add(self, signature: str, description: Dict[str, Any], call: Optional[Callable[[Dict[str, Any]], Any]],
+            tensors: Optional[Any] = None) -> None:
+        """Register a signature: ``call(feeds) -> outputs`` builds its ops, or ``tensors`` are already there."""
+        self.names.append(signature)
+        self.descriptions[signature] = description
+        self.builders[signature] = (call, tensors)
+
+    def signature_names(self):
+        return sorted(self.names)
+
+    def describe(self, signature):
+        if signature not in self.descriptions:
+            raise _missing(signature, self.names, self.api)
+        return self.descriptions[signature]
+
+    def _ops(self, signature, device):
+        call, tensors = self.builders[signature]
+        if tensors is not None:
+            if self.device is not None and device.name != self.device.name:
+                raise ValueError("loaded for %s, called for %s" % (self.device.name, device.name))
+            return tensors
+        key = (signature, device.name)
+        if key not in self.ops:
+            with self.graph.as_default(), placement(self.tf, device)():
+                feeds = _placeholders(self.tf, self.descriptions[signature])
+                outputs = compiled(self.tf, device, lambda **kwargs: call(kwargs))(**feeds)
+                self.ops[key] = (feeds, outputs)
+            self._initialize_new()
+        return self.ops[key]
+
+    def call(self, signature, inputs, device, fetch=None):
+        self.describe(signature)
+        feeds, outputs = self._ops(signature, device)
+        wanted = {name: outputs[name] for name in (fetch or sorted(outputs))}
+        feed_dict = {feeds[name]: value for name, value in inputs.items()}
+        return {name: np.asarray(value) for name, value in self.session.run(wanted, feed_dict).items()}
+
+    def close(self):
+        if self.session is not None:
+            self.session.close()
+
+
+def _flatten(items: Any) -> List[Any]:
+    if isinstance(items, (list, tuple)):
+        return [leaf for item in items for leaf in _flatten(item)]
+    return [items]
+
+
+def _placeholders(tf: Any, description: Dict[str, Any]) -> Dict[str, Any]:
+    return {name: tf.compat.v1.placeholder(tf.as_dtype(info["dtype"]), shape=info["shape"], name=name)
+            for name, info in description["inputs"].items()}
+
+
+def _build_hub_module(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]]):
+    def build(model: GraphModel):
+        module = hub.Module(handle, tags=None if tags is None else set(tags))
+        for name in module.get_signature_names():
+            description = {
+                "inputs": {k: _spec(v.dtype, v.get_shape()) for k, v in
+                           module.get_input_info_dict(name).items()},
+                "outputs": {k: _spec(v.dtype, v.get_shape()) for k, v in
+                            module.get_output_info_dict(name).items()}}
+
+            model.add(name, description, lambda feeds, name=name: module(feeds, signature=name, as_dict=True))
+    return build
+
+
+def _build_object(tf: Any, load: Callable[[], Any], api: str):
+    def build(model: GraphModel):
+        obj = load()
+        for name in _object_signatures(obj):
+            description = _object_describe(obj, name, api)
+
+            model.add(name, description, lambda feeds, name=name: _object_invoke(obj, name, feeds, tf))
+    return build
+
+
+def _build_keras(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]]):
+    def build(model: GraphModel):
+        resolved = hub.load(handle, tags=None if tags is None else list(tags))
+        for name in _object_signatures(resolved):
+            description = _object_describe(resolved, name, "hub.KerasLayer")
+
+            layer = hub.KerasLayer(handle, **_keras_kwargs(name, tags))  # variables outside the device scope
+
+            def call(feeds, layer=layer):
+                return _as_dict(layer(next(iter(feeds.values())) if len(feeds) == 1 else feeds))
+
+            model.add(name, description, call)
+    return build
+
+
+def _build_v1_saved_model(tf: Any, path: str, tags: Optional[Sequence[str]], device: Device):
+    """The TF1 loader imports the whole graph at load time, so the device applies to the import."""
+    def build(model: GraphModel):
+        tf1 = tf.compat.v1
+        model.session = tf1.Session(graph=model.graph, config=session_config(tf))
+        if device.name == "xla" and device.how != "XLA_CPU device":
+            raise NotApplicable("the TF1 SavedModel loader imports the graph as it is; without an XLA_CPU "
+                                "device (%s) there is no call to compile" % device.how)
+        with placement(tf, device)():
+            meta_graph = tf1.saved_model.loader.load(model.session, list(tags or []), path)
+
+        def info(tensor_info):
+            dims = None if tensor_info.tensor_shape.unknown_rank else [
+                None if d.size < 0 else int(d.size) for d in tensor_info.tensor_shape.dim]
+            return {"dtype": tf.as_dtype(tensor_info.dtype).name, "shape": dims}
+
+        for name, signature in meta_graph.signature_def.items():
+            if name in HIDDEN_SIGNATURES:
+                continue
+            description = {"inputs": {k: info(v) for k, v in signature.inputs.items()},
+                           "outputs": {k: info(v) for k, v in signature.outputs.items()}}
+
+            feeds = {k: model.graph.get_tensor_by_name(v.name) for k, v in signature.inputs.items()}
+            outputs = {k: model.graph.get_tensor_by_name(v.name) for k, v in signature.outputs.items()}
+            model.add(name, description, None, (feeds, outputs))
+    return build
+
+
+def loads_per_device(api: str, tf: Any) -> bool:
+    """True when loading itself depends on the device (the graph-mode TF1 SavedModel loader)."""
+    return api == "saved_model" and not tf.executing_eagerly()
+
+
+def open_model(api: str, tf: Any, hub: Any, handle: str, resolved_path: Callable[[], str],
+               tags: Optional[Sequence[str]], signatures: Optional[Sequence[str]] = None,
+               device: Optional[Device] = None) -> Loaded:
+    """Load ``handle`` through ``api``; raises what TensorFlow raises.
+
+    ``device`` matters only where :func:`loads_per_device` says so; elsewhere each call is placed.
+    """
+    eager = tf.executing_eagerly()
+    load_kwargs = {} if tags is None else {"tags": list(tags)}
+    if api == "hub.Module":
+        module_class = hub.Module  # AttributeError in tensorflow-hub >= 0.16: diagnosed as api-absent
+        if eager:
+            # A fresh name each time: a failed eager attempt leaves its name scope taken, and the next
+            # attempt would report that instead of the real error.
+            module_class(handle, name="module_%d" % next(_EAGER_MODULE_NAMES),
+                         **({} if tags is None else {"tags": set(tags)}))
+            raise RuntimeError("hub.Module constructed in eager mode")  # TF raises before this line
+        return GraphModel(tf, api, _build_hub_module(tf, hub, handle, tags))
+    if api == "hub.load":
+        if eager:
+            return EagerObject(tf, hub.load(handle, **load_kwargs), api)
+        return GraphModel(tf, api, _build_object(tf, lambda: hub.load(handle, **load_kwargs), api))
+    if api == "hub.KerasLayer":
+        if eager:
+            return EagerKerasLayer(tf, hub, handle, tags, signatures)
+        return GraphModel(tf, api, _build_keras(tf, hub, handle, tags))
+    if api == "saved_model":
+        path = resolved_path()
+        if eager:
+            return EagerObject(tf, tf.compat.v2.saved_model.load(path, **load_kwargs), api)
+        return GraphModel(tf, api, _build_v1_saved_model(tf, path, tags, device), device)
+    raise ValueError("unknown api %r" % api)

@@ -1,0 +1,81 @@
+"""Bringing up TensorFlow in the mode a runtime declares, checking it is what matrix.yaml says,
+and recording what the process actually runs (run info)."""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from typing import Any, Dict, List
+
+from conformance.matrix import Runtime
+
+
+def activate(mode: str):
+    """Import TensorFlow and put this process in ``mode`` (``graph`` or ``eager``); returns the module.
+
+    Must run before any TensorFlow op is created: the plugin calls it at process start, xdist workers too.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    if mode == "eager" and not tf.executing_eagerly():
+        tf.compat.v1.enable_eager_execution()
+    elif mode == "graph" and tf.executing_eagerly():
+        tf.compat.v1.disable_eager_execution()
+    return tf
+
+
+def import_hub():
+    import tensorflow_hub as hub
+
+    return hub
+
+
+def mismatches(runtime: Runtime, tf: Any, hub: Any) -> List[str]:
+    """What differs between the declared runtime and this process (empty when all agree)."""
+    found = []
+    declared_python = runtime.python
+    actual_python = "%d.%d" % sys.version_info[:2]
+    if actual_python != declared_python:
+        found.append("python %s declared, %s running" % (declared_python, actual_python))
+    if runtime.tensorflow_version and tf.__version__ != runtime.tensorflow_version:
+        found.append("tensorflow %s declared, %s imported" % (runtime.tensorflow_version, tf.__version__))
+    if runtime.tensorflow_hub_version and hub.__version__ != runtime.tensorflow_hub_version:
+        found.append("tensorflow-hub %s declared, %s imported" % (runtime.tensorflow_hub_version, hub.__version__))
+    eager = tf.executing_eagerly()
+    if eager != (runtime.mode == "eager"):
+        found.append("mode %s declared, executing_eagerly() is %s" % (runtime.mode, eager))
+    return found
+
+
+def _cpu_flags() -> List[str]:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    wanted = ("avx", "avx2", "avx512f", "fma", "sse4_2", "amx_tile", "avx512_bf16")
+                    return sorted(set(line.split(":", 1)[1].split()) & set(wanted))
+    except OSError:
+        pass
+    return []
+
+
+def run_info(runtime: Runtime, tf: Any, hub: Any, devices: Dict[str, Any]) -> Dict[str, Any]:
+    import numpy
+
+    return {
+        "runtime": runtime.id,
+        "mode": runtime.mode,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "tensorflow_hub": hub.__version__,
+        "numpy": numpy.__version__,
+        "executing_eagerly": bool(tf.executing_eagerly()),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "cpu_flags": _cpu_flags(),
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(default)"),
+        "tfhub_cache_dir": os.environ.get("TFHUB_CACHE_DIR", ""),
+        "devices": devices,
+    }

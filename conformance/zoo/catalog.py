@@ -1,0 +1,66 @@
+"""What the zoo holds: each model's builder, the runtime that writes it and its format."""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    name: str
+    builder: str  # "module:function"; the function takes the export directory (and ``kwargs``)
+    writer: str  # runtime id (matrix.yaml) whose TensorFlow writes the files
+    format: str
+    archive: bool = False  # also write <name>.tar.gz (served on 127.0.0.1 for the URL path)
+    kwargs: Dict[str, Any] = field(default_factory=dict, hash=False)
+
+    @property
+    def module(self) -> str:
+        return self.builder.split(":")[0]
+
+    @property
+    def function(self) -> str:
+        return self.builder.split(":")[1]
+
+
+ZOO = [
+    ZooModel("text_embed", "conformance.zoo.tf1_formats:build_text_embed", "tf1.15-graph", "hub_tf1", archive=True),
+    ZooModel("image_features", "conformance.zoo.tf1_formats:build_image_features", "tf1.15-graph", "hub_tf1"),
+    ZooModel("legacy_saved_model", "conformance.zoo.tf1_formats:build_legacy_saved_model", "tf1.15-graph",
+             "saved_model_tf1"),
+    ZooModel("hazard", "conformance.zoo.tf1_formats:build_hazard", "tf1.15-graph", "hub_tf1"),
+    ZooModel("side_effect", "conformance.zoo.tf1_formats:build_side_effect", "tf1.15-graph", "hub_tf1"),
+    ZooModel("reusable_tf1_written", "conformance.zoo.reusable:build_reusable", "tf1.15-eager", "saved_model_v2"),
+    ZooModel("reusable_tf2_written", "conformance.zoo.reusable:build_reusable", "tf2.21", "saved_model_v2"),
+]  # type: List[ZooModel]
+
+
+def by_name(name: str) -> ZooModel:
+    for model in ZOO:
+        if model.name == name:
+            return model
+    raise KeyError("no zoo model %r (the zoo has: %s)" % (name, ", ".join(m.name for m in ZOO)))
+
+
+def _source(module: str) -> bytes:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin:
+        raise ImportError("zoo builder module %r not found" % module)
+    with open(spec.origin, "rb") as stream:
+        return stream.read()
+
+
+def build_hash(model: ZooModel, writer_requirements: List[str]) -> str:
+    """Changes whenever the builder's code, arguments or the writer's pinned packages change."""
+    digest = hashlib.sha256(_source(model.module))
+    digest.update(json.dumps([model.name, model.builder, model.writer, model.format, sorted(model.kwargs.items()),
+                              sorted(writer_requirements)]).encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+def default_zoo_dir(root: str) -> str:
+    return os.environ.get("CONFORMANCE_ZOO_DIR") or os.path.join(root, ".zoo")

@@ -1,0 +1,29 @@
+"""tox inline plugin (stdlib only: it runs in tox's own interpreter).
+
+- puts the interpreters matrix.yaml needs on PATH: pyenv has Python 3.7 on these machines but its shims
+  refuse it unless selected, so tox (and uv under tox-uv) would not find it;
+- shares one run id between all envs of a `tox` invocation;
+- under CI (CI=true) a missing interpreter is an error, locally a skip with a reason.
+"""
+import os
+import sys
+
+from tox.plugin import impl
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from conformance.pythons import REQUIRED_PYTHONS, find_python  # noqa: E402
+from conformance.run_ids import new_run_id  # noqa: E402
+
+for _version in REQUIRED_PYTHONS:
+    _found = find_python(_version)
+    if _found and os.path.dirname(_found) not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.path.dirname(_found) + os.pathsep + os.environ.get("PATH", "")
+
+os.environ.setdefault("CONFORMANCE_RUN_ID", new_run_id())
+
+
+@impl
+def tox_add_option(parser):
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        parser.set_defaults(skip_missing_interpreters="false")
