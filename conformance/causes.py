@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Pattern, Tuple
+from typing import List, Pattern, Tuple
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,11 @@ _RULES = [
      "variable {0} was read before it was initialized"),
     ("graph-mismatch", r"Module must be applied in the graph it was instantiated for",
      "hub.Module cannot be applied inside another graph, such as a compiled tf.function"),
-    ("device-pinned", r"(?:Could not satisfy explicit device specification '([^']+)'|Cannot assign a device "
-                      r"for operation (\S+))",
-     "the graph pins an op to a device this runtime does not have ({0}{1})"),
+    ("device-pinned", r"Cannot assign a device for operation ([^:\s]+): Could not satisfy explicit device "
+                      r"specification '([^']+)'",
+     "the graph pins op {0} to {1}, which this runtime does not have"),
+    ("device-pinned", r"Could not satisfy explicit device specification '([^']+)'",
+     "the graph pins an op to {0}, which this runtime does not have"),
     ("xla-unsupported-op", r"No registered '(\w+)' OpKernel for XLA\w* devices compatible with node "
                            r"\{\{(?:function_node [^}]+\}\}\{\{)?node ([^}]+)\}\}",
      "XLA cannot compile op {0} (node {1})"),
@@ -77,10 +79,10 @@ _RULES = [
      "variable {0} lives on {1} but the call runs on {2}"),
     ("corrupt-model", r"(?:Error parsing message|DecodeError|Data loss|Unsuccessful TensorSliceReader|"
                       r"truncated|not a gzip file|invalid tar|ReadError|Checksum does not match|"
-                      r"Failed to read|corrupted)",
+                      r"Failed to read|corrupted|does not appear to be a valid module)",
      "the model files are corrupt or incomplete: {0}"),
     ("unresolvable-handle", r"(?:URLError|HTTP Error \d+|Connection refused|Name or service not known|"
-                            r"does not appear to be a valid module|SavedModel file does not exist at|"
+                            r"SavedModel file does not exist at|"
                             r"is not a directory|No such file or directory|could not be resolved)",
      "the handle could not be resolved to a model: {0}"),
     ("keras-mismatch", r"Only instances of `keras\.Layer` can be added",

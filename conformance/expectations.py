@@ -7,7 +7,7 @@ so a later, narrower entry can override a broad rule.
 """
 from __future__ import annotations
 
-import fnmatch
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -43,6 +43,12 @@ def _patterns(value: Any) -> List[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+def glob_match(pattern: str, text: str) -> bool:
+    """``*`` and ``?`` wildcards only: case ids contain brackets, which fnmatch would read as sets."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, text, re.DOTALL) is not None
+
+
 def _version_matches(spec: str, version: Optional[str]) -> bool:
     if version is None:
         return False
@@ -55,13 +61,13 @@ def _version_matches(spec: str, version: Optional[str]) -> bool:
 def matches(match: Dict[str, Any], facts: Dict[str, Any]) -> bool:
     """True when every key of ``match`` agrees with the case ``facts``.
 
-    Pattern keys are fnmatch globs (or lists of them); ``mode`` is exact; ``tensorflow`` and
+    Pattern keys are globs with ``*`` and ``?`` (or lists of them); ``mode`` is exact; ``tensorflow`` and
     ``tensorflow_hub`` are version specifiers such as ``>=0.16`` checked against the runtime's versions.
     """
     for key, wanted in match.items():
         if key in PATTERN_KEYS:
             actual = facts.get(key)
-            if actual is None or not any(fnmatch.fnmatchcase(actual, p) for p in _patterns(wanted)):
+            if actual is None or not any(glob_match(p, actual) for p in _patterns(wanted)):
                 return False
         elif key in VERSION_KEYS:
             if not _version_matches(wanted, facts.get(key)):
@@ -96,7 +102,7 @@ def load_expectations(path: str, runtimes: Sequence[Any] = (), models: Sequence[
             if key not in match or not values:
                 continue
             for pattern in _patterns(match[key]):
-                if not fnmatch.filter(values, pattern):
+                if not any(glob_match(pattern, value) for value in values):
                     raise SourceError("%s: match.%s %r matches no %s (declared: %s)"
                                       % (where(match, key), key, pattern, key, ", ".join(values)))
         for key in VERSION_KEYS:

@@ -126,6 +126,7 @@ class RuntimePlugin(object):
         if self.server is not None:
             self.server.__exit__(None, None, None)
 
+    @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_auto_num_workers(self, config):
         """``-n auto``: the cores divided among the tox envs running at once (each imports TensorFlow)."""
         cores = os.cpu_count() or 1

@@ -47,6 +47,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return "expected %s, got %s %r" % (schema.get("type"), type(error.instance).__name__, error.instance)
     if error.validator == "pattern":
         return "%r does not match %s" % (error.instance, schema.get("pattern"))
+    if error.validator == "minItems":
+        return "expected at least %d item(s), got %r" % (schema["minItems"], error.instance)
     if error.validator == "anyOf":
         return "expected a string or a list of strings, got %r" % (error.instance,)
     return error.message
@@ -72,5 +74,5 @@ def check(document: Any, schema: dict, name: str) -> None:
 
     first = min(errors, key=line_number)
     path = key(first)
-    raise SourceError("%s: %s.%s: %s" % (_line(document, path), name, _path_text(path), _describe(first))
-                      if path else "%s: %s: %s" % (_line(document, path), name, _describe(first)))
+    where = name + ("" if not path else _path_text(path) if isinstance(path[0], int) else "." + _path_text(path))
+    raise SourceError("%s: %s: %s" % (_line(document, path), where, _describe(first)))

@@ -1,0 +1,89 @@
+"""Case generation from the matrix: one per model × runtime × device × api, stable ids, expectations."""
+from conformance.cases import load_cases
+from conformance.matrix import load_matrix
+
+MATRIX = """
+expectations: expectations.yaml
+devices: [cpu, xla]
+apis: [hub.Module, hub.load]
+runtimes:
+  - id: tf1
+    python: "3.7"
+    tensorflow: tensorflow==1.15.5
+    tensorflow_hub: tensorflow-hub==0.12.0
+    mode: graph
+  - id: tf2
+    python: "3.11"
+    tensorflow: tensorflow-cpu==2.21.0
+    tensorflow_hub: tensorflow-hub==0.16.1
+    mode: eager
+    devices: [cpu]
+models:
+  - id: text
+    handle: /m/text
+    format: hub_tf1
+  - id: only_tf1
+    handle: /m/only
+    runtimes: [tf1]
+    apis: [hub.Module]
+"""
+EXPECTATIONS = """
+- match: {api: hub.Module, tensorflow_hub: ">=0.16"}
+  status: fail
+  cause: api-absent
+  reason: removed in 0.16
+- match: {case: "load[text-tf1-xla-*]"}
+  status: fail
+  reason: no xla for text
+"""
+
+
+def matrix_with(write):
+    write("expectations.yaml", EXPECTATIONS)
+    return load_matrix(write("matrix.yaml", MATRIX))
+
+
+def test_ids_are_stable_and_ordered_by_model(write):
+    matrix = matrix_with(write)
+    ids = [case.id for case in load_cases(matrix, matrix.runtime("tf1"))]
+    assert ids == [
+        "load[text-tf1-cpu-hub.Module]", "load[text-tf1-cpu-hub.load]",
+        "load[text-tf1-xla-hub.Module]", "load[text-tf1-xla-hub.load]",
+        "load[only_tf1-tf1-cpu-hub.Module]", "load[only_tf1-tf1-xla-hub.Module]",
+    ]
+
+
+def test_model_and_runtime_restrictions(write):
+    matrix = matrix_with(write)
+    ids = [case.id for case in load_cases(matrix, matrix.runtime("tf2"))]
+    # tf2 declares devices [cpu]; only_tf1 is restricted to tf1.
+    assert ids == ["load[text-tf2-cpu-hub.Module]", "load[text-tf2-cpu-hub.load]"]
+
+
+def test_expectations_resolve_per_case(write):
+    matrix = matrix_with(write)
+    tf1 = {case.id: case.expectation for case in load_cases(matrix, matrix.runtime("tf1"))}
+    tf2 = {case.id: case.expectation for case in load_cases(matrix, matrix.runtime("tf2"))}
+    assert tf1["load[text-tf1-cpu-hub.Module]"].status == "pass"
+    assert tf1["load[text-tf1-xla-hub.load]"].reason == "no xla for text"
+    assert tf1["load[text-tf1-xla-hub.load]"].source.endswith("expectations.yaml:5")
+    assert tf2["load[text-tf2-cpu-hub.Module]"].cause == "api-absent"
+    assert tf2["load[text-tf2-cpu-hub.load]"].status == "pass"
+
+
+def test_unpinned_runtime_uses_installed_versions(write):
+    text = MATRIX.replace("tensorflow_hub: tensorflow-hub==0.16.1", "tensorflow_hub: tensorflow-hub")
+    write("expectations.yaml", EXPECTATIONS)
+    matrix = load_matrix(write("matrix.yaml", text))
+    runtime = matrix.runtime("tf2")
+    unknown = load_cases(matrix, runtime)
+    assert unknown[0].expectation.status == "pass"  # version unknown: a version rule cannot match
+    known = load_cases(matrix, runtime, {"tensorflow_hub": "0.16.1"})
+    assert known[0].expectation.cause == "api-absent"
+
+
+def test_shipped_matrix_case_counts():
+    matrix = load_matrix("matrix.yaml")
+    counts = {runtime.id: len(load_cases(matrix, runtime)) for runtime in matrix.runtimes}
+    per_runtime = len(matrix.models) * len(matrix.devices) * len(matrix.apis)
+    assert set(counts.values()) == {per_runtime}

@@ -1,0 +1,49 @@
+"""Expectation matching: globs, lists, versions, modes, last-match-wins, intermittent statuses."""
+from conformance.expectations import PASS, Expectation, expected_for, matches
+
+FACTS = {"check": "load", "model": "text_embed", "runtime": "tf2.21", "device": "cpu", "api": "hub.Module",
+         "format": "hub_tf1", "mode": "eager", "tensorflow": "2.21.0", "tensorflow_hub": "0.16.1",
+         "case": "load[text_embed-tf2.21-cpu-hub.Module]"}
+
+
+def entry(status="fail", reason="r", **match):
+    return Expectation(status=status, reason=reason, source="x.yaml:1", match=tuple(sorted(match.items())))
+
+
+def test_glob_and_list_patterns():
+    assert matches({"model": "text_*"}, FACTS)
+    assert matches({"api": ["hub.load", "hub.Module"]}, FACTS)
+    assert not matches({"api": ["hub.load", "saved_model"]}, FACTS)
+    assert matches({"case": "load[*-tf2.21-cpu-*]"}, FACTS)
+
+
+def test_version_specifiers():
+    assert matches({"tensorflow_hub": ">=0.16"}, FACTS)
+    assert not matches({"tensorflow_hub": "<0.16"}, FACTS)
+    assert matches({"tensorflow": ">=2,<3"}, FACTS)
+    assert not matches({"tensorflow": "<2"}, dict(FACTS, tensorflow=None)), "unknown version matches nothing"
+    assert matches({"tensorflow": ">=2.22.0.dev0"}, dict(FACTS, tensorflow="2.22.0.dev20261026")), "nightlies"
+    assert not matches({"tensorflow": ">=2.22"}, dict(FACTS, tensorflow="2.22.0.dev20261026")), "PEP 440"
+
+
+def test_mode_is_exact_and_all_keys_must_agree():
+    assert matches({"mode": "eager", "api": "hub.Module"}, FACTS)
+    assert not matches({"mode": "graph", "api": "hub.Module"}, FACTS)
+
+
+def test_missing_fact_does_not_match():
+    assert not matches({"format": "hub_tf1"}, dict(FACTS, format=None))
+
+
+def test_last_matching_entry_wins_and_default_is_pass():
+    broad = entry(reason="broad", api="hub.Module")
+    narrow = entry(reason="narrow", api="hub.Module", tensorflow_hub=">=0.16")
+    other = entry(reason="other", api="hub.load")
+    assert expected_for(FACTS, [broad, narrow, other]).reason == "narrow"
+    assert expected_for(FACTS, [narrow, broad]).reason == "broad"
+    assert expected_for(FACTS, [other]) is PASS
+
+
+def test_intermittent_statuses_are_allowed():
+    flaky = Expectation(status="pass", reason="flaky", source="x:1", intermittent=("fail",))
+    assert flaky.allows("pass") and flaky.allows("fail") and not flaky.allows("skip")

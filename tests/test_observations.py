@@ -1,0 +1,68 @@
+"""Observation files: one per worker, rewritten atomically, crash marks kept, runs summarized."""
+import json
+import os
+
+import numpy as np
+
+from conformance.commands import summary
+from conformance.observations import Recorder, read_run
+
+
+def test_recorder_writes_after_every_change_and_keeps_a_crash_mark(tmp_path):
+    recorder = Recorder(str(tmp_path), "run1", "tf2.21", "gw0", {"tensorflow": "2.21.0"})
+    recorder.begin("load[m-tf2.21-cpu-hub.load]", {"model": "m"})
+    recorder.update("load[m-tf2.21-cpu-hub.load]", status="pass")
+    recorder.begin("load[m-tf2.21-xla-hub.load]", {"model": "m"})  # the worker dies here
+    with open(recorder.path) as stream:
+        document = json.load(stream)
+    assert document["run_info"] == {"tensorflow": "2.21.0"}
+    assert document["cases"]["load[m-tf2.21-cpu-hub.load]"]["status"] == "pass"
+    assert document["cases"]["load[m-tf2.21-xla-hub.load]"]["status"] == "running"
+    leftovers = [name for name in os.listdir(os.path.dirname(recorder.path)) if name.startswith(".tmp")]
+    assert leftovers == []
+
+
+def test_outputs_are_saved_as_npz_with_strings(tmp_path):
+    recorder = Recorder(str(tmp_path), "run1", "tf1.15-graph", "main", {})
+    name = recorder.save_outputs("m-cpu-hub_load-default", {
+        "default": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "words": np.array([b"a", b"bc"], dtype=object)})
+    with np.load(os.path.join(recorder.directory, name)) as saved:
+        assert saved["default"].tolist() == [[0, 1, 2], [3, 4, 5]]
+        assert saved["words"].tolist() == [b"a", b"bc"]
+
+
+def test_parallel_runtimes_and_workers_do_not_clobber(tmp_path):
+    for runtime, worker in (("tf1", "gw0"), ("tf1", "gw1"), ("tf2", "main")):
+        recorder = Recorder(str(tmp_path), "run1", runtime, worker, {})
+        recorder.begin("load[m-%s-cpu-%s]" % (runtime, worker), {})
+        recorder.update("load[m-%s-cpu-%s]" % (runtime, worker), status="pass")
+    documents = [document for _, document in read_run(str(tmp_path), "run1")]
+    assert sorted((d["runtime"], d["worker"]) for d in documents) == [("tf1", "gw0"), ("tf1", "gw1"),
+                                                                       ("tf2", "main")]
+
+
+def test_damaged_file_is_reported_not_fatal(tmp_path):
+    Recorder(str(tmp_path), "run1", "tf1", "gw0", {})
+    damaged = tmp_path / "runs" / "run1" / "tf1" / "gw1.json"
+    damaged.write_text('{"cases": {')
+    documents = dict(read_run(str(tmp_path), "run1"))
+    assert "unreadable observation file" in documents[str(damaged)]["error"]
+
+
+def test_summary_counts_and_exit_status(tmp_path, capsys):
+    recorder = Recorder(str(tmp_path), "run1", "tf2", "gw0", {})
+    for status in ("pass", "pass", "xfail", "skip"):
+        case = "load[%s-%d]" % (status, len(recorder.document["cases"]))
+        recorder.begin(case, {})
+        recorder.update(case, status=status)
+
+    class Args:
+        reports, run_id = str(tmp_path), "run1"
+
+    assert summary.run(Args) == 0
+    recorder.begin("load[crashed]", {})
+    assert summary.run(Args) == 1
+    out = capsys.readouterr().out
+    assert "UNEXPECTED load[crashed]: crashed or hung" in out
+    assert out.splitlines()[-3].split() == ["tf2", "2", "1", "0", "1", "1", "5"]

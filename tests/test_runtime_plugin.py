@@ -1,0 +1,87 @@
+"""The plugin in a real runtime process: cases from the matrix, run-info checks, observations on disk.
+
+Runs pytest on cases/ in a subprocess with this env's TensorFlow (the tf2.21 pins)."""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+pytestmark = pytest.mark.tensorflow
+
+
+def run_cases(tmp_path, *args):
+    command = [sys.executable, "-m", "pytest", "cases", "-p", "no:cacheprovider", "-q",
+               "--reports", str(tmp_path / "reports"), "--run-id", "r1"] + list(args)
+    env = dict(os.environ, TFHUB_CACHE_DIR=str(tmp_path / "tfhub_cache"))
+    env.pop("CONFORMANCE_RUN_ID", None)
+    return subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=600)
+
+
+def observations(tmp_path, runtime):
+    cases = {}
+    documents = []
+    for path in glob.glob(str(tmp_path / "reports" / "runs" / "r1" / runtime / "*.json")):
+        with open(path) as stream:
+            documents.append(json.load(stream))
+        cases.update(documents[-1]["cases"])
+    return documents, cases
+
+
+def test_runtime_cases_record_outcomes_and_observations(tmp_path, zoo_dir):
+    result = run_cases(tmp_path, "--runtime=tf2.21", "-k", "reusable_tf1_written or text_embed_url", "-n", "2",
+                       "--dist", "loadgroup")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "cases: 9 passed, 7 xfailed (expected), 0 failed, 8 skipped" in result.stdout
+    documents, cases = observations(tmp_path, "tf2.21")
+    assert {d["worker"] for d in documents} <= {"gw0", "gw1"}
+    info = documents[0]["run_info"]
+    assert info["tensorflow"] == "2.21.0" and info["tensorflow_hub"] == "0.16.1" and info["mode"] == "eager"
+    assert info["devices"]["gpu"]["available"] is False
+
+    loaded = cases["load[reusable_tf1_written-tf2.21-cpu-hub.KerasLayer]"]
+    assert loaded["status"] == "pass" and loaded["loaded"] is True
+    assert loaded["signatures"]["serving_default"]["outputs"]["probabilities"]["shape"] == [2, 3]
+    npz = os.path.join(str(tmp_path / "reports" / "runs" / "r1" / "tf2.21"),
+                       loaded["signatures"]["__call__"]["outputs_file"])
+    assert os.path.isfile(npz)
+
+    absent = cases["load[text_embed_url-tf2.21-cpu-hub.Module]"]
+    assert absent["status"] == "xfail" and absent["error"]["cause"] == "api-absent"
+    assert "Traceback" in absent["error"]["traceback"], "the full error is kept for the report"
+
+    url_case = cases["load[text_embed_url-tf2.21-cpu-hub.load]"]
+    assert url_case["status"] == "pass", "the {zoo_url} handle went through hub's HTTP resolver"
+    gpu = cases["load[text_embed_url-tf2.21-gpu-hub.load]"]
+    assert gpu["status"] == "skip" and "runtime tf2.21 has no gpu device" in gpu["message"]
+
+
+def test_unexpected_outcome_fails_with_one_line_diagnosis(tmp_path, zoo_dir, write):
+    with open(os.path.join(ROOT, "matrix.yaml")) as stream:
+        matrix = stream.read().replace("expectations: expectations.yaml", "expectations: []")
+    path = write("matrix.yaml", matrix)
+    result = run_cases(tmp_path, "--runtime=tf2.21", "--matrix", path, "--zoo", zoo_dir, "-k",
+                       "reusable_tf1_written-tf2.21-cpu-hub.Module", "-p", "no:xdist")
+    assert result.returncode == 1
+    assert ("load[reusable_tf1_written-tf2.21-cpu-hub.Module]: api-absent: hub.Module does not exist in this "
+            "tensorflow-hub (removed in 0.16)") in result.stdout
+
+
+def test_runtime_that_is_not_what_matrix_declares_stops_the_run(tmp_path, zoo_dir):
+    result = run_cases(tmp_path, "--runtime=tf2.15-eager", "-p", "no:xdist")
+    assert result.returncode == 4, result.stdout[-2000:]
+    assert "runtime tf2.15-eager is not what" in result.stdout
+    assert "tensorflow 2.15.1 declared, 2.21.0 imported" in result.stdout
+
+
+def test_bad_matrix_is_a_one_line_usage_error(tmp_path, write):
+    path = write("matrix.yaml", "modelz: 1\nruntimes: []\nmodels: []\n")
+    result = run_cases(tmp_path, "--runtime=tf2.21", "--matrix", path, "-p", "no:xdist")
+    assert result.returncode == 4
+    assert "matrix.yaml:1: matrix.modelz: unknown key 'modelz' (allowed: apis, devices, expectations, models, " \
+           "runtimes)" in result.stdout
