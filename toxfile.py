@@ -2,7 +2,7 @@
 
 - puts the interpreters matrix.yaml needs on PATH: pyenv has Python 3.7 on these machines but its shims
   refuse it unless selected, so tox (and uv under tox-uv) would not find it;
-- shares one run id between all envs of a `tox` invocation;
+- shares one run id between all envs of a `tox` invocation, and tells them how many run at once;
 - under CI (CI=true) a missing interpreter is an error, locally a skip with a reason.
 """
 import os
@@ -22,8 +22,14 @@ for _version in REQUIRED_PYTHONS:
 
 os.environ.setdefault("CONFORMANCE_RUN_ID", new_run_id())
 
+# tox.ini reads `skip_missing_interpreters = {env:CONFORMANCE_SKIP_MISSING_INTERPRETERS:true}`.
+if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    os.environ.setdefault("CONFORMANCE_SKIP_MISSING_INTERPRETERS", "false")
+
 
 @impl
-def tox_add_option(parser):
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        parser.set_defaults(skip_missing_interpreters="false")
+def tox_add_core_config(core_conf, state):
+    """Tell the envs how many of them run at once, so each sizes its xdist workers (plugin.py)."""
+    parallel = getattr(state.conf.options, "parallel", 0)
+    if parallel != 0:  # None is `tox -p` / `-p all`: every selected env at once
+        os.environ["CONFORMANCE_PARALLEL_ENVS"] = str(parallel or 0)

@@ -43,6 +43,20 @@ def pytest_configure(config):
         config.pluginmanager.register(RuntimePlugin(config, runtime_id), "conformance-runtime")
 
 
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: the cores shared among the tox envs running at once (each worker imports TensorFlow).
+
+    toxfile.py sets $CONFORMANCE_PARALLEL_ENVS from ``tox -p N`` (``0`` for ``tox -p``/``-p all``).
+    """
+    cores = os.cpu_count() or 1
+    setting = os.environ.get(PARALLEL_ENVS_ENV)
+    if setting is None:
+        return cores
+    parallel_envs = int(setting) or cores
+    return max(1, cores // min(cores, parallel_envs))
+
+
 def _runtime_plugin(config) -> "RuntimePlugin":
     plugin = config.pluginmanager.get_plugin("conformance-runtime")
     if plugin is None:
@@ -125,14 +139,6 @@ class RuntimePlugin(object):
     def pytest_sessionfinish(self, session):
         if self.server is not None:
             self.server.__exit__(None, None, None)
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_auto_num_workers(self, config):
-        """``-n auto``: the cores divided among the tox envs running at once (each imports TensorFlow)."""
-        cores = os.cpu_count() or 1
-        parallel_envs = int(os.environ.get(PARALLEL_ENVS_ENV) or (cores if os.environ.get("TOX_PARALLEL_ENV")
-                                                                  else 1))
-        return max(1, cores // max(1, min(cores, parallel_envs)))
 
     # ------------------------------------------------------------------ cases
     def pytest_generate_tests(self, metafunc):
