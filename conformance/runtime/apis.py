@@ -49,7 +49,7 @@ def _as_dict(outputs: Any) -> Dict[str, Any]:
 
 
 class Loaded(object):
-    """A model loaded through one api on one device."""
+    """A model loaded through one api; its calls are placed per device."""
 
     def signature_names(self) -> List[str]:
         raise NotImplementedError
@@ -95,7 +95,8 @@ def _call_function(obj: Any) -> Any:
         concrete = call._list_all_concrete_functions_for_serialization()
     for function in concrete:
         args = function.structured_input_signature[0]
-        if len(args) >= 1 and (len(args) < 2 or not hasattr(args[1], "dtype") or args[1].dtype.name == "bool"):
+        training = args[1] if len(args) > 1 else None
+        if args and getattr(getattr(training, "dtype", None), "name", "bool") == "bool":
             return function
     raise _missing(CALL, [], "this object (no traced __call__)")
 

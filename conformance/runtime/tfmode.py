@@ -18,6 +18,7 @@ def activate(mode: str):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
+    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)  # deprecation notices drown the output
     if mode == "eager" and not tf.executing_eagerly():
         tf.compat.v1.enable_eager_execution()
     elif mode == "graph" and tf.executing_eagerly():
