@@ -18,7 +18,7 @@ from conformance import schema
 from conformance.validation import check
 from conformance.yaml_source import LocatedList, SourceError, load, where
 
-PATTERN_KEYS = ("case", "check", "model", "runtime", "device", "api", "format")
+PATTERN_KEYS = ("case", "check", "model", "runtime", "device", "api", "format", "signature")
 VERSION_KEYS = ("tensorflow", "tensorflow_hub")
 
 

@@ -73,6 +73,13 @@ def make_input(model: str, signature: str, name: str, dtype: str, declared_shape
                spec: Optional[Mapping[str, Any]] = None, batch: int = 2,
                encode_example: Optional[Encoder] = None) -> np.ndarray:
     spec = spec or {}
+    if "npz" in spec:
+        with np.load(spec["npz"], allow_pickle=False) as arrays:
+            if name not in arrays:
+                raise ValueError("model %r signature %r: %s has no array %r (it has: %s)"
+                                 % (model, signature, spec["npz"], name, ", ".join(sorted(arrays))))
+            value = arrays[name]
+        return value.astype(object) if value.dtype.kind == "S" else value
     dtype = spec.get("dtype", dtype)
     shape = _shape(declared_shape, spec, batch)
     if "values" in spec:

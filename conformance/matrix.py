@@ -58,6 +58,8 @@ class Model:
     devices: Tuple[str, ...] = ()
     apis: Tuple[str, ...] = ()
     batch: int = 2
+    tolerances: Dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    twin: Optional[str] = None  # compare with this model's reference instead (a planted-change variant)
 
 
 @dataclass
@@ -129,8 +131,10 @@ def _check_meaning(document: Located) -> None:
     apis = document.get("apis") or list(schema.APIS)
     for runtime in runtimes:
         _check_refs(runtime, "devices", devices, "device")
+    model_ids = [m["id"] for m in models]
     for model in models:
         _check_refs(model, "reference", runtime_ids, "runtime")
+        _check_refs(model, "twin", model_ids, "model")
         _check_refs(model, "runtimes", runtime_ids, "runtime")
         _check_refs(model, "devices", devices, "device")
         _check_refs(model, "apis", apis, "api")
@@ -167,7 +171,8 @@ def _model(node: Located) -> Model:
                  signatures=_tuple(node.get("signatures")), inputs=dict(node.get("inputs") or {}),
                  fetch={k: tuple(v) for k, v in (node.get("fetch") or {}).items()},
                  reference=node.get("reference"), runtimes=_tuple(node.get("runtimes")),
-                 devices=_tuple(node.get("devices")), apis=_tuple(node.get("apis")), batch=node.get("batch", 2))
+                 devices=_tuple(node.get("devices")), apis=_tuple(node.get("apis")), batch=node.get("batch", 2),
+                 tolerances=dict(node.get("tolerances") or {}), twin=node.get("twin"))
 
 
 def load_matrix(path: str = DEFAULT_MATRIX) -> Matrix:

@@ -1,7 +1,13 @@
 """What a runtime saw, written as it goes: ``reports/runs/<run-id>/<runtime>/<worker>.json`` (+ ``.npz``).
 
-One file per worker process, rewritten atomically (temporary file + rename) after every change, so
-parallel envs and workers never clobber each other and an interrupted run keeps all it recorded.
+One set of files per worker process, so parallel envs and workers never clobber each other:
+
+- ``<worker>.journal.jsonl``: every change, appended and flushed as it happens (a crash loses nothing
+  but, at worst, a half-written last line, which readers skip);
+- ``<worker>.json``: the whole document, rewritten atomically (temporary file + rename) at start, at
+  least every few seconds, and at the end. It says how many journal lines it contains; readers replay
+  the rest, so the pair is always complete and writing stays linear in the number of cases.
+
 A case is marked ``running`` before its model is touched: a crash or a hang leaves that mark behind.
 """
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 import numpy as np
 
 SCHEMA_VERSION = 1
+SNAPSHOT_SECONDS = 5.0
 
 
 def run_dir(reports: str, run_id: str) -> str:
@@ -43,7 +50,7 @@ def _storable(array: np.ndarray) -> np.ndarray:
 
 
 class Recorder(object):
-    """The observation file of one worker of one runtime."""
+    """The observation files of one worker of one runtime."""
 
     def __init__(self, reports: str, run_id: str, runtime: str, worker: str, run_info: Dict[str, Any]):
         self.directory = os.path.join(run_dir(reports, run_id), runtime)
@@ -51,21 +58,36 @@ class Recorder(object):
         self.path = os.path.join(self.directory, "%s.json" % worker)
         self.worker = worker
         self.document = {"schema": SCHEMA_VERSION, "run_id": run_id, "runtime": runtime, "worker": worker,
-                         "run_info": run_info, "cases": {}}  # type: Dict[str, Any]
+                         "run_info": run_info, "cases": {}, "journal_lines": 0}  # type: Dict[str, Any]
+        self._journal = open(journal_path(self.path), "w")
+        self._snapshot_at = 0.0
         self.flush()
 
     def flush(self) -> None:
+        """Write the whole document atomically (the journal stays the record of later changes)."""
         payload = json.dumps(self.document, indent=1, sort_keys=True, default=str).encode("utf-8")
         _atomic_write(self.path, lambda stream: stream.write(payload))
+        self._snapshot_at = time.time()
+
+    def close(self) -> None:
+        self.flush()
+        self._journal.close()
+
+    def _log(self, case_id: str, fields: Dict[str, Any]) -> None:
+        self._journal.write(json.dumps({"case": case_id, "fields": fields}, sort_keys=True, default=str) + "\n")
+        self._journal.flush()
+        self.document["journal_lines"] += 1
+        if time.time() - self._snapshot_at > SNAPSHOT_SECONDS:
+            self.flush()
 
     def begin(self, case_id: str, fields: Dict[str, Any]) -> None:
         entry = dict(fields, status="running", started=time.time())
         self.document["cases"][case_id] = entry
-        self.flush()
+        self._log(case_id, entry)
 
     def update(self, case_id: str, **fields: Any) -> None:
         self.document["cases"].setdefault(case_id, {}).update(fields)
-        self.flush()
+        self._log(case_id, fields)
 
     def save_outputs(self, name: str, arrays: Mapping[str, np.ndarray]) -> str:
         """Write arrays to ``<name>.npz`` beside the JSON; returns the file name for the record."""
@@ -75,6 +97,40 @@ class Recorder(object):
         arrays = {key: _storable(value) for key, value in arrays.items()}
         _atomic_write(path, lambda stream: np.savez(stream, **arrays))
         return os.path.relpath(path, self.directory)
+
+
+class CaseRecord(object):
+    """Stores what one case saw into its worker's observation file, as it is seen."""
+
+    def __init__(self, recorder: Recorder, case_id: str):
+        self.recorder, self.case_id = recorder, case_id
+
+    def __call__(self, **fields: Any) -> None:
+        self.recorder.update(self.case_id, **fields)
+
+    def save_outputs(self, name: str, arrays) -> str:
+        return self.recorder.save_outputs(name, arrays)
+
+
+def journal_path(document_path: str) -> str:
+    return document_path[:-len(".json")] + ".journal.jsonl"
+
+
+def load_document(path: str) -> Dict[str, Any]:
+    """A worker's document: the snapshot plus the journal lines written after it. Raises ValueError."""
+    with open(path) as stream:
+        document = json.load(stream)
+    journal = journal_path(path)
+    if os.path.isfile(journal):
+        with open(journal) as stream:
+            lines = stream.read().split("\n")
+        for line in lines[document.get("journal_lines", 0):]:
+            try:
+                change = json.loads(line)
+            except ValueError:
+                continue  # the half-written last line of a crash
+            document["cases"].setdefault(change["case"], {}).update(change["fields"])
+    return document
 
 
 def read_run(reports: str, run_id: str) -> Iterator[Tuple[str, Dict[str, Any]]]:
@@ -91,8 +147,7 @@ def read_run(reports: str, run_id: str) -> Iterator[Tuple[str, Dict[str, Any]]]:
                 continue
             path = os.path.join(folder, name)
             try:
-                with open(path) as stream:
-                    yield path, json.load(stream)
+                yield path, load_document(path)
             except ValueError as error:
                 yield path, {"runtime": runtime, "error": "unreadable observation file: %s" % error, "cases": {}}
 

@@ -1,7 +1,7 @@
 """Settling a case against its expectation: pass, expected failure (xfail), or an unexpected result."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -38,3 +38,28 @@ def settle(case_id: str, expectation: Expectation, cause: Optional[Cause]) -> st
                     % (case_id, expectation.status, expectation.reason, _source(expectation)), pytrace=False)
     pytest.fail("%s: %s: %s" % (case_id, cause.id, cause.diagnosis), pytrace=False)
     return "unexpected"  # not reached: pytest.fail raises
+
+
+def param_id(nodeid: str) -> str:
+    """The part inside the brackets (xdist's loadgroup appends ``@<group>`` after them)."""
+    return nodeid.rsplit("]", 1)[0].split("[", 1)[-1]
+
+
+def report_status(report: Any) -> Optional[Tuple[str, str]]:
+    """``(status, message)`` of a finished case from its pytest report, or None for a non-final phase."""
+    if not (report.when == "call" or (report.when == "setup" and not report.passed)):
+        return None
+    if hasattr(report, "wasxfail"):
+        return "xfail", report.wasxfail
+    if report.skipped:
+        return "skip", report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if report.failed:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        return "fail", crash.message if crash is not None else str(report.longrepr).splitlines()[-1]
+    return "pass", ""
+
+
+def counts_line(stats: Dict[str, List[Any]]) -> str:
+    return ", ".join("%d %s" % (len(stats.get(key, [])), label) for key, label in (
+        ("passed", "passed"), ("xfailed", "xfailed (expected)"), ("failed", "failed"), ("skipped", "skipped"),
+        ("xpassed", "xpassed"), ("error", "errors")))

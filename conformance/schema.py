@@ -22,6 +22,7 @@ _FEATURE = {
 INPUT = {
     "type": "object", "additionalProperties": False,
     "properties": {
+        "npz": {"type": "string"},
         "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
         "dtype": {"enum": DTYPES},
         "range": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
@@ -47,6 +48,15 @@ RUNTIME = {
     },
 }
 
+_TOLERANCE_FIELDS = {"rtol": {"type": "number", "minimum": 0}, "atol": {"type": "number", "minimum": 0},
+                     "ulp": {"type": "integer", "minimum": 0}}
+TOLERANCES = {
+    "type": "object", "additionalProperties": False,
+    "properties": dict(_TOLERANCE_FIELDS, outputs={
+        "type": "object",
+        "additionalProperties": {"type": "object", "additionalProperties": False, "properties": _TOLERANCE_FIELDS}}),
+}
+
 MODEL = {
     "type": "object", "additionalProperties": False, "required": ["id", "handle"],
     "properties": {
@@ -62,6 +72,8 @@ MODEL = {
         "devices": {"type": "array", "items": {"enum": DEVICES}},
         "apis": {"type": "array", "items": {"enum": APIS}},
         "batch": {"type": "integer", "minimum": 1},
+        "tolerances": TOLERANCES,
+        "twin": {"type": "string"},
     },
 }
 
@@ -84,7 +96,7 @@ EXPECTATION = {
             "properties": {
                 "case": _STRING_OR_STRINGS, "check": _STRING_OR_STRINGS, "model": _STRING_OR_STRINGS,
                 "runtime": _STRING_OR_STRINGS, "device": _STRING_OR_STRINGS, "api": _STRING_OR_STRINGS,
-                "format": _STRING_OR_STRINGS, "mode": {"enum": MODES},
+                "format": _STRING_OR_STRINGS, "signature": _STRING_OR_STRINGS, "mode": {"enum": MODES},
                 "tensorflow": {"type": "string"}, "tensorflow_hub": {"type": "string"},
             },
         },

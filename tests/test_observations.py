@@ -5,21 +5,38 @@ import os
 import numpy as np
 
 from conformance.commands import summary
-from conformance.observations import Recorder, read_run
+from conformance.observations import Recorder, journal_path, load_document, read_run
 
 
-def test_recorder_writes_after_every_change_and_keeps_a_crash_mark(tmp_path):
+def test_a_crash_loses_nothing_recorded_and_leaves_the_running_mark(tmp_path, monkeypatch):
+    monkeypatch.setattr("conformance.observations.SNAPSHOT_SECONDS", 3600.0)  # only the journal is written
     recorder = Recorder(str(tmp_path), "run1", "tf2.21", "gw0", {"tensorflow": "2.21.0"})
     recorder.begin("load[m-tf2.21-cpu-hub.load]", {"model": "m"})
     recorder.update("load[m-tf2.21-cpu-hub.load]", status="pass")
-    recorder.begin("load[m-tf2.21-xla-hub.load]", {"model": "m"})  # the worker dies here
+    recorder.begin("load[m-tf2.21-xla-hub.load]", {"model": "m"})  # the worker dies here: no close()
+    with open(journal_path(recorder.path), "a") as journal:
+        journal.write('{"case": "load[m-tf2.21-xla-hub.load]", "fie')  # a half-written last line
     with open(recorder.path) as stream:
-        document = json.load(stream)
+        assert json.load(stream)["cases"] == {}, "the snapshot predates the cases"
+    document = load_document(recorder.path)
     assert document["run_info"] == {"tensorflow": "2.21.0"}
     assert document["cases"]["load[m-tf2.21-cpu-hub.load]"]["status"] == "pass"
     assert document["cases"]["load[m-tf2.21-xla-hub.load]"]["status"] == "running"
     leftovers = [name for name in os.listdir(os.path.dirname(recorder.path)) if name.startswith(".tmp")]
     assert leftovers == []
+
+
+def test_snapshot_and_journal_agree_after_close(tmp_path):
+    recorder = Recorder(str(tmp_path), "run1", "tf1", "main", {})
+    for index in range(50):
+        recorder.begin("load[%d]" % index, {})
+        recorder.update("load[%d]" % index, status="pass", details={"n": index})
+    recorder.close()
+    with open(recorder.path) as stream:
+        snapshot = json.load(stream)
+    assert snapshot["journal_lines"] == 100
+    assert load_document(recorder.path)["cases"] == snapshot["cases"]
+    assert snapshot["cases"]["load[49]"]["details"] == {"n": 49}
 
 
 def test_outputs_are_saved_as_npz_with_strings(tmp_path):

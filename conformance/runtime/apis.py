@@ -27,11 +27,22 @@ class SignatureNotFound(KeyError):
         return str(self.args[0])
 
 
-def _spec(dtype: Any, shape: Any) -> Dict[str, Any]:
+def _spec(dtype: Any, shape: Any, kind: str = "dense") -> Dict[str, Any]:
+    """Canonical description of one tensor: dtype name, shape (None for unknown dims or rank), kind."""
     dims = None
     if shape is not None and getattr(shape, "dims", None) is not None:
         dims = [None if d is None else int(d) for d in shape.as_list()]
-    return {"dtype": "string" if dtype.name == "string" else dtype.name, "shape": dims}
+    return {"dtype": dtype.name, "shape": dims, "kind": kind}
+
+
+def _kind(spec: Any) -> str:
+    """dense, sparse or ragged, from a TensorSpec-like object or a hub tensor info."""
+    name = type(spec).__name__
+    if "Sparse" in name or getattr(spec, "is_sparse", False):
+        return "sparse"
+    if "Ragged" in name:
+        return "ragged"
+    return "dense" if "Tensor" in name or hasattr(spec, "dtype") else "composite"
 
 
 def _missing(signature: str, names: Sequence[str], api: str) -> SignatureNotFound:
@@ -79,10 +90,10 @@ def _function_spec(function: Any) -> Dict[str, Any]:
         inputs = {name: _spec(t.dtype, t.shape) for name, t in zip(names, placeholders)}
     else:
         args, kwargs = function.structured_input_signature
-        inputs = {name: _spec(spec.dtype, spec.shape) for name, spec in sorted(kwargs.items())}
+        inputs = {name: _spec(spec.dtype, spec.shape, _kind(spec)) for name, spec in sorted(kwargs.items())}
         for index, spec in enumerate(args):
-            inputs[getattr(spec, "name", None) or "arg_%d" % index] = _spec(spec.dtype, spec.shape)
-    outputs = {name: _spec(spec.dtype, spec.shape)
+            inputs[getattr(spec, "name", None) or "arg_%d" % index] = _spec(spec.dtype, spec.shape, _kind(spec))
+    outputs = {name: _spec(spec.dtype, spec.shape, _kind(spec))
                for name, spec in sorted(_as_dict(function.structured_outputs).items())}
     return {"inputs": inputs, "outputs": outputs}
 
@@ -105,8 +116,8 @@ def _call_spec(obj: Any) -> Dict[str, Any]:
     function = _call_function(obj)
     first = function.structured_input_signature[0][0]
     outputs = function.structured_outputs
-    return {"inputs": {"x": _spec(first.dtype, first.shape)},
-            "outputs": {name: _spec(spec.dtype, spec.shape) for name, spec in _as_dict(outputs).items()}}
+    return {"inputs": {"x": _spec(first.dtype, first.shape, _kind(first))},
+            "outputs": {name: _spec(spec.dtype, spec.shape, _kind(spec)) for name, spec in _as_dict(outputs).items()}}
 
 
 def _object_signatures(obj: Any) -> List[str]:
@@ -296,9 +307,9 @@ def _build_hub_module(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[st
         module = hub.Module(handle, tags=None if tags is None else set(tags))
         for name in module.get_signature_names():
             description = {
-                "inputs": {k: _spec(v.dtype, v.get_shape()) for k, v in
+                "inputs": {k: _spec(v.dtype, v.get_shape(), _kind(v)) for k, v in
                            module.get_input_info_dict(name).items()},
-                "outputs": {k: _spec(v.dtype, v.get_shape()) for k, v in
+                "outputs": {k: _spec(v.dtype, v.get_shape(), _kind(v)) for k, v in
                             module.get_output_info_dict(name).items()}}
 
             model.add(name, description, lambda feeds, name=name: module(feeds, signature=name, as_dict=True))
@@ -344,7 +355,8 @@ def _build_v1_saved_model(tf: Any, path: str, tags: Optional[Sequence[str]], dev
         def info(tensor_info):
             dims = None if tensor_info.tensor_shape.unknown_rank else [
                 None if d.size < 0 else int(d.size) for d in tensor_info.tensor_shape.dim]
-            return {"dtype": tf.as_dtype(tensor_info.dtype).name, "shape": dims}
+            kind = {"name": "dense", "coo_sparse": "sparse"}.get(tensor_info.WhichOneof("encoding"), "composite")
+            return {"dtype": tf.as_dtype(tensor_info.dtype).name, "shape": dims, "kind": kind}
 
         for name, signature in meta_graph.signature_def.items():
             if name in HIDDEN_SIGNATURES:

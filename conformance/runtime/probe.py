@@ -29,6 +29,15 @@ def _summary(array: np.ndarray) -> Dict[str, Any]:
     return summary
 
 
+def _identical(first: np.ndarray, second: Optional[np.ndarray]) -> bool:
+    """Bitwise agreement of two calls (NaN equal to NaN): the self-consistency check."""
+    if second is None or first.shape != second.shape or first.dtype != second.dtype:
+        return False
+    if first.dtype == object:
+        return [bytes(v) for v in first.reshape(-1)] == [bytes(v) for v in second.reshape(-1)]
+    return first.tobytes() == second.tobytes()
+
+
 class RuntimeSession(object):
     """TensorFlow, tensorflow_hub and the devices of this process, set up once per worker."""
 
@@ -111,19 +120,26 @@ class RuntimeSession(object):
                 description = loaded.describe(signature)
                 seen["description"] = description
                 stage = "inputs"
-                inputs = make_inputs(model.id, signature, description["inputs"], model.inputs.get(signature),
-                                     model.batch, self.encode_example)
+                # A planted-change twin is fed its twin's inputs, so their outputs are comparable.
+                inputs = make_inputs(model.twin or model.id, signature, description["inputs"],
+                                     model.inputs.get(signature), model.batch, self.encode_example)
                 seen["inputs_fingerprint"] = fingerprint(inputs)
                 fetch = model.fetch.get(signature) if self.runtime.mode == "graph" else None
                 seen["fetched"] = list(fetch) if fetch else "all"
+                cell_name = "%s-%s-%s-%s" % (model.id, device_name, api.replace(".", "_"), signature.strip("_"))
+                seen["inputs_file"] = record.save_outputs(cell_name + ".inputs", inputs)
                 stage = "call"
                 started = time.perf_counter()
                 outputs = loaded.call(signature, inputs, device, fetch)
                 seen["call_seconds"] = round(time.perf_counter() - started, 6)
                 seen["outputs"] = {name: _summary(value) for name, value in sorted(outputs.items())}
-                seen["outputs_file"] = record.save_outputs(
-                    "%s-%s-%s-%s" % (model.id, device_name, api.replace(".", "_"), signature.strip("_")),
-                    outputs)
+                seen["outputs_file"] = record.save_outputs(cell_name, outputs)
+                stage = "repeat"
+                started = time.perf_counter()
+                again = loaded.call(signature, inputs, device, fetch)
+                seen["repeat_seconds"] = round(time.perf_counter() - started, 6)
+                seen["repeat_differs"] = sorted(name for name in outputs
+                                                if not _identical(outputs[name], again.get(name)))
             except Exception as error:  # noqa: BLE001
                 cause = classify_exception(error)
                 seen["error"] = _error_record(stage, error, cause)

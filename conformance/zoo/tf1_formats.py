@@ -97,8 +97,9 @@ def _side_effect_fn():
     bump = tf1.assign_add(counter, 1.0)
     with tf.control_dependencies([bump]):
         counted = x + 0.0
+        after = tf.identity(counter.read_value())  # ordered after the bump: no read/increment race
     hub.add_signature("default", inputs={"x": x},
-                      outputs={"default": x * 3.0, "counted": counted, "counter": counter.read_value()})
+                      outputs={"default": x * 3.0, "counted": counted, "counter": after})
     hub.add_signature("counter", inputs={}, outputs={"default": counter.read_value()})
 
 

@@ -1,0 +1,140 @@
+"""The comparison checks. Each returns ``(cause, details)``: ``cause`` is None when the check passes.
+
+- ``inputs``: every runtime fed a signature the same bytes (fingerprints agree).
+- ``signature``: the cell's description of a signature equals the reference's, field by field.
+- ``numeric``: every output is within tolerance of the reference (the reference cell, or a golden).
+- ``repeat``: two identical calls in one cell gave identical outputs (else *nondeterministic*).
+"""
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+from conformance.causes import Cause
+from conformance.compare.goldens import GoldenError, Goldens
+from conformance.compare.numeric import Difference, compare, flatten
+from conformance.compare.observed import Cell, Observed, reference_cell
+from conformance.compare.tolerance import tolerance_for
+from conformance.matrix import Matrix, Model
+
+Result = Tuple[Optional[Cause], Dict[str, Any]]
+
+
+class NoReference(Exception):
+    """Nothing to compare with: the case is skipped with this reason."""
+
+
+@dataclass
+class Reference:
+    label: str
+    description: Optional[Dict[str, Any]]
+    outputs: Dict[str, Any]
+    repeat_differs: List[str]
+
+
+def find_reference(observed: Observed, matrix: Matrix, model: Model, signature: str,
+                   goldens: Optional[Goldens], fingerprint: Optional[str]) -> Reference:
+    """The reference cell of this run, else the golden (``goldens`` given): what every cell is held to."""
+    cell = reference_cell(observed, matrix, model, signature) if goldens is None or not goldens.forced else None
+    if cell is not None:
+        seen = cell.signature(signature)
+        return Reference(cell.label(), seen.get("description"), cell.arrays(signature) or {},
+                         list(seen.get("repeat_differs") or []))
+    if goldens is None:
+        target = model.twin or model.id
+        raise NoReference("no reference outputs for %s.%s: the reference runtime's cpu cells are not in this run "
+                          "or produced none (bless goldens to check a runtime alone)" % (target, signature))
+    record, outputs = goldens.lookup(model.twin or model.id, signature, fingerprint)
+    return Reference("golden (%s, run %s)" % (record.get("reference"), record.get("run")), record.get("description"),
+                     outputs, [])
+
+
+def check_inputs(observed: Observed, model: Model, signature: str) -> Result:
+    by_fingerprint = collections.defaultdict(list)  # type: Dict[str, List[str]]
+    for cell in observed.of_model(model.id):
+        fingerprint = cell.signature(signature).get("inputs_fingerprint")
+        if fingerprint:
+            by_fingerprint[fingerprint].append(cell.label())
+    details = {"fingerprints": {k: sorted(v) for k, v in by_fingerprint.items()}}
+    if len(by_fingerprint) <= 1:
+        return None, details
+    groups = sorted(by_fingerprint.items(), key=lambda kv: -len(kv[1]))
+    text = "; ".join("%s in %s%s" % (fp, cells[0], " (+%d cells)" % (len(cells) - 1) if len(cells) > 1 else "")
+                     for fp, cells in groups)
+    return Cause("input-mismatch", "runtimes fed %s.%s different inputs: %s" % (model.id, signature, text)), details
+
+
+def _describe_differences(actual: Dict[str, Any], reference: Dict[str, Any]) -> List[str]:
+    found = []
+    for side in ("inputs", "outputs"):
+        mine, theirs = actual.get(side) or {}, reference.get(side) or {}
+        for name in sorted(set(mine) | set(theirs)):
+            if name not in mine:
+                found.append("%s `%s` missing" % (side[:-1], name))
+            elif name not in theirs:
+                found.append("%s `%s` not in the reference" % (side[:-1], name))
+            else:
+                for field in ("dtype", "shape", "kind"):
+                    a, r = mine[name].get(field), theirs[name].get(field)
+                    if field == "kind" and (a is None or r is None):
+                        continue
+                    if a != r:
+                        found.append("%s `%s` %s %s vs %s" % (side[:-1], name, field, a, r))
+    return found
+
+
+def check_signature(cell: Cell, signature: str, reference: Reference) -> Result:
+    seen = cell.signature(signature)
+    if "description" not in seen:
+        error = seen.get("error") or {}
+        return Cause("signature-missing", "signature `%s` missing under %s in %s: %s"
+                     % (signature, cell.api, cell.runtime, error.get("diagnosis", "not described"))), {}
+    if reference.description is None:
+        raise NoReference("the reference (%s) has no description of %s" % (reference.label, signature))
+    differences = _describe_differences(seen["description"], reference.description)
+    details = {"reference": reference.label, "differences": differences}
+    if not differences:
+        return None, details
+    return Cause("signature-mismatch", "%s vs %s: %s" % (cell.label(), reference.label, "; ".join(differences))), \
+        details
+
+
+def check_numeric(cell: Cell, model: Model, signature: str, reference: Reference) -> Result:
+    outputs = cell.arrays(signature)
+    if outputs is None:
+        raise NoReference("%s produced no outputs for %s" % (cell.label(), signature))
+    skipped = sorted(set(cell.signature(signature).get("repeat_differs") or []) | set(reference.repeat_differs))
+    differences = []  # type: List[Difference]
+    notes = []
+    for name in sorted(reference.outputs):
+        if name in skipped:
+            notes.append("%s.%s nondeterministic: left to the repeat check" % (signature, name))
+            continue
+        if name not in outputs:
+            notes.append("%s.%s not computed here" % (signature, name))
+            continue
+        for path, expected in flatten(reference.outputs[name], "%s.%s" % (signature, name)):
+            actual = dict(flatten(outputs[name], "%s.%s" % (signature, name)))[path]
+            dtype = "string" if expected.dtype.kind in "OSU" else str(expected.dtype)
+            tolerance = tolerance_for(dtype, path, model.tolerances, model.id)
+            differences.append(compare(path, actual, expected, tolerance))
+    notes.extend("%s.%s not in the reference (not fetched there)" % (signature, n)
+                 for n in sorted(set(outputs) - set(reference.outputs)))
+    details = {"reference": reference.label, "differences": [d.as_dict() for d in differences], "notes": notes}
+    failing = [d for d in differences if not d.ok]
+    if not differences:
+        raise NoReference("no output of %s in common with the reference (%s)" % (signature, "; ".join(notes)))
+    if not failing:
+        return None, details
+    return Cause("numeric-drift", "vs %s: %s" % (reference.label, "; ".join(d.line() for d in failing))), details
+
+
+def check_repeat(cell: Cell, signature: str) -> Result:
+    seen = cell.signature(signature)
+    differs = list(seen.get("repeat_differs") or [])
+    details = {"repeat_differs": differs}
+    if not differs:
+        return None, details
+    return Cause("nondeterministic", "%s: outputs %s differ between two identical calls"
+                 % (cell.label(), ", ".join("%s.%s" % (signature, d) for d in differs))), details

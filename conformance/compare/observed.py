@@ -1,0 +1,133 @@
+"""The observations of one or more runs, indexed by cell, with their arrays and the reference cells.
+
+Several sources (CI shards, other machines) merge into one view; the same case recorded twice is an
+error that names both files.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+import numpy as np
+
+from conformance.matrix import Matrix, Model
+from conformance.observations import load_document
+
+COMPARE_RUNTIME = "compare"  # the folder the comparison side records into
+
+
+class ObservationError(ValueError):
+    pass
+
+
+@dataclass
+class Cell:
+    """What one runtime saw for model × device × api (a loadability case's observation)."""
+
+    model: str
+    runtime: str
+    device: str
+    api: str
+    entry: Dict[str, Any]
+    directory: str  # where its npz files live
+    source: str  # the observation file
+    run_info: Dict[str, Any]
+
+    @property
+    def key(self) -> Tuple[str, str, str, str]:
+        return (self.model, self.runtime, self.device, self.api)
+
+    def signature(self, name: str) -> Dict[str, Any]:
+        return (self.entry.get("signatures") or {}).get(name) or {}
+
+    def arrays(self, signature: str, which: str = "outputs_file") -> Optional[Dict[str, np.ndarray]]:
+        name = self.signature(signature).get(which)
+        if not name:
+            return None
+        cache = self.__dict__.setdefault("_arrays", {})
+        if name not in cache:
+            with np.load(os.path.join(self.directory, name), allow_pickle=False) as saved:
+                cache[name] = {key: saved[key] for key in saved.files}
+        return cache[name]
+
+    def label(self) -> str:
+        return "%s %s %s" % (self.runtime, self.device, self.api)
+
+
+def run_directories(reports: str, runs: Iterable[str]) -> List[str]:
+    """Each run given as an id under ``reports/runs`` or as a directory path."""
+    found = []
+    for run in runs:
+        path = run if os.path.isdir(run) else os.path.join(reports, "runs", run)
+        if not os.path.isdir(path):
+            raise ObservationError("no run %r: neither a directory nor %s" % (run, path))
+        found.append(path)
+    return found
+
+
+class Observed(object):
+    def __init__(self, directories: List[str]):
+        self.cells = {}  # type: Dict[Tuple[str, str, str, str], Cell]
+        self.run_info = {}  # type: Dict[str, Dict[str, Any]]
+        for directory in directories:
+            for runtime in sorted(os.listdir(directory)):
+                folder = os.path.join(directory, runtime)
+                if runtime == COMPARE_RUNTIME or not os.path.isdir(folder):
+                    continue
+                for name in sorted(os.listdir(folder)):
+                    if name.endswith(".json") and not name.startswith("."):
+                        self._add(os.path.join(folder, name))
+
+    def _add(self, path: str) -> None:
+        try:
+            document = load_document(path)
+        except ValueError as error:
+            raise ObservationError("%s: unreadable observation file: %s" % (path, error))
+        runtime = document.get("runtime")
+        info = document.get("run_info") or {}
+        known = self.run_info.get(runtime)
+        for field in ("tensorflow", "tensorflow_hub", "python", "mode"):
+            if known and info and known[1].get(field) != info.get(field):
+                raise ObservationError("runtime %s has conflicting run info: %s %s in %s, %s in %s"
+                                       % (runtime, field, known[1].get(field), known[0], info.get(field), path))
+        if info and not known:
+            self.run_info[runtime] = (path, info)
+        for case_id, entry in (document.get("cases") or {}).items():
+            if entry.get("check") != "load":
+                continue
+            cell = Cell(entry["model"], entry["runtime"], entry["device"], entry["api"], entry,
+                        os.path.dirname(path), path, info)
+            if cell.key in self.cells:
+                raise ObservationError("case %s is recorded twice: in %s and in %s"
+                                       % (case_id, self.cells[cell.key].source, path))
+            self.cells[cell.key] = cell
+
+    def of_model(self, model: str) -> List[Cell]:
+        return [cell for key, cell in sorted(self.cells.items()) if key[0] == model]
+
+    def runtimes(self) -> List[str]:
+        return sorted({key[1] for key in self.cells})
+
+
+def default_reference_runtime(model: Model, matrix: Matrix) -> str:
+    """The declared reference, else the runtime that wrote a zoo model, else the first runtime."""
+    if model.reference:
+        return model.reference
+    from conformance.zoo.catalog import ZOO
+
+    for zoo_model in ZOO:
+        if model.handle.endswith("/" + zoo_model.name) or model.handle.endswith("/%s.tar.gz" % zoo_model.name):
+            return zoo_model.writer
+    return matrix.runtimes[0].id
+
+
+def reference_cell(observed: Observed, matrix: Matrix, model: Model, signature: str) -> Optional[Cell]:
+    """The cpu cell of the reference runtime whose call of ``signature`` produced outputs, apis in matrix order."""
+    target = matrix.model(model.twin) if model.twin else model
+    runtime = default_reference_runtime(target, matrix)
+    for api in matrix.apis:
+        cell = observed.cells.get((target.id, runtime, "cpu", api))
+        if cell is not None and cell.signature(signature).get("outputs_file"):
+            return cell
+    return None

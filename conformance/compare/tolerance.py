@@ -1,0 +1,76 @@
+"""Tolerances: dtype-aware defaults, overridden per model and per output from matrix.yaml.
+
+An element passes when ``|actual - reference| <= atol + rtol * |reference|`` (the reference is numpy's
+``desired``: the test is asymmetric on purpose), or, in ULP mode, when the two floats are at most ``ulp``
+representable values apart. Integers, booleans and strings compare exactly.
+
+Defaults (TensorFlow's ``assertAllCloseAccordingToType``, which hub-conformance applies to runtime and
+device drift as well):
+
+=========  =======  =======
+dtype      rtol     atol
+=========  =======  =======
+float16    1e-3     1e-3
+bfloat16   1e-2     1e-2
+float32    1e-6     1e-6
+float64    1e-6     1e-6
+others     exact    exact
+=========  =======  =======
+
+NaN and infinities: a NaN must face a NaN and an infinity the same infinity; no tolerance applies to them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+DEFAULTS = {
+    "float16": (1e-3, 1e-3),
+    "bfloat16": (1e-2, 1e-2),
+    "float32": (1e-6, 1e-6),
+    "float64": (1e-6, 1e-6),
+}
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float = 0.0
+    atol: float = 0.0
+    ulp: Optional[int] = None  # when set, compare by units in the last place instead
+    source: str = "exact"
+
+    @property
+    def exact(self) -> bool:
+        return self.ulp is None and self.rtol == 0.0 and self.atol == 0.0
+
+    def describe(self) -> str:
+        if self.ulp is not None:
+            return "ulp<=%d (%s)" % (self.ulp, self.source)
+        if self.exact:
+            return "exact (%s)" % self.source
+        return "rtol=%g atol=%g (%s)" % (self.rtol, self.atol, self.source)
+
+
+def default_for(dtype: str) -> Tolerance:
+    if dtype in DEFAULTS:
+        rtol, atol = DEFAULTS[dtype]
+        return Tolerance(rtol, atol, source="default for %s" % dtype)
+    return Tolerance(source="default for %s" % dtype)
+
+
+def _apply(base: Tolerance, override: Mapping[str, Any], source: str) -> Tolerance:
+    if not override:
+        return base
+    return Tolerance(rtol=float(override.get("rtol", base.rtol)), atol=float(override.get("atol", base.atol)),
+                     ulp=override.get("ulp", base.ulp), source=source)
+
+
+def tolerance_for(dtype: str, output_path: str, overrides: Mapping[str, Any], model_id: str) -> Tolerance:
+    """The tolerance for one output (``signature.output``): default < model-wide < per output."""
+    tolerance = default_for(dtype)
+    if dtype not in DEFAULTS:
+        return tolerance  # ints, bools and strings are exact whatever the overrides say
+    model_wide = {k: v for k, v in overrides.items() if k in ("rtol", "atol", "ulp")}
+    tolerance = _apply(tolerance, model_wide, "model %s" % model_id)
+    per_output = (overrides.get("outputs") or {}).get(output_path) or {}
+    return _apply(tolerance, per_output, "model %s output %s" % (model_id, output_path))

@@ -1,0 +1,156 @@
+"""Comparison mode of the plugin (``--compare RUN``): cross-runtime checks on recorded observations.
+
+Needs numpy, not TensorFlow. Cases (one per check and signature, stable ids):
+``inputs[<model>-<signature>]``, and for every cell that loaded,
+``signature|numeric|repeat[<model>-<runtime>-<device>-<api>-<signature>]``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from conformance.compare.goldens import GOLDEN_DIR, Goldens
+from conformance.compare.observed import COMPARE_RUNTIME, Observed, ObservationError, run_directories
+from conformance.expectations import Expectation, expected_for
+from conformance.matrix import DEFAULT_MATRIX, Matrix, load_matrix
+from conformance.observations import CaseRecord, Recorder
+from conformance.outcome import counts_line, param_id, report_status
+from conformance.run_ids import latest_run
+from conformance.yaml_source import SourceError
+
+CHECKS = ("inputs", "signature", "numeric", "repeat")
+
+
+@dataclass(frozen=True)
+class CompareCase:
+    check: str
+    model: str
+    signature: str
+    runtime: Optional[str]
+    device: Optional[str]
+    api: Optional[str]
+    expectation: Expectation
+
+    @property
+    def param_id(self) -> str:
+        if self.runtime is None:
+            return "%s-%s" % (self.model, self.signature)
+        return "%s-%s-%s-%s-%s" % (self.model, self.runtime, self.device, self.api, self.signature)
+
+    @property
+    def id(self) -> str:
+        return "%s[%s]" % (self.check, self.param_id)
+
+
+class ComparisonPlugin(object):
+    def __init__(self, config, runs: List[str]):
+        root = str(config.rootpath)
+        try:
+            self.matrix = load_matrix(config.getoption("matrix") or os.path.join(root, DEFAULT_MATRIX))  # type: Matrix
+        except SourceError as error:
+            raise pytest.UsageError(str(error))
+        self.reports = config.getoption("reports") or os.path.join(root, "reports")
+        runs = [self._auto() if run == "auto" else run for run in runs]
+        try:
+            self.directories = run_directories(self.reports, runs)
+            self.observed = Observed(self.directories)
+        except ObservationError as error:
+            raise pytest.UsageError(str(error))
+        golden_dir = config.getoption("goldens") or os.path.join(root, GOLDEN_DIR)
+        self.goldens = Goldens(golden_dir, forced=config.getoption("against_goldens")) \
+            if os.path.isfile(os.path.join(golden_dir, "index.json")) or config.getoption("against_goldens") else None
+        self.worker = config.workerinput["workerid"] if hasattr(config, "workerinput") else "main"
+        self.recorder = None  # type: Optional[Recorder]
+        self.cases = {}  # type: Dict[str, CompareCase]
+
+    def _auto(self) -> str:
+        wanted = os.environ.get("CONFORMANCE_RUN_ID")
+        if wanted and os.path.isdir(os.path.join(self.reports, "runs", wanted)):
+            return wanted
+        newest = latest_run(self.reports)
+        if newest is None:
+            raise pytest.UsageError("--compare auto: no runs under %s/runs (run `tox -p` first)" % self.reports)
+        return newest
+
+    def pytest_sessionstart(self, session):
+        first = self.directories[0]
+        self.recorder = Recorder(os.path.dirname(os.path.dirname(first)), os.path.basename(first), COMPARE_RUNTIME,
+                                 self.worker, {"compared": self.directories,
+                                               "goldens": self.goldens.directory if self.goldens else None})
+
+    def pytest_sessionfinish(self, session):
+        if self.recorder is not None:
+            self.recorder.close()
+
+    def _facts(self, check: str, model: Any, signature: str, cell: Any = None) -> Dict[str, Any]:
+        facts = {"check": check, "model": model.id, "signature": signature, "format": model.format}
+        if cell is not None:
+            info = cell.run_info
+            facts.update(runtime=cell.runtime, device=cell.device, api=cell.api, mode=info.get("mode"),
+                         tensorflow=info.get("tensorflow"), tensorflow_hub=info.get("tensorflow_hub"))
+            facts["case"] = "%s[%s-%s-%s-%s-%s]" % (check, model.id, cell.runtime, cell.device, cell.api, signature)
+        else:
+            facts["case"] = "%s[%s-%s]" % (check, model.id, signature)
+        return facts
+
+    def generate(self) -> List[CompareCase]:
+        cases = []
+        expectations = self.matrix.expectations
+        for model in self.matrix.models:
+            cells = [c for c in self.observed.of_model(model.id) if c.entry.get("loaded")]
+            for signature in model.signatures:
+                cases.append(CompareCase("inputs", model.id, signature, None, None, None,
+                                         expected_for(self._facts("inputs", model, signature), expectations)))
+                for cell in cells:
+                    seen = cell.signature(signature)
+                    checks = ["signature"] + (["numeric", "repeat"] if seen.get("outputs_file") else [])
+                    for check in checks:
+                        cases.append(CompareCase(check, model.id, signature, cell.runtime, cell.device, cell.api,
+                                                 expected_for(self._facts(check, model, signature, cell),
+                                                              expectations)))
+        return cases
+
+    def pytest_generate_tests(self, metafunc):
+        if "compare_case" not in metafunc.fixturenames:
+            return
+        check = metafunc.function.__name__[len("test_"):]
+        params = []
+        for case in self.generate():
+            if case.check != check:
+                continue
+            self.cases[case.id] = case
+            marks = [pytest.mark.xdist_group(case.model)]
+            if case.expectation.status == "skip":
+                marks.append(pytest.mark.skip(reason="%s [%s]" % (case.expectation.reason, case.expectation.source)))
+            params.append(pytest.param(case, id=case.param_id, marks=marks))
+        metafunc.parametrize("compare_case", params)
+
+    def cell(self, case: CompareCase):
+        return self.observed.cells[(case.model, case.runtime, case.device, case.api)]
+
+    def begin(self, case: CompareCase, nodeid: str):
+        self.recorder.begin(case.id, {"check": case.check, "model": case.model, "signature": case.signature,
+                                      "runtime": case.runtime, "device": case.device, "api": case.api,
+                                      "expected": case.expectation.status, "expected_cause": case.expectation.cause,
+                                      "expectation_source": case.expectation.source, "nodeid": nodeid})
+        return CaseRecord(self.recorder, case.id)
+
+    def pytest_runtest_logreport(self, report):
+        if self.recorder is None:
+            return
+        check = report.nodeid.split("::")[-1].split("[")[0][len("test_"):]
+        case = self.cases.get("%s[%s]" % (check, param_id(report.nodeid)))
+        final = report_status(report) if case is not None else None
+        if final is not None:
+            self.recorder.update(case.id, status=final[0], message=final[1], duration=round(report.duration, 6),
+                                 expected=case.expectation.status)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        terminalreporter.write_sep("-", "conformance: comparison of %s" % ", ".join(self.directories))
+        terminalreporter.write_line("cases: %s" % counts_line(terminalreporter.stats))
+        if self.goldens is not None:
+            terminalreporter.write_line("goldens: %s%s" % (self.goldens.directory,
+                                                           " (forced)" if self.goldens.forced else " (fallback)"))

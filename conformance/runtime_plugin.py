@@ -1,0 +1,115 @@
+"""Runtime mode of the plugin (``--runtime ID``): one process per tox env runs the loadability cases.
+
+In every process that runs cases (each xdist worker, or the only process) TensorFlow comes up in the
+runtime's mode and is checked against matrix.yaml; the controller never imports TensorFlow: it serves the
+zoo on 127.0.0.1 for ``{zoo_url}`` handles.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, Optional
+
+import pytest
+
+from conformance.cases import Case, load_cases
+from conformance.matrix import DEFAULT_MATRIX, Matrix, Runtime, load_matrix
+from conformance.observations import CaseRecord, Recorder
+from conformance.outcome import counts_line, param_id, report_status
+from conformance.run_ids import new_run_id
+from conformance.serve import LoopbackServer
+from conformance.versions import installed_version
+from conformance.yaml_source import SourceError
+from conformance.zoo.catalog import default_zoo_dir
+
+RUN_ID_ENV = "CONFORMANCE_RUN_ID"
+ZOO_URL_ENV = "CONFORMANCE_ZOO_URL"
+
+
+class RuntimePlugin(object):
+    def __init__(self, config, runtime_id: str):
+        self.config = config
+        root = str(config.rootpath) if hasattr(config, "rootpath") else str(config.rootdir)
+        try:
+            self.matrix = load_matrix(config.getoption("matrix") or os.path.join(root, DEFAULT_MATRIX))  # type: Matrix
+            self.runtime = self.matrix.runtime(runtime_id)  # type: Runtime
+        except SourceError as error:
+            raise pytest.UsageError(str(error))
+        self.reports = config.getoption("reports") or os.path.join(root, "reports")
+        self.zoo_dir = os.path.abspath(config.getoption("zoo") or default_zoo_dir(root))
+        self.worker = config.workerinput["workerid"] if hasattr(config, "workerinput") else "main"
+        self.run_id = config.getoption("run_id") or os.environ.get(RUN_ID_ENV) or new_run_id()
+        os.environ[RUN_ID_ENV] = self.run_id  # xdist workers inherit it
+        self.server = None  # type: Optional[LoopbackServer]
+        self.session = None
+        self.recorder = None  # type: Optional[Recorder]
+        self.cases = {}  # type: Dict[str, Case]
+
+    # ------------------------------------------------------------------ process set-up
+    def _runs_cases(self) -> bool:
+        return hasattr(self.config, "workerinput") or not self.config.pluginmanager.has_plugin("dsession")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session):
+        if not hasattr(self.config, "workerinput") and os.path.isdir(self.zoo_dir):
+            self.server = LoopbackServer(self.zoo_dir).__enter__()
+            os.environ[ZOO_URL_ENV] = self.server.url
+        if not self._runs_cases():
+            return
+        from conformance.runtime.probe import RuntimeSession  # imports TensorFlow
+
+        places = {"zoo": self.zoo_dir}
+        if os.environ.get(ZOO_URL_ENV):
+            places["zoo_url"] = os.environ[ZOO_URL_ENV]
+        self.session = RuntimeSession(self.runtime, places)
+        wrong = self.session.mismatches()
+        if wrong:
+            pytest.exit("runtime %s is not what %s declares: %s" % (self.runtime.id, self.matrix.path,
+                                                                    "; ".join(wrong)), returncode=4)
+        self.recorder = Recorder(self.reports, self.run_id, self.runtime.id, self.worker, self.session.run_info())
+
+    def pytest_sessionfinish(self, session):
+        if self.recorder is not None:
+            self.recorder.close()
+        if self.server is not None:
+            self.server.__exit__(None, None, None)
+
+    # ------------------------------------------------------------------ cases
+    def pytest_generate_tests(self, metafunc):
+        if "load_case" not in metafunc.fixturenames:
+            return
+        versions = {"tensorflow": installed_version(self.runtime.tensorflow),
+                    "tensorflow_hub": installed_version(self.runtime.tensorflow_hub)}
+        params = []
+        for case in load_cases(self.matrix, self.runtime, versions):
+            self.cases[case.param_id] = case
+            marks = [pytest.mark.xdist_group(case.cell.model)]
+            if case.expectation.status == "skip":
+                marks.append(pytest.mark.skip(reason="%s [%s]" % (case.expectation.reason, case.expectation.source)))
+            params.append(pytest.param(case, id=case.param_id, marks=marks))
+        metafunc.parametrize("load_case", params)
+
+    def begin(self, case: Case, nodeid: str) -> CaseRecord:
+        self.recorder.begin(case.id, {"check": case.check, "model": case.cell.model, "runtime": case.cell.runtime,
+                                      "device": case.cell.device, "api": case.api,
+                                      "expected": case.expectation.status,
+                                      "expected_cause": case.expectation.cause,
+                                      "expectation_source": case.expectation.source, "nodeid": nodeid})
+        return CaseRecord(self.recorder, case.id)
+
+    def pytest_runtest_logreport(self, report):
+        if self.recorder is None:
+            return
+        case = self.cases.get(param_id(report.nodeid))
+        if case is None:
+            return
+        final = report_status(report)
+        if final is not None:
+            status, message = final
+            self.recorder.update(case.id, status=status, message=message, duration=round(report.duration, 6),
+                                 expected=case.expectation.status, nodeid=report.nodeid)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        terminalreporter.write_sep("-", "conformance: runtime %s" % self.runtime.id)
+        terminalreporter.write_line("cases: %s" % counts_line(terminalreporter.stats))
+        terminalreporter.write_line("observations: %s" % os.path.join(self.reports, "runs", self.run_id,
+                                                                      self.runtime.id))
