@@ -7,6 +7,7 @@ import pytest
 
 from conformance.compare import checks
 from conformance.compare.goldens import GoldenError
+from conformance.compare.observed import eager_reference_cell
 from conformance.outcome import settle
 
 
@@ -27,37 +28,48 @@ def _finish(case, case_record, result):
     settle(case.id, case.expectation, cause)
 
 
-def test_inputs(compare_case, comparison, case_record):
+def test_inputs(case, comparison, case_record):
     """Every runtime fed the signature byte-identical inputs."""
-    model = comparison.matrix.model(compare_case.model)
-    _finish(compare_case, case_record, checks.check_inputs(comparison.observed, model, compare_case.signature))
+    model = comparison.matrix.model(case.model)
+    _finish(case, case_record, checks.check_inputs(comparison.observed, model, case.signature))
 
 
-def test_signature(compare_case, comparison, case_record):
+def test_signature(case, comparison, case_record):
     """The cell describes the signature exactly as the reference does."""
-    cell = comparison.cell(compare_case)
-    fingerprint = cell.signature(compare_case.signature).get("inputs_fingerprint")
-    reference = _reference(comparison, compare_case, fingerprint)
+    cell = comparison.cell(case)
+    fingerprint = cell.signature(case.signature).get("inputs_fingerprint")
+    reference = _reference(comparison, case, fingerprint)
     try:
-        result = checks.check_signature(cell, compare_case.signature, reference)
+        result = checks.check_signature(cell, case.signature, reference)
     except checks.NoReference as reason:
         pytest.skip(str(reason))
-    _finish(compare_case, case_record, result)
+    _finish(case, case_record, result)
 
 
-def test_numeric(compare_case, comparison, case_record):
+def test_numeric(case, comparison, case_record):
     """Every output is within tolerance of the reference's."""
-    cell = comparison.cell(compare_case)
-    fingerprint = cell.signature(compare_case.signature).get("inputs_fingerprint")
-    reference = _reference(comparison, compare_case, fingerprint)
-    model = comparison.matrix.model(compare_case.model)
+    cell = comparison.cell(case)
+    fingerprint = cell.signature(case.signature).get("inputs_fingerprint")
+    reference = _reference(comparison, case, fingerprint)
+    model = comparison.matrix.model(case.model)
     try:
-        result = checks.check_numeric(cell, model, compare_case.signature, reference)
+        result = checks.check_numeric(cell, model, case.signature, reference)
     except checks.NoReference as reason:
         pytest.skip(str(reason))
-    _finish(compare_case, case_record, result)
+    _finish(case, case_record, result)
 
 
-def test_repeat(compare_case, comparison, case_record):
+def test_repeat(case, comparison, case_record):
     """Two identical calls in the same cell agree bit for bit (otherwise: nondeterministic)."""
-    _finish(compare_case, case_record, checks.check_repeat(comparison.cell(compare_case), compare_case.signature))
+    _finish(case, case_record, checks.check_repeat(comparison.cell(case), case.signature))
+
+
+def test_lazy(case, comparison, case_record):
+    """Each output fetched alone in graph mode equals that output of an eager all-outputs call."""
+    model = comparison.matrix.model(case.model)
+    eager = eager_reference_cell(comparison.observed, comparison.matrix, model, case.signature)
+    try:
+        result = checks.check_lazy(comparison.cell(case), model, case.signature, eager)
+    except checks.NoReference as reason:
+        pytest.skip(str(reason))
+    _finish(case, case_record, result)

@@ -25,11 +25,13 @@ class Case:
     cell: Cell
     api: str
     expectation: Expectation
+    signature: Optional[str] = None  # for checks made per signature
 
     @property
     def param_id(self) -> str:
         """The part inside the brackets of the pytest node id."""
-        return "%s-%s" % (self.cell.key, self.api)
+        base = "%s-%s" % (self.cell.key, self.api)
+        return base if self.signature is None else "%s-%s" % (base, self.signature)
 
     @property
     def id(self) -> str:
@@ -38,27 +40,41 @@ class Case:
 
 
 def facts_of(check: str, model: Model, runtime: Runtime, device: str, api: str,
-             versions: Optional[Dict[str, Optional[str]]] = None) -> Dict[str, Any]:
+             versions: Optional[Dict[str, Optional[str]]] = None, signature: Optional[str] = None
+             ) -> Dict[str, Any]:
     """The fields expectations match on; ``versions`` overrides unpinned runtime versions."""
     versions = versions or {}
     facts = {"check": check, "model": model.id, "runtime": runtime.id, "device": device, "api": api,
              "format": model.format, "mode": runtime.mode,
              "tensorflow": runtime.tensorflow_version or versions.get("tensorflow"),
              "tensorflow_hub": runtime.tensorflow_hub_version or versions.get("tensorflow_hub")}
-    facts["case"] = "%s[%s-%s-%s-%s]" % (check, model.id, runtime.id, device, api)
+    facts["signature"] = signature
+    facts["case"] = "%s[%s-%s-%s-%s%s]" % (check, model.id, runtime.id, device, api,
+                                          "" if signature is None else "-" + signature)
     return facts
+
+
+SIGNATURE_CHECKS = ("semantics", "cost", "proof")  # made per signature; proof only for models with a counter
+
+
+def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",
+                  versions: Optional[Dict[str, Optional[str]]] = None) -> List[Case]:
+    """The ``check`` cases of ``runtime``, grouped by model (the order xdist groups them in)."""
+    cases = []
+    for model in matrix.models:
+        if not matrix.runs_on(model, runtime) or (check == "proof" and not model.counter):
+            continue
+        signatures = list(model.signatures) if check in SIGNATURE_CHECKS else [None]
+        for device in matrix.devices_of(model, runtime):
+            for api in matrix.apis_of(model):
+                for signature in signatures:
+                    facts = facts_of(check, model, runtime, device, api, versions, signature)
+                    cases.append(Case(check, Cell(model.id, runtime.id, device), api,
+                                      expected_for(facts, matrix.expectations), signature))
+    return cases
 
 
 def load_cases(matrix: Matrix, runtime: Runtime, versions: Optional[Dict[str, Optional[str]]] = None
                ) -> List[Case]:
-    """Loadability cases of ``runtime``, grouped by model (the order xdist groups them in)."""
-    cases = []
-    for model in matrix.models:
-        if not matrix.runs_on(model, runtime):
-            continue
-        for device in matrix.devices_of(model, runtime):
-            for api in matrix.apis_of(model):
-                facts = facts_of("load", model, runtime, device, api, versions)
-                cases.append(Case("load", Cell(model.id, runtime.id, device), api,
-                                  expected_for(facts, matrix.expectations)))
-    return cases
+    """Loadability cases of ``runtime``: one per model × device × api."""
+    return runtime_cases(matrix, runtime, "load", versions)

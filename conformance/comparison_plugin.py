@@ -21,7 +21,7 @@ from conformance.outcome import counts_line, param_id, report_status
 from conformance.run_ids import latest_run
 from conformance.yaml_source import SourceError
 
-CHECKS = ("inputs", "signature", "numeric", "repeat")
+CHECKS = ("inputs", "signature", "numeric", "repeat", "lazy")
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,12 @@ class ComparisonPlugin(object):
             for signature in model.signatures:
                 cases.append(CompareCase("inputs", model.id, signature, None, None, None,
                                          expected_for(self._facts("inputs", model, signature), expectations)))
+                for key, semantics in sorted(self.observed.semantics.items()):
+                    if key[0] == model.id and key[4] == signature and semantics.signature(signature).get(
+                            "alone_file") and semantics.run_info.get("mode") == "graph":
+                        cases.append(CompareCase("lazy", model.id, signature, key[1], key[2], key[3],
+                                                 expected_for(self._facts("lazy", model, signature, semantics),
+                                                              expectations)))
                 for cell in cells:
                     seen = cell.signature(signature)
                     checks = ["signature"] + (["numeric", "repeat"] if seen.get("outputs_file") else [])
@@ -114,7 +120,7 @@ class ComparisonPlugin(object):
         return cases
 
     def pytest_generate_tests(self, metafunc):
-        if "compare_case" not in metafunc.fixturenames:
+        if "case" not in metafunc.fixturenames:
             return
         check = metafunc.function.__name__[len("test_"):]
         params = []
@@ -126,9 +132,11 @@ class ComparisonPlugin(object):
             if case.expectation.status == "skip":
                 marks.append(pytest.mark.skip(reason="%s [%s]" % (case.expectation.reason, case.expectation.source)))
             params.append(pytest.param(case, id=case.param_id, marks=marks))
-        metafunc.parametrize("compare_case", params)
+        metafunc.parametrize("case", params)
 
     def cell(self, case: CompareCase):
+        if case.check == "lazy":
+            return self.observed.semantics[(case.model, case.runtime, case.device, case.api, case.signature)]
         return self.observed.cells[(case.model, case.runtime, case.device, case.api)]
 
     def begin(self, case: CompareCase, nodeid: str):

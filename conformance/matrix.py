@@ -60,6 +60,8 @@ class Model:
     batch: int = 2
     tolerances: Dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     twin: Optional[str] = None  # compare with this model's reference instead (a planted-change variant)
+    counter: Optional[str] = None  # a signature reading state that other signatures change (semantics proof)
+    overhead_threshold: Optional[float] = None
 
 
 @dataclass
@@ -70,6 +72,10 @@ class Matrix:
     devices: List[str]
     apis: List[str]
     expectations: List[Expectation]
+    overhead_threshold: float = 5.0
+
+    def threshold_of(self, model: Model) -> float:
+        return model.overhead_threshold or self.overhead_threshold
 
     def runtime(self, runtime_id: str) -> Runtime:
         for runtime in self.runtimes:
@@ -135,6 +141,9 @@ def _check_meaning(document: Located) -> None:
     for model in models:
         _check_refs(model, "reference", runtime_ids, "runtime")
         _check_refs(model, "twin", model_ids, "model")
+        if model.get("counter") and model.get("signatures") and model["counter"] in model["signatures"]:
+            raise SourceError("%s: counter %r of model %r must not be one of its tested `signatures`"
+                              % (where(model, "counter"), model["counter"], model["id"]))
         _check_refs(model, "runtimes", runtime_ids, "runtime")
         _check_refs(model, "devices", devices, "device")
         _check_refs(model, "apis", apis, "api")
@@ -172,7 +181,8 @@ def _model(node: Located) -> Model:
                  fetch={k: tuple(v) for k, v in (node.get("fetch") or {}).items()},
                  reference=node.get("reference"), runtimes=_tuple(node.get("runtimes")),
                  devices=_tuple(node.get("devices")), apis=_tuple(node.get("apis")), batch=node.get("batch", 2),
-                 tolerances=dict(node.get("tolerances") or {}), twin=node.get("twin"))
+                 tolerances=dict(node.get("tolerances") or {}), twin=node.get("twin"), counter=node.get("counter"),
+                 overhead_threshold=node.get("overhead_threshold"))
 
 
 def load_matrix(path: str = DEFAULT_MATRIX) -> Matrix:
@@ -193,4 +203,5 @@ def load_matrix(path: str = DEFAULT_MATRIX) -> Matrix:
         expectations.extend(load_expectations(os.path.join(base, name), runtimes, models))
     return Matrix(path=path, runtimes=runtimes, models=models,
                   devices=list(document.get("devices") or schema.DEVICES),
-                  apis=list(document.get("apis") or schema.APIS), expectations=expectations)
+                  apis=list(document.get("apis") or schema.APIS), expectations=expectations,
+                  overhead_threshold=float(document.get("overhead_threshold", 5.0)))

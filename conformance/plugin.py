@@ -45,7 +45,7 @@ def pytest_configure(config):
                                       "conformance-compare")
 
 
-MODE_OF_CASE_FILE = {"test_load.py": "runtime", "test_compare.py": "compare"}
+MODE_OF_CASE_FILE = {"test_load.py": "runtime", "test_semantics.py": "runtime", "test_compare.py": "compare"}
 
 
 def pytest_ignore_collect(collection_path, config):
@@ -94,10 +94,20 @@ def runtime_session(request):
 
 
 @pytest.fixture
+def device(request, runtime_session, case_record):
+    """The case's device; a case for a device this runtime lacks is skipped with what was probed."""
+    case = request.node.callspec.params["case"]
+    found = runtime_session.devices[case.cell.device]
+    if not found.available:
+        case_record(skipped_because=found.probed)
+        pytest.skip("runtime %s has no %s device (probed: %s)" % (case.cell.runtime, found.name, found.probed))
+    return found
+
+
+@pytest.fixture
 def case_record(request):
     """Records what the current case sees into this worker's observation file."""
-    case = request.node.callspec.params.get("load_case") or request.node.callspec.params["compare_case"]
-    return _active(request.config).begin(case, request.node.nodeid)
+    return _active(request.config).begin(request.node.callspec.params["case"], request.node.nodeid)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional
 
 import pytest
 
-from conformance.cases import Case, load_cases
+from conformance.cases import Case, runtime_cases
 from conformance.matrix import DEFAULT_MATRIX, Matrix, Runtime, load_matrix
 from conformance.observations import CaseRecord, Recorder
 from conformance.outcome import counts_line, param_id, report_status
@@ -66,6 +66,7 @@ class RuntimePlugin(object):
             pytest.exit("runtime %s is not what %s declares: %s" % (self.runtime.id, self.matrix.path,
                                                                     "; ".join(wrong)), returncode=4)
         self.recorder = Recorder(self.reports, self.run_id, self.runtime.id, self.worker, self.session.run_info())
+        self.session._record_for_outputs = self.recorder
 
     def pytest_sessionfinish(self, session):
         if self.recorder is not None:
@@ -75,22 +76,23 @@ class RuntimePlugin(object):
 
     # ------------------------------------------------------------------ cases
     def pytest_generate_tests(self, metafunc):
-        if "load_case" not in metafunc.fixturenames:
+        if "case" not in metafunc.fixturenames:
             return
+        check = metafunc.function.__name__[len("test_"):]
         versions = {"tensorflow": installed_version(self.runtime.tensorflow),
                     "tensorflow_hub": installed_version(self.runtime.tensorflow_hub)}
         params = []
-        for case in load_cases(self.matrix, self.runtime, versions):
-            self.cases[case.param_id] = case
+        for case in runtime_cases(self.matrix, self.runtime, check, versions):
+            self.cases[case.id] = case
             marks = [pytest.mark.xdist_group(case.cell.model)]
             if case.expectation.status == "skip":
                 marks.append(pytest.mark.skip(reason="%s [%s]" % (case.expectation.reason, case.expectation.source)))
             params.append(pytest.param(case, id=case.param_id, marks=marks))
-        metafunc.parametrize("load_case", params)
+        metafunc.parametrize("case", params)
 
     def begin(self, case: Case, nodeid: str) -> CaseRecord:
         self.recorder.begin(case.id, {"check": case.check, "model": case.cell.model, "runtime": case.cell.runtime,
-                                      "device": case.cell.device, "api": case.api,
+                                      "device": case.cell.device, "api": case.api, "signature": case.signature,
                                       "expected": case.expectation.status,
                                       "expected_cause": case.expectation.cause,
                                       "expectation_source": case.expectation.source, "nodeid": nodeid})
@@ -99,7 +101,8 @@ class RuntimePlugin(object):
     def pytest_runtest_logreport(self, report):
         if self.recorder is None:
             return
-        case = self.cases.get(param_id(report.nodeid))
+        check = report.nodeid.split("::")[-1].split("[")[0][len("test_"):]
+        case = self.cases.get("%s[%s]" % (check, param_id(report.nodeid)))
         if case is None:
             return
         final = report_status(report)

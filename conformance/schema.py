@@ -74,6 +74,8 @@ MODEL = {
         "batch": {"type": "integer", "minimum": 1},
         "tolerances": TOLERANCES,
         "twin": {"type": "string"},
+        "counter": {"type": "string"},
+        "overhead_threshold": {"type": "number", "exclusiveMinimum": 0},
     },
 }
 
@@ -81,6 +83,7 @@ MATRIX = {
     "type": "object", "additionalProperties": False, "required": ["runtimes", "models"],
     "properties": {
         "expectations": _STRING_OR_STRINGS,
+        "overhead_threshold": {"type": "number", "exclusiveMinimum": 0},
         "devices": {"type": "array", "items": {"enum": DEVICES}, "minItems": 1},
         "apis": {"type": "array", "items": {"enum": APIS}, "minItems": 1},
         "runtimes": {"type": "array", "items": RUNTIME, "minItems": 1},

@@ -14,8 +14,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.tensorflow
 
 
-def run_cases(tmp_path, *args):
-    command = [sys.executable, "-m", "pytest", "cases", "-p", "no:cacheprovider", "-q",
+def run_cases(tmp_path, *args, cases="cases/test_load.py"):
+    command = [sys.executable, "-m", "pytest", cases, "-p", "no:cacheprovider", "-q", "-rxs",
                "--reports", str(tmp_path / "reports"), "--run-id", "r1"] + list(args)
     env = dict(os.environ, TFHUB_CACHE_DIR=str(tmp_path / "tfhub_cache"))
     env.pop("CONFORMANCE_RUN_ID", None)
@@ -84,4 +84,22 @@ def test_bad_matrix_is_a_one_line_usage_error(tmp_path, write):
     result = run_cases(tmp_path, "--runtime=tf2.21", "--matrix", path, "-p", "no:xdist")
     assert result.returncode == 4
     assert "matrix.yaml:1: matrix.modelz: unknown key 'modelz' (allowed: apis, devices, expectations, models, " \
-           "runtimes)" in result.stdout
+           "overhead_threshold, runtimes)" in result.stdout
+
+
+def test_semantics_cases_flag_the_hazard_and_prove_eager_computes_everything(tmp_path, zoo_dir):
+    result = run_cases(tmp_path, "--runtime=tf2.21", "-k", "(hazard or side_effect) and cpu and not KerasLayer",
+                       "-p", "no:xdist", cases="cases/test_semantics.py")
+    assert result.returncode == 0, result.stdout[-3000:]
+    _, cases = observations(tmp_path, "tf2.21")
+    hazard = cases["semantics[hazard-tf2.21-cpu-hub.load-default]"]
+    assert hazard["status"] == "xfail" and hazard["hazards"] == {
+        "sqrt": "assertion-failed: an assertion in the model failed on the agreed inputs: [sqrt output needs "
+                "x >= 0] [Condition x >= 0 did not hold element-wise:] [x (x:0) = ] [-1 0 1...]"}
+    assert hazard["semantics"]["alone"]["default"]["finite"] is True, "the pruned `default` works"
+    assert 'obj.prune(feeds=["x:0"], fetches="mul:0")' in hazard["snippet"]
+    cost = cases["cost[hazard-tf2.21-cpu-hub.load-default]"]
+    assert cost["status"] == "xfail" and cost["overhead"] == 10.0 and cost["ops"]["*"] == 20
+    proof = cases["proof[side_effect-tf2.21-cpu-hub.load-default]"]
+    assert proof["status"] == "pass" and proof["proof"]["delta"] == 2, "eager: the counter moves with `default`"
+    assert cases["semantics[side_effect-tf2.21-cpu-hub.load-default]"]["status"] == "pass"

@@ -4,6 +4,7 @@
 - ``signature``: the cell's description of a signature equals the reference's, field by field.
 - ``numeric``: every output is within tolerance of the reference (the reference cell, or a golden).
 - ``repeat``: two identical calls in one cell gave identical outputs (else *nondeterministic*).
+- ``lazy``: each output fetched alone in a graph runtime equals that output of an eager all-outputs call.
 """
 from __future__ import annotations
 
@@ -138,3 +139,28 @@ def check_repeat(cell: Cell, signature: str) -> Result:
         return None, details
     return Cause("nondeterministic", "%s: outputs %s differ between two identical calls"
                  % (cell.label(), ", ".join("%s.%s" % (signature, d) for d in differs))), details
+
+
+def check_lazy(semantics: Cell, model: Model, signature: str, eager: Optional[Cell]) -> Result:
+    """Outputs computed alone (graph fetch) against the eager all-outputs call of the same signature."""
+    alone = semantics.arrays(signature, "alone_file")
+    if not alone:
+        raise NoReference("%s computed no output alone for %s" % (semantics.label(), signature))
+    if eager is None:
+        raise NoReference("no eager runtime produced all outputs of %s.%s" % (model.id, signature))
+    everything = eager.arrays(signature) or {}
+    stateful = set(eager.signature(signature).get("repeat_differs") or [])  # state, not a value to compare
+    differences = []  # type: List[Difference]
+    for name in sorted((set(alone) & set(everything)) - stateful):
+        path = "%s.%s" % (signature, name)
+        dtype = "string" if everything[name].dtype.kind in "OSU" else str(everything[name].dtype)
+        differences.append(compare(path, alone[name], everything[name],
+                                   tolerance_for(dtype, path, model.tolerances, model.id)))
+    details = {"reference": eager.label(), "differences": [d.as_dict() for d in differences]}
+    if not differences:
+        raise NoReference("no output computed both alone here and all together in %s" % eager.label())
+    failing = [d for d in differences if not d.ok]
+    if not failing:
+        return None, details
+    return Cause("lazy-eager-mismatch", "alone in %s vs all outputs in %s: %s"
+                 % (semantics.label(), eager.label(), "; ".join(d.line() for d in failing))), details

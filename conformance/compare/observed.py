@@ -69,6 +69,7 @@ def run_directories(reports: str, runs: Iterable[str]) -> List[str]:
 class Observed(object):
     def __init__(self, directories: List[str]):
         self.cells = {}  # type: Dict[Tuple[str, str, str, str], Cell]
+        self.semantics = {}  # type: Dict[Tuple[str, str, str, str, str], Cell]
         self.run_info = {}  # type: Dict[str, Dict[str, Any]]
         for directory in directories:
             for runtime in sorted(os.listdir(directory)):
@@ -94,6 +95,11 @@ class Observed(object):
         if info and not known:
             self.run_info[runtime] = (path, info)
         for case_id, entry in (document.get("cases") or {}).items():
+            if entry.get("check") == "semantics" and entry.get("semantics"):
+                cell = Cell(entry["model"], entry["runtime"], entry["device"], entry["api"],
+                            {"signatures": {entry["signature"]: entry["semantics"]}}, os.path.dirname(path), path,
+                            info)
+                self.semantics[cell.key + (entry["signature"],)] = cell
             if entry.get("check") != "load":
                 continue
             cell = Cell(entry["model"], entry["runtime"], entry["device"], entry["api"], entry,
@@ -130,4 +136,16 @@ def reference_cell(observed: Observed, matrix: Matrix, model: Model, signature: 
         cell = observed.cells.get((target.id, runtime, "cpu", api))
         if cell is not None and cell.signature(signature).get("outputs_file"):
             return cell
+    return None
+
+
+def eager_reference_cell(observed: Observed, matrix: Matrix, model: Model, signature: str) -> Optional[Cell]:
+    """The first eager runtime's cpu cell (apis in matrix order) whose all-outputs call produced outputs."""
+    for runtime in matrix.runtimes:
+        if runtime.mode != "eager":
+            continue
+        for api in matrix.apis:
+            cell = observed.cells.get((model.id, runtime.id, "cpu", api))
+            if cell is not None and cell.signature(signature).get("outputs_file"):
+                return cell
     return None

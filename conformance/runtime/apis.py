@@ -77,6 +77,18 @@ class Loaded(object):
         """
         raise NotImplementedError
 
+    def call_alone(self, signature: str, inputs: Mapping[str, np.ndarray], device: Device, output: str) -> np.ndarray:
+        """One output computed alone: fetched alone in graph mode, a pruned function in eager mode."""
+        raise NotApplicable("%s cannot compute one output alone in this mode" % type(self).__name__)
+
+    def prune_names(self, signature: str, output: str) -> Optional[Dict[str, Any]]:
+        """Tensor names a user passes to ``obj.prune`` for this output, where pruning exists."""
+        return None
+
+    def op_counts(self, signature: str, device: Device) -> Dict[str, int]:
+        """Ops that run for all outputs (``"*"``) and for each output alone: a deterministic cost."""
+        raise NotApplicable("%s cannot compute one output alone in this mode" % type(self).__name__)
+
     def close(self) -> None:
         pass
 
@@ -168,6 +180,51 @@ class EagerObject(Loaded):
             outputs = compiled(tf, device, run)(**tensors)
         return {name: _to_numpy(value) for name, value in outputs.items()}
 
+    def _pruning(self, signature: str) -> "_Pruning":
+        cache = self.__dict__.setdefault("_prunings", {})
+        if signature not in cache:
+            cache[signature] = _Pruning(self.obj, signature)
+        return cache[signature]
+
+    def call_alone(self, signature, inputs, device, output):
+        self.describe(signature)
+        pruning = self._pruning(signature)
+        function = pruning.function(output)
+        arguments = [self.tf.constant(inputs[name]) for name in pruning.keywords]
+        with placement(self.tf, device)():
+            return _to_numpy(compiled(self.tf, device, lambda *args: function(*args))(*arguments))
+
+    def op_counts(self, signature, device):
+        pruning = self._pruning(signature)
+        counts = {"*": _function_ops(self.obj.signatures[signature])}
+        for output in pruning.fetches:
+            counts[output] = _function_ops(pruning.function(output))
+        return counts
+
+    def prune_names(self, signature, output):
+        pruning = self._pruning(signature)
+        return {"feeds": pruning.feeds, "fetches": pruning.fetches[output], "arguments": pruning.keywords}
+
+
+class _Pruning(object):
+    """``obj.prune(feeds, fetches)`` of a TF1 model loaded by ``hub.load`` / ``tf.saved_model.load``."""
+
+    def __init__(self, obj: Any, signature: str):
+        if signature == CALL or not hasattr(obj, "prune"):
+            raise NotApplicable("a TF2 SavedModel's functions cannot be pruned: only TF1 models loaded by "
+                                "hub.load / tf.saved_model.load have obj.prune")
+        function = obj.signatures[signature]
+        self.keywords = list(getattr(function, "_arg_keywords", None) or [])
+        placeholders = [t for t in function.inputs if t.dtype.name != "resource"][:len(self.keywords)]
+        self.feeds = [t.name for t in placeholders]
+        self.fetches = {name: tensor.name for name, tensor in _as_dict(function.structured_outputs).items()}
+        self.obj, self.pruned = obj, {}  # type: Any, Dict[str, Any]
+
+    def function(self, output: str):
+        if output not in self.pruned:
+            self.pruned[output] = self.obj.prune(feeds=self.feeds, fetches=self.fetches[output])
+        return self.pruned[output]
+
 
 class EagerKerasLayer(Loaded):
     """hub.KerasLayer in an eager runtime: one layer per signature (``signature=``, outputs as dict)."""
@@ -187,6 +244,9 @@ class EagerKerasLayer(Loaded):
 
     def describe(self, signature):
         return _object_describe(self.resolved, signature, "hub.KerasLayer")
+
+    def call_alone(self, signature, inputs, device, output):
+        raise NotApplicable("hub.KerasLayer computes every output of its signature (output_key only selects one)")
 
     def call(self, signature, inputs, device, fetch=None):
         self.describe(signature)
@@ -279,6 +339,15 @@ class GraphModel(Loaded):
             self._initialize_new()
         return self.ops[key]
 
+    def call_alone(self, signature, inputs, device, output):
+        return self.call(signature, inputs, device, fetch=[output])[output]
+
+    def op_counts(self, signature, device):
+        _, outputs = self._ops(signature, device)
+        counts = {"*": _closure_size(list(outputs.values()))}
+        counts.update({name: _closure_size([tensor]) for name, tensor in outputs.items()})
+        return counts
+
     def call(self, signature, inputs, device, fetch=None):
         self.describe(signature)
         feeds, outputs = self._ops(signature, device)
@@ -289,6 +358,24 @@ class GraphModel(Loaded):
     def close(self):
         if self.session is not None:
             self.session.close()
+
+
+def _closure_size(tensors: Sequence[Any]) -> int:
+    """Ops ``session.run`` needs for ``tensors``: their transitive inputs and control inputs."""
+    seen, stack = set(), [t.op for t in tensors]
+    while stack:
+        op = stack.pop()
+        if op.name in seen:
+            continue
+        seen.add(op.name)
+        stack.extend(t.op for t in op.inputs)
+        stack.extend(op.control_inputs)
+    return len(seen)
+
+
+def _function_ops(function: Any) -> int:
+    """Ops in a (pruned or whole) function's graph, placeholders and no-ops left out."""
+    return sum(1 for op in function.graph.get_operations() if op.type not in ("Placeholder", "NoOp"))
 
 
 def _flatten(items: Any) -> List[Any]:

@@ -13,6 +13,9 @@ from conformance.handles import expand, is_url, loadable
 from conformance.inputs import fingerprint, make_inputs
 from conformance.matrix import Model, Runtime
 from conformance.runtime import apis, devices, tfmode
+from conformance.semantics import migration_snippet
+
+TIMING_REPEATS = 3
 
 
 def _error_record(stage: str, error: BaseException, cause: Cause) -> Dict[str, Any]:
@@ -48,6 +51,8 @@ class RuntimeSession(object):
         self.places = dict(places)
         self.devices = devices.probe(self.tf)
         self._loaded = {}  # type: Dict[Tuple[str, str, str], Tuple[Optional[apis.Loaded], Optional[Dict], float, bool]]
+        self._findings = {}  # type: Dict[Tuple[str, ...], Dict[str, Any]]
+        self._record_for_outputs = None  # set by the plugin: where .npz files of findings go
 
     def mismatches(self):
         return tfmode.mismatches(self.runtime, self.tf, self.hub)
@@ -146,3 +151,110 @@ class RuntimeSession(object):
                 first_failure = first_failure or Cause(cause.id, "signature %s: %s" % (signature, cause.diagnosis))
             record(signatures=signatures)
         return first_failure
+
+    # ------------------------------------------------------------------ eager-computes-all-outputs
+    def _measure(self, compute) -> Dict[str, Any]:
+        """Run ``compute`` once to warm up, then time it; record error, finiteness and the best time."""
+        try:
+            value = compute()
+        except apis.NotApplicable as reason:
+            return {"measured": False, "why": str(reason)}
+        except Exception as error:  # noqa: BLE001 - a failing output is a finding
+            cause = classify_exception(error)
+            return {"measured": True, "error": "%s: %s" % (cause.id, cause.diagnosis), "cause": cause.id}
+        seconds = []
+        for _ in range(TIMING_REPEATS):
+            started = time.perf_counter()
+            compute()
+            seconds.append(time.perf_counter() - started)
+        values = list(value.values()) if isinstance(value, dict) else [value]
+        finite = all(bool(np.all(np.isfinite(v))) for v in values if v.dtype.kind == "f")
+        return {"measured": True, "seconds": round(min(seconds), 6), "finite": finite, "value": value}
+
+    def probe_semantics(self, model: Model, api: str, device_name: str, signature: str) -> Dict[str, Any]:
+        """All outputs together and each output alone, with timings; cached per worker."""
+        key = ("semantics", model.id, api, device_name, signature)
+        if key in self._findings:
+            return self._findings[key]
+        device = self.devices[device_name]
+        record = {"signature": signature, "mode": self.runtime.mode}  # type: Dict[str, Any]
+        try:
+            loaded, load_error, _, _ = self.load(model, api, device)
+        except apis.NotApplicable as reason:
+            record["skip"] = str(reason)
+            self._findings[key] = record
+            return record
+        if load_error is not None:
+            record["skip"] = "did not load through %s: %s" % (api, load_error["diagnosis"])
+            self._findings[key] = record
+            return record
+        try:
+            description = loaded.describe(signature)
+        except Exception as error:  # noqa: BLE001
+            record["skip"] = "signature %s not available: %s" % (signature, classify_exception(error).diagnosis)
+            self._findings[key] = record
+            return record
+        outputs = sorted(description["outputs"])
+        record["outputs"] = outputs
+        if len(outputs) < 2:
+            record["skip"] = "signature %s has one output: nothing is computed unasked" % signature
+            self._findings[key] = record
+            return record
+        inputs = make_inputs(model.twin or model.id, signature, description["inputs"], model.inputs.get(signature),
+                             model.batch, self.encode_example)
+        record["inputs_fingerprint"] = fingerprint(inputs)
+        everything = self._measure(lambda: loaded.call(signature, inputs, device, None))
+        alone = {name: self._measure(lambda name=name: loaded.call_alone(signature, inputs, device, name))
+                 for name in outputs}
+        record["all"] = {k: v for k, v in everything.items() if k != "value"}
+        record["alone"] = {name: {k: v for k, v in result.items() if k != "value"} for name, result in alone.items()}
+        values = {name: result["value"] for name, result in alone.items() if "value" in result}
+        if values:
+            record["alone_file"] = self._record_for_outputs.save_outputs(
+                "%s-%s-%s-%s.alone" % (model.id, device_name, api.replace(".", "_"), signature.strip("_")), values)
+        try:
+            record["ops"] = loaded.op_counts(signature, device)
+        except apis.NotApplicable as reason:
+            record["ops_unavailable"] = str(reason)
+        except Exception as error:  # noqa: BLE001 - a cost we cannot count is recorded, not fatal
+            record["ops_unavailable"] = classify_exception(error).diagnosis
+        prune = None
+        needed = list(model.fetch.get(signature) or [])
+        try:
+            prune = loaded.prune_names(signature, (needed or outputs)[0])
+        except apis.NotApplicable:
+            prune = None
+        record["snippet"] = migration_snippet(model.handle, model.tags, signature, sorted(description["inputs"]),
+                                              needed, prune)
+        self._findings[key] = record
+        return record
+
+    def probe_counter(self, model: Model, api: str, device_name: str, signature: str, calls: int = 2
+                      ) -> Dict[str, Any]:
+        """Counter before and after ``calls`` calls of ``signature`` that use only the fetched outputs."""
+        if api == "hub.KerasLayer":
+            return {"skip": "each hub.KerasLayer loads its own copy of the model: a layer for the counter "
+                            "signature cannot see the variables another layer's calls change"}
+        device = self.devices[device_name]
+        try:
+            loaded, load_error, _, _ = self.load(model, api, device)
+        except apis.NotApplicable as reason:
+            return {"skip": str(reason)}
+        if load_error is not None:
+            return {"skip": "did not load through %s: %s" % (api, load_error["diagnosis"])}
+        fetch = list(model.fetch.get(signature) or [])
+        try:
+            description = loaded.describe(signature)
+            inputs = make_inputs(model.id, signature, description["inputs"], model.inputs.get(signature),
+                                 model.batch, self.encode_example)
+
+            def read():
+                return float(np.asarray(loaded.call(model.counter, {}, device, None)["default"]))
+
+            before = read()
+            for _ in range(calls):
+                loaded.call(signature, inputs, device, fetch or None)
+            after = read()
+        except Exception as error:  # noqa: BLE001
+            return {"skip": "could not measure the counter: %s" % classify_exception(error).diagnosis}
+        return {"before": before, "after": after, "delta": after - before, "calls": calls, "used": fetch}
