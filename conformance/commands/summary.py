@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import sys
 from typing import Dict, List
 
@@ -31,6 +32,13 @@ def tally(documents: List[dict]) -> Dict[str, collections.Counter]:
     return counts
 
 
+def _reason(message: str) -> str:
+    """A skip message with its case-specific parts (model, runtime, signature names) generalized."""
+    message = message.split(" (probed:")[0]
+    return re.sub(r"signature \S+ has one output", "signature has one output",
+                  re.sub(r"runtime \S+ has no", "runtime has no", message))[:120]
+
+
 def run(args) -> int:
     run_id = args.run_id or latest_run(args.reports)
     if run_id is None:
@@ -48,6 +56,10 @@ def run(args) -> int:
         total.update(counter)
         print("%-16s" % runtime + "".join("%8d" % counter[s] for s in STATUSES) + "%8d" % sum(counter.values()))
     print("%-16s" % "all" + "".join("%8d" % total[s] for s in STATUSES) + "%8d" % sum(total.values()))
+    reasons = collections.Counter(_reason(entry.get("message") or "") for document in documents
+                                  for entry in document["cases"].values() if entry.get("status") == "skip")
+    for reason, count in reasons.most_common(5):
+        print("skipped %5d: %s" % (count, reason))
     unexpected = [(case_id, entry) for document in documents for case_id, entry in sorted(document["cases"].items())
                   if entry.get("status") in ("fail", "running")]
     for case_id, entry in unexpected:

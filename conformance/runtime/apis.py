@@ -325,10 +325,10 @@ class GraphModel(Loaded):
         return self.descriptions[signature]
 
     def _ops(self, signature, device):
+        if self.device is not None and device.name != self.device.name:
+            raise ValueError("graph built for %s, called for %s" % (self.device.name, device.name))
         call, tensors = self.builders[signature]
         if tensors is not None:
-            if self.device is not None and device.name != self.device.name:
-                raise ValueError("loaded for %s, called for %s" % (self.device.name, device.name))
             return tensors
         key = (signature, device.name)
         if key not in self.ops:
@@ -458,8 +458,9 @@ def _build_v1_saved_model(tf: Any, path: str, tags: Optional[Sequence[str]], dev
 
 
 def loads_per_device(api: str, tf: Any) -> bool:
-    """True when loading itself depends on the device (the graph-mode TF1 SavedModel loader)."""
-    return api == "saved_model" and not tf.executing_eagerly()
+    """True in graph mode: a session places every op of its graph, so ops built for one device (say
+    XLA_CPU) would break later runs for another; each device gets its own graph."""
+    return not tf.executing_eagerly()
 
 
 def open_model(api: str, tf: Any, hub: Any, handle: str, resolved_path: Callable[[], str],
@@ -467,7 +468,7 @@ def open_model(api: str, tf: Any, hub: Any, handle: str, resolved_path: Callable
                device: Optional[Device] = None) -> Loaded:
     """Load ``handle`` through ``api``; raises what TensorFlow raises.
 
-    ``device`` matters only where :func:`loads_per_device` says so; elsewhere each call is placed.
+    ``device`` matters where :func:`loads_per_device` says so (graph mode); eager calls are placed per call.
     """
     eager = tf.executing_eagerly()
     load_kwargs = {} if tags is None else {"tags": list(tags)}
@@ -479,15 +480,15 @@ def open_model(api: str, tf: Any, hub: Any, handle: str, resolved_path: Callable
             module_class(handle, name="module_%d" % next(_EAGER_MODULE_NAMES),
                          **({} if tags is None else {"tags": set(tags)}))
             raise RuntimeError("hub.Module constructed in eager mode")  # TF raises before this line
-        return GraphModel(tf, api, _build_hub_module(tf, hub, handle, tags))
+        return GraphModel(tf, api, _build_hub_module(tf, hub, handle, tags), device)
     if api == "hub.load":
         if eager:
             return EagerObject(tf, hub.load(handle, **load_kwargs), api)
-        return GraphModel(tf, api, _build_object(tf, lambda: hub.load(handle, **load_kwargs), api))
+        return GraphModel(tf, api, _build_object(tf, lambda: hub.load(handle, **load_kwargs), api), device)
     if api == "hub.KerasLayer":
         if eager:
             return EagerKerasLayer(tf, hub, handle, tags, signatures)
-        return GraphModel(tf, api, _build_keras(tf, hub, handle, tags))
+        return GraphModel(tf, api, _build_keras(tf, hub, handle, tags), device)
     if api == "saved_model":
         path = resolved_path()
         if eager:
