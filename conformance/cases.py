@@ -28,6 +28,18 @@ class Case:
     signature: Optional[str] = None  # for checks made per signature
 
     @property
+    def model(self) -> str:
+        return self.cell.model
+
+    @property
+    def runtime(self) -> str:
+        return self.cell.runtime
+
+    @property
+    def device(self) -> str:
+        return self.cell.device
+
+    @property
     def param_id(self) -> str:
         """The part inside the brackets of the pytest node id."""
         base = "%s-%s" % (self.cell.key, self.api)

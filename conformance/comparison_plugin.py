@@ -16,8 +16,9 @@ from conformance.compare.goldens import GOLDEN_DIR, Goldens
 from conformance.compare.observed import COMPARE_RUNTIME, Observed, ObservationError, run_directories
 from conformance.expectations import Expectation, expected_for
 from conformance.matrix import DEFAULT_MATRIX, Matrix, load_matrix
-from conformance.observations import CaseRecord, Recorder
-from conformance.outcome import counts_line, param_id, report_status
+from conformance.case_plugin import CasePlugin
+from conformance.observations import Recorder
+from conformance.outcome import counts_line
 from conformance.run_ids import latest_run
 from conformance.yaml_source import SourceError
 
@@ -45,8 +46,9 @@ class CompareCase:
         return "%s[%s]" % (self.check, self.param_id)
 
 
-class ComparisonPlugin(object):
+class ComparisonPlugin(CasePlugin):
     def __init__(self, config, runs: List[str]):
+        super(ComparisonPlugin, self).__init__()
         root = str(config.rootpath)
         try:
             self.matrix = load_matrix(config.getoption("matrix") or os.path.join(root, DEFAULT_MATRIX))  # type: Matrix
@@ -63,8 +65,6 @@ class ComparisonPlugin(object):
         self.goldens = Goldens(golden_dir, forced=config.getoption("against_goldens")) \
             if os.path.isfile(os.path.join(golden_dir, "index.json")) or config.getoption("against_goldens") else None
         self.worker = config.workerinput["workerid"] if hasattr(config, "workerinput") else "main"
-        self.recorder = None  # type: Optional[Recorder]
-        self.cases = {}  # type: Dict[str, CompareCase]
 
     def _auto(self) -> str:
         wanted = os.environ.get("CONFORMANCE_RUN_ID")
@@ -80,10 +80,6 @@ class ComparisonPlugin(object):
         self.recorder = Recorder(os.path.dirname(os.path.dirname(first)), os.path.basename(first), COMPARE_RUNTIME,
                                  self.worker, {"compared": self.directories,
                                                "goldens": self.goldens.directory if self.goldens else None})
-
-    def pytest_sessionfinish(self, session):
-        if self.recorder is not None:
-            self.recorder.close()
 
     def _facts(self, check: str, model: Any, signature: str, cell: Any = None) -> Dict[str, Any]:
         facts = {"check": check, "model": model.id, "signature": signature, "format": model.format}
@@ -123,38 +119,12 @@ class ComparisonPlugin(object):
         if "case" not in metafunc.fixturenames:
             return
         check = metafunc.function.__name__[len("test_"):]
-        params = []
-        for case in self.generate():
-            if case.check != check:
-                continue
-            self.cases[case.id] = case
-            marks = [pytest.mark.xdist_group(case.model)]
-            if case.expectation.status == "skip":
-                marks.append(pytest.mark.skip(reason="%s [%s]" % (case.expectation.reason, case.expectation.source)))
-            params.append(pytest.param(case, id=case.param_id, marks=marks))
-        metafunc.parametrize("case", params)
+        self.parametrize(metafunc, [case for case in self.generate() if case.check == check])
 
     def cell(self, case: CompareCase):
         if case.check == "lazy":
             return self.observed.semantics[(case.model, case.runtime, case.device, case.api, case.signature)]
         return self.observed.cells[(case.model, case.runtime, case.device, case.api)]
-
-    def begin(self, case: CompareCase, nodeid: str):
-        self.recorder.begin(case.id, {"check": case.check, "model": case.model, "signature": case.signature,
-                                      "runtime": case.runtime, "device": case.device, "api": case.api,
-                                      "expected": case.expectation.status, "expected_cause": case.expectation.cause,
-                                      "expectation_source": case.expectation.source, "nodeid": nodeid})
-        return CaseRecord(self.recorder, case.id)
-
-    def pytest_runtest_logreport(self, report):
-        if self.recorder is None:
-            return
-        check = report.nodeid.split("::")[-1].split("[")[0][len("test_"):]
-        case = self.cases.get("%s[%s]" % (check, param_id(report.nodeid)))
-        final = report_status(report) if case is not None else None
-        if final is not None:
-            self.recorder.update(case.id, status=final[0], message=final[1], duration=round(report.duration, 6),
-                                 expected=case.expectation.status)
 
     def pytest_terminal_summary(self, terminalreporter):
         terminalreporter.write_sep("-", "conformance: comparison of %s" % ", ".join(self.directories))

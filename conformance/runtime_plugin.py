@@ -11,10 +11,11 @@ from typing import Any, Dict, Optional
 
 import pytest
 
-from conformance.cases import Case, runtime_cases
+from conformance.case_plugin import CasePlugin
+from conformance.cases import runtime_cases
 from conformance.matrix import DEFAULT_MATRIX, Matrix, Runtime, load_matrix
-from conformance.observations import CaseRecord, Recorder
-from conformance.outcome import counts_line, param_id, report_status
+from conformance.observations import Recorder
+from conformance.outcome import counts_line
 from conformance.run_ids import new_run_id
 from conformance.serve import LoopbackServer
 from conformance.versions import installed_version
@@ -25,8 +26,9 @@ RUN_ID_ENV = "CONFORMANCE_RUN_ID"
 ZOO_URL_ENV = "CONFORMANCE_ZOO_URL"
 
 
-class RuntimePlugin(object):
+class RuntimePlugin(CasePlugin):
     def __init__(self, config, runtime_id: str):
+        super(RuntimePlugin, self).__init__()
         self.config = config
         root = str(config.rootpath) if hasattr(config, "rootpath") else str(config.rootdir)
         try:
@@ -42,7 +44,6 @@ class RuntimePlugin(object):
         self.server = None  # type: Optional[LoopbackServer]
         self.session = None
         self.recorder = None  # type: Optional[Recorder]
-        self.cases = {}  # type: Dict[str, Case]
 
     # ------------------------------------------------------------------ process set-up
     def _runs_cases(self) -> bool:
@@ -69,8 +70,7 @@ class RuntimePlugin(object):
         self.session._record_for_outputs = self.recorder
 
     def pytest_sessionfinish(self, session):
-        if self.recorder is not None:
-            self.recorder.close()
+        super(RuntimePlugin, self).pytest_sessionfinish(session)
         if self.server is not None:
             self.server.__exit__(None, None, None)
 
@@ -81,35 +81,7 @@ class RuntimePlugin(object):
         check = metafunc.function.__name__[len("test_"):]
         versions = {"tensorflow": installed_version(self.runtime.tensorflow),
                     "tensorflow_hub": installed_version(self.runtime.tensorflow_hub)}
-        params = []
-        for case in runtime_cases(self.matrix, self.runtime, check, versions):
-            self.cases[case.id] = case
-            marks = [pytest.mark.xdist_group(case.cell.model)]
-            if case.expectation.status == "skip":
-                marks.append(pytest.mark.skip(reason="%s [%s]" % (case.expectation.reason, case.expectation.source)))
-            params.append(pytest.param(case, id=case.param_id, marks=marks))
-        metafunc.parametrize("case", params)
-
-    def begin(self, case: Case, nodeid: str) -> CaseRecord:
-        self.recorder.begin(case.id, {"check": case.check, "model": case.cell.model, "runtime": case.cell.runtime,
-                                      "device": case.cell.device, "api": case.api, "signature": case.signature,
-                                      "expected": case.expectation.status,
-                                      "expected_cause": case.expectation.cause,
-                                      "expectation_source": case.expectation.source, "nodeid": nodeid})
-        return CaseRecord(self.recorder, case.id)
-
-    def pytest_runtest_logreport(self, report):
-        if self.recorder is None:
-            return
-        check = report.nodeid.split("::")[-1].split("[")[0][len("test_"):]
-        case = self.cases.get("%s[%s]" % (check, param_id(report.nodeid)))
-        if case is None:
-            return
-        final = report_status(report)
-        if final is not None:
-            status, message = final
-            self.recorder.update(case.id, status=status, message=message, duration=round(report.duration, 6),
-                                 expected=case.expectation.status, nodeid=report.nodeid)
+        self.parametrize(metafunc, runtime_cases(self.matrix, self.runtime, check, versions))
 
     def pytest_terminal_summary(self, terminalreporter):
         terminalreporter.write_sep("-", "conformance: runtime %s" % self.runtime.id)

@@ -118,7 +118,7 @@ def check_numeric(cell: Cell, model: Model, signature: str, reference: Reference
         for path, expected in flatten(reference.outputs[name], "%s.%s" % (signature, name)):
             actual = dict(flatten(outputs[name], "%s.%s" % (signature, name)))[path]
             dtype = "string" if expected.dtype.kind in "OSU" else str(expected.dtype)
-            tolerance = tolerance_for(dtype, path, model.tolerances, model.id)
+            tolerance = tolerance_for(dtype, path, model.tolerances, model.id, cell.device)
             differences.append(compare(path, actual, expected, tolerance))
     notes.extend("%s.%s not in the reference (not fetched there)" % (signature, n)
                  for n in sorted(set(outputs) - set(reference.outputs)))
@@ -155,7 +155,7 @@ def check_lazy(semantics: Cell, model: Model, signature: str, eager: Optional[Ce
         path = "%s.%s" % (signature, name)
         dtype = "string" if everything[name].dtype.kind in "OSU" else str(everything[name].dtype)
         differences.append(compare(path, alone[name], everything[name],
-                                   tolerance_for(dtype, path, model.tolerances, model.id)))
+                                   tolerance_for(dtype, path, model.tolerances, model.id, semantics.device)))
     details = {"reference": eager.label(), "differences": [d.as_dict() for d in differences]}
     if not differences:
         raise NoReference("no output computed both alone here and all together in %s" % eager.label())

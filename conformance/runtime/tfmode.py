@@ -23,7 +23,18 @@ def activate(mode: str):
         tf.compat.v1.enable_eager_execution()
     elif mode == "graph" and tf.executing_eagerly():
         tf.compat.v1.disable_eager_execution()
+    disable_tf32(tf)
     return tf
+
+
+def disable_tf32(tf) -> bool:
+    """Keep float32 matmuls and convolutions float32 on GPUs (TF >= 2.4 uses TensorFloat-32 by default),
+    so gpu cells compare with cpu ones under float32 tolerances. Returns whether it was turned off."""
+    switch = getattr(getattr(tf.config, "experimental", None), "enable_tensor_float_32_execution", None)
+    if switch is None:
+        return False
+    switch(False)
+    return True
 
 
 def import_hub():
@@ -77,6 +88,8 @@ def run_info(runtime: Runtime, tf: Any, hub: Any, devices: Dict[str, Any]) -> Di
         "cpu_count": os.cpu_count(),
         "cpu_flags": _cpu_flags(),
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(default)"),
+        "tensor_float_32": bool(getattr(getattr(tf.config, "experimental", None),
+                                        "tensor_float_32_execution_enabled", lambda: False)()),
         "tfhub_cache_dir": os.environ.get("TFHUB_CACHE_DIR", ""),
         "devices": devices,
     }
