@@ -1,7 +1,7 @@
 """The pytest plugin of hub-conformance (entry point ``pytest11: conformance``).
 
-Two modes, each its own plugin object: ``--runtime ID`` (runtime_plugin: loadability cases in one runtime)
-and ``--compare RUN`` (comparison_plugin: cross-runtime checks on recorded observations, no TensorFlow).
+Two modes, each its own plugin object: ``--runtime ID`` (runtime_plugin: the cases of one runtime) and
+``--compare RUN`` (comparison_plugin: cross-runtime checks on recorded observations, no TensorFlow).
 """
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ MODE_OF_CASE_FILE = {"test_load.py": "runtime", "test_semantics.py": "runtime", 
 
 
 def pytest_ignore_collect(collection_path, config):
-    """Case files of the other mode are not collected: ``pytest cases --runtime X`` runs only test_load.py."""
+    """Case files of the other mode are not collected: ``pytest cases --runtime X`` runs the runtime cases
+    (test_load.py, test_semantics.py), ``pytest cases --compare RUN`` the comparison (test_compare.py)."""
     mode = MODE_OF_CASE_FILE.get(collection_path.name)
     if mode is not None and collection_path.parent.name == "cases":
         return not config.getoption(mode)

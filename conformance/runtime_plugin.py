@@ -1,4 +1,5 @@
-"""Runtime mode of the plugin (``--runtime ID``): one process per tox env runs the loadability cases.
+"""Runtime mode of the plugin (``--runtime ID``): one tox env per runtime runs the runtime cases
+(cases/test_load.py and cases/test_semantics.py).
 
 In every process that runs cases (each xdist worker, or the only process) TensorFlow comes up in the
 runtime's mode and is checked against matrix.yaml; the controller never imports TensorFlow: it serves the
@@ -67,7 +68,7 @@ class RuntimePlugin(CasePlugin):
             pytest.exit("runtime %s is not what %s declares: %s" % (self.runtime.id, self.matrix.path,
                                                                     "; ".join(wrong)), returncode=4)
         self.recorder = Recorder(self.reports, self.run_id, self.runtime.id, self.worker, self.session.run_info())
-        self.session._record_for_outputs = self.recorder
+        self.session.recorder = self.recorder
 
     def pytest_sessionfinish(self, session):
         super(RuntimePlugin, self).pytest_sessionfinish(session)

@@ -248,6 +248,9 @@ class EagerKerasLayer(Loaded):
     def call_alone(self, signature, inputs, device, output):
         raise NotApplicable("hub.KerasLayer computes every output of its signature (output_key only selects one)")
 
+    def op_counts(self, signature, device):
+        raise NotApplicable("hub.KerasLayer computes every output of its signature: no op count per output")
+
     def call(self, signature, inputs, device, fetch=None):
         self.describe(signature)
         layer, tf = self.layers[signature], self.tf

@@ -52,7 +52,7 @@ class RuntimeSession(object):
         self.devices = devices.probe(self.tf)
         self._loaded = {}  # type: Dict[Tuple[str, str, str], Tuple[Optional[apis.Loaded], Optional[Dict], float, bool]]
         self._findings = {}  # type: Dict[Tuple[str, ...], Dict[str, Any]]
-        self._record_for_outputs = None  # set by the plugin: where .npz files of findings go
+        self.recorder = None  # the worker's Recorder, set by the plugin: where .npz files of findings go
 
     def mismatches(self):
         return tfmode.mismatches(self.runtime, self.tf, self.hub)
@@ -210,7 +210,7 @@ class RuntimeSession(object):
         record["alone"] = {name: {k: v for k, v in result.items() if k != "value"} for name, result in alone.items()}
         values = {name: result["value"] for name, result in alone.items() if "value" in result}
         if values:
-            record["alone_file"] = self._record_for_outputs.save_outputs(
+            record["alone_file"] = self.recorder.save_outputs(
                 "%s-%s-%s-%s.alone" % (model.id, device_name, api.replace(".", "_"), signature.strip("_")), values)
         try:
             record["ops"] = loaded.op_counts(signature, device)
