@@ -1,8 +1,10 @@
 """Cases generated from the matrix: one per model × runtime × device × api and check, with stable ids."""
 from __future__ import annotations
 
+import re
+import zlib
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from conformance.expectations import Expectation, expected_for
 from conformance.matrix import Matrix, Model, Runtime
@@ -90,3 +92,17 @@ def load_cases(matrix: Matrix, runtime: Runtime, versions: Optional[Dict[str, Op
                ) -> List[Case]:
     """Loadability cases of ``runtime``: one per model × device × api."""
     return runtime_cases(matrix, runtime, "load", versions)
+
+
+def parse_shard(text: str) -> Tuple[int, int]:
+    """``k/n`` (1 <= k <= n) from ``--shard``; a ValueError names what is expected."""
+    match = re.match(r"^(\d+)/(\d+)$", text or "")
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise ValueError("--shard %r: expected k/n with 1 <= k <= n, e.g. 2/4" % text)
+    return int(match.group(1)), int(match.group(2))
+
+
+def in_shard(model: str, shard: Tuple[int, int]) -> bool:
+    """Whole models go to one shard (so each is loaded once), by a hash that is the same everywhere."""
+    index, count = shard
+    return zlib.crc32(model.encode("utf-8")) % count == index - 1

@@ -22,6 +22,8 @@ def pytest_addoption(parser):
     group.addoption("--run-id", default=None, help="run id shared by all runtimes of a run "
                                                    "(default: $CONFORMANCE_RUN_ID or a new timestamp)")
     group.addoption("--zoo", default=None, help="zoo directory (default: $CONFORMANCE_ZOO_DIR or .zoo)")
+    group.addoption("--shard", default=None, metavar="K/N",
+                    help="run only shard K of N (whole models, split the same way on every machine)")
     group.addoption("--compare", action="append", default=None, metavar="RUN",
                     help="compare a finished run: a run id, a run directory, or `auto` ($CONFORMANCE_RUN_ID if "
                          "recorded, else the newest run); repeat to merge runs (CI shards)")

@@ -13,7 +13,7 @@ from typing import Any, Dict, Optional
 import pytest
 
 from conformance.case_plugin import CasePlugin
-from conformance.cases import runtime_cases
+from conformance.cases import in_shard, parse_shard, runtime_cases
 from conformance.matrix import DEFAULT_MATRIX, Matrix, Runtime, load_matrix
 from conformance.observations import Recorder
 from conformance.outcome import counts_line
@@ -42,6 +42,10 @@ class RuntimePlugin(CasePlugin):
         self.worker = config.workerinput["workerid"] if hasattr(config, "workerinput") else "main"
         self.run_id = config.getoption("run_id") or os.environ.get(RUN_ID_ENV) or new_run_id()
         os.environ[RUN_ID_ENV] = self.run_id  # xdist workers inherit it
+        try:
+            self.shard = parse_shard(config.getoption("shard")) if config.getoption("shard") else None
+        except ValueError as error:
+            raise pytest.UsageError(str(error))
         self.server = None  # type: Optional[LoopbackServer]
         self.session = None
         self.recorder = None  # type: Optional[Recorder]
@@ -82,7 +86,8 @@ class RuntimePlugin(CasePlugin):
         check = metafunc.function.__name__[len("test_"):]
         versions = {"tensorflow": installed_version(self.runtime.tensorflow),
                     "tensorflow_hub": installed_version(self.runtime.tensorflow_hub)}
-        self.parametrize(metafunc, runtime_cases(self.matrix, self.runtime, check, versions))
+        cases = runtime_cases(self.matrix, self.runtime, check, versions)
+        self.parametrize(metafunc, [c for c in cases if self.shard is None or in_shard(c.model, self.shard)])
 
     def pytest_terminal_summary(self, terminalreporter):
         terminalreporter.write_sep("-", "conformance: runtime %s" % self.runtime.id)

@@ -20,7 +20,7 @@ def write(tmp_path):
     return write
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def zoo_dir():
     """The built zoo (`tox -e zoo`); the TensorFlow tests load its models."""
     path = os.environ.get("CONFORMANCE_ZOO_DIR") or os.path.join(ROOT, ".zoo")

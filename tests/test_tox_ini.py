@@ -22,6 +22,6 @@ def test_one_env_per_runtime_with_its_pins():
         assert "--runtime=%s" % runtime.id in section["commands"]
         assert section["depends"] == "zoo"
     env_list = ini["tox"]["env_list"].split()
-    assert env_list == ["zoo"] + [r.id for r in matrix.runtimes if r.is_default] + ["compare", "summary"]
-    assert "tf-nightly" not in env_list and "nightly = zoo, tf-nightly, compare, summary" in ini["tox"]["labels"]
+    assert env_list == ["zoo"] + [r.id for r in matrix.runtimes if r.is_default] + ["compare", "report"]
+    assert "tf-nightly" not in env_list and "nightly = zoo, tf-nightly, compare, report" in ini["tox"]["labels"]
     assert set(ini["testenv:compare"]["depends"].split()) == {r.id for r in matrix.runtimes}

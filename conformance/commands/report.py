@@ -1,0 +1,95 @@
+"""``report``: results.json, junit.xml and index.html for a run under reports/<run-id>/, the diff against
+the previous report, reports/latest → the newest. Exits 1 on unexpected results (CI goes red for those)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from conformance.compare.observed import run_directories
+from conformance.matrix import load_matrix
+from conformance.report import html, junit, results
+from conformance.report.diff import diff
+from conformance.run_ids import latest_run
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("report", help="write the HTML / JSON / JUnit report of a run")
+    parser.add_argument("--reports", default="reports")
+    parser.add_argument("--run-id", action="append", default=None,
+                        help="run id or directory (repeat to merge shards; default: $CONFORMANCE_RUN_ID if "
+                             "recorded, else the newest run)")
+    parser.add_argument("--baseline", default=None, help="results.json (or report directory) to diff against "
+                                                         "(default: the newest earlier report)")
+    parser.add_argument("--output", default=None, help="report directory (default: reports/<run-id>)")
+    parser.set_defaults(run=run)
+
+
+def _runs(args):
+    if args.run_id:
+        return args.run_id
+    wanted = os.environ.get("CONFORMANCE_RUN_ID")
+    if wanted and os.path.isdir(os.path.join(args.reports, "runs", wanted)):
+        return [wanted]
+    newest = latest_run(args.reports)
+    return [newest] if newest else []
+
+
+def _previous(reports: str, current: str):
+    names = sorted(n for n in os.listdir(reports) if os.path.isfile(os.path.join(reports, n, "results.json"))
+                   and n < current) if os.path.isdir(reports) else []
+    return os.path.join(reports, names[-1]) if names else None
+
+
+def _load_baseline(path):
+    if path is None:
+        return None, None
+    if os.path.isdir(path):
+        path = os.path.join(path, "results.json")
+    with open(path) as stream:
+        return json.load(stream), path
+
+
+def run(args) -> int:
+    runs = _runs(args)
+    if not runs:
+        print("report: no runs under %s/runs (run `tox -p` first)" % args.reports, file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    directories = run_directories(args.reports, runs)
+    try:
+        document = results.collect(directories, root=os.path.dirname(os.path.abspath(args.matrix)))
+    except results.MergeError as error:
+        print("report: %s" % error, file=sys.stderr)
+        return 2
+    name = "+".join(document["run_ids"])
+    output = args.output or os.path.join(args.reports, name)
+    os.makedirs(output, exist_ok=True)
+    baseline, baseline_path = _load_baseline(args.baseline or _previous(args.reports, name))
+    label = baseline_path and (os.path.basename(os.path.dirname(os.path.abspath(baseline_path)))
+                               if os.path.basename(baseline_path) == "results.json" else baseline_path)
+    run_diff = diff(document, baseline, label)
+    document["diff"] = run_diff.as_dict()
+    matrix = load_matrix(args.matrix)
+    results.write(document, os.path.join(output, "results.json"))
+    junit.write(document, os.path.join(output, "junit.xml"))
+    text = html.render(document, run_diff, [r.id for r in matrix.runtimes], matrix.apis,
+                       {m.id: m.format for m in matrix.models})
+    with open(os.path.join(output, "index.html"), "w") as stream:
+        stream.write(text)
+    latest = os.path.join(args.reports, "latest")
+    if args.output is None:
+        if os.path.islink(latest):
+            os.remove(latest)
+        if not os.path.exists(latest):
+            os.symlink(name, latest)
+    bad = [r for r in document["results"] if results.unexpected(r)]
+    for line in run_diff.lines():
+        print(line)
+    for result in bad[:20]:
+        print("UNEXPECTED %s %s: %s" % (result["status"], result["test"], result["message"][:200]))
+    print("report: %s (%d cases, %d unexpected; index.html %d kB, rendered in %.1fs)"
+          % (os.path.join(output, "index.html"), len(document["results"]), len(bad), len(text) // 1024,
+             time.perf_counter() - started))
+    return 1 if bad else 0

@@ -1,0 +1,28 @@
+"""index.html: one self-contained page (inline CSS, JS and picture; nothing fetched), from a template."""
+from __future__ import annotations
+
+import collections
+from typing import Any, Dict, Optional, Sequence
+
+import jinja2
+
+from conformance.report import page
+from conformance.report.diff import RunDiff
+from conformance.report.results import unexpected
+
+
+def render(document: Dict[str, Any], run_diff: RunDiff, runtimes: Sequence[str], apis: Sequence[str],
+           formats: Dict[str, Optional[str]]) -> str:
+    environment = jinja2.Environment(loader=jinja2.PackageLoader("conformance", "templates"), autoescape=True,
+                                     undefined=jinja2.StrictUndefined)
+    results = document["results"]
+    grid = page.grid(results, runtimes)
+    totals = collections.Counter(r["status"] for r in results)
+    return environment.get_template("report.html.j2").render(
+        run_ids=document["run_ids"], created=document["created"], git_revision=document.get("git_revision"),
+        unexpected=sum(1 for r in results if unexpected(r)),
+        totals=[(status, totals[status]) for status in page.SEVERITY if totals[status]],
+        labels=page.LABELS, severity=page.SEVERITY, diff=run_diff, grid=grid,
+        compat=page.compat_table(results, formats, [r for r in runtimes if r in document["run_info"]], apis),
+        heatmap=page.heatmap_png(results, grid["columns"]),
+        run_info=sorted(document["run_info"].items()))

@@ -1,0 +1,174 @@
+"""The view the HTML template renders: the grid, the compatibility table, the picture. Plain Python;
+a new check shows up by itself (cells list their cases generically)."""
+from __future__ import annotations
+
+import base64
+import collections
+import io
+import json
+import math
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+# Worst first: a cell shows the worst status among its cases.
+SEVERITY = ("crash", "timeout", "regression", "fail", "nondeterministic", "xfail", "skip", "pass")
+LABELS = {"pass": "pass", "xfail": "expected failure", "fail": "unexpected failure", "regression": "new regression",
+          "nondeterministic": "nondeterministic", "skip": "skipped", "crash": "crash", "timeout": "timeout"}
+DEVICES = ("cpu", "xla", "gpu")
+
+
+def worst(statuses: Sequence[str]) -> str:
+    return min(statuses, key=SEVERITY.index) if statuses else "skip"
+
+
+DETAIL_CHARACTERS = 3000  # per case in the page; results.json keeps everything
+
+
+def _details_text(result: Dict[str, Any]) -> str:
+    if result["status"] == "skip":
+        return ""
+    details = dict(result["details"])
+    error = details.pop("error", None)
+    parts = []
+    if error:
+        parts.append("%s: %s (%s)\n\n%s" % (error.get("cause"), error.get("diagnosis"), error.get("stage"),
+                                            error.get("traceback", "")[-1500:]))
+    snippet = details.pop("snippet", None)
+    if snippet:
+        parts.append("migration snippet:\n" + snippet)
+    if details:
+        parts.append(json.dumps(details, indent=1, sort_keys=True, default=str))
+    text = "\n\n".join(parts)
+    limit = DETAIL_CHARACTERS if result["status"] != "pass" else DETAIL_CHARACTERS // 5
+    return text if len(text) <= limit else text[:limit] + "\n… (all of it in results.json)"
+
+
+def columns_of(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> List[Tuple[str, str]]:
+    seen = {(r["runtime"], r["device"]) for r in results if r["runtime"] and r["device"]}
+    order = list(runtimes) + sorted({rt for rt, _ in seen} - set(runtimes))
+    return [(rt, dev) for rt in order for dev in DEVICES if (rt, dev) in seen]
+
+
+def grid(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dict[str, Any]:
+    columns = columns_of(results, runtimes)
+    by_cell = collections.defaultdict(list)  # type: Dict[Tuple[str, str, str], List[Dict[str, Any]]]
+    apis_of = collections.defaultdict(set)
+    for result in results:
+        if result["runtime"] and result["device"]:
+            by_cell[(result["model"], result["runtime"], result["device"])].append(result)
+            if result["api"]:
+                apis_of[result["model"]].add(result["api"])
+    models = sorted({r["model"] for r in results if r["model"]})
+    rows = []
+    counter = 0
+    for model in models:
+        cells = []
+        for runtime, device in columns:
+            cases = sorted(by_cell.get((model, runtime, device), []),
+                           key=lambda r: (SEVERITY.index(r["status"]), r["check"], r["api"] or "", r["test"]))
+            counter += 1
+            cells.append(_cell("c%d" % counter, cases))
+        sub = []
+        for api in sorted(apis_of[model]):
+            sub_cells = []
+            for parent, (runtime, device) in zip(cells, columns):
+                cases = [r for r in by_cell.get((model, runtime, device), []) if r["api"] == api]
+                sub_cells.append(dict(_status_of(cases), id=parent["id"]))  # opens the model cell's details
+            sub.append({"api": api, "cells": sub_cells})
+        rows.append({"model": model, "cells": cells, "apis": sub, "counts": _counts(
+            [r for (m, _, _), rs in by_cell.items() if m == model for r in rs])})
+    column_counts = [_counts(by_cell_column(by_cell, rt, dev)) for rt, dev in columns]
+    return {"columns": columns, "rows": rows, "column_counts": column_counts}
+
+
+def by_cell_column(by_cell, runtime: str, device: str) -> List[Dict[str, Any]]:
+    return [r for (m, rt, dev), rs in by_cell.items() if rt == runtime and dev == device for r in rs]
+
+
+def _counts(cases: List[Dict[str, Any]]) -> Dict[str, int]:
+    loads = [r for r in cases if r["check"] == "load"]
+    return {"loaded": sum(1 for r in loads if r["status"] == "pass"), "loads": len(loads),
+            "passed": sum(1 for r in cases if r["status"] in ("pass", "xfail")),
+            "total": sum(1 for r in cases if r["status"] != "skip")}
+
+
+def _status_of(cases: List[Dict[str, Any]]) -> Dict[str, Any]:
+    ran = [r["status"] for r in cases if r["status"] != "skip"]
+    status = worst(ran) if ran else ("skip" if cases else "none")
+    return {"status": status, "label": LABELS.get(status, "no cases"), "counts": _counts(cases)}
+
+
+def _cell(cell_id: str, cases: List[Dict[str, Any]]) -> Dict[str, Any]:
+    return dict(_status_of(cases), id=cell_id,
+                cases=[dict(r, text=_details_text(r), label=LABELS[r["status"]]) for r in cases])
+
+
+def compat_table(results: List[Dict[str, Any]], formats: Dict[str, Optional[str]], runtimes: Sequence[str],
+                 apis: Sequence[str]) -> Dict[str, Any]:
+    """Model format × api × runtime → works / fails (how), from the cpu load cases."""
+    cells = collections.defaultdict(list)
+    for result in results:
+        if result["check"] == "load" and result["device"] == "cpu" and result["status"] != "skip":
+            cells[(formats.get(result["model"]) or "unknown", result["api"], result["runtime"])].append(result)
+    rows = []
+    for fmt in sorted({key[0] for key in cells}):
+        for api in apis:
+            entries = []
+            for runtime in runtimes:
+                cases = cells.get((fmt, api, runtime), [])
+                if not cases:
+                    entries.append({"text": "—", "status": "none"})
+                    continue
+                failing = [r for r in cases if r["status"] != "pass"]
+                if not failing:
+                    entries.append({"text": "works", "status": "pass"})
+                    continue
+                causes = sorted({(r["details"].get("error") or {}).get("cause") or _signature_cause(r) for r in failing})
+                text = ("fails: " if len(failing) == len(cases) else "%d of %d fail: " % (len(failing), len(cases)))
+                entries.append({"text": text + ", ".join(c for c in causes if c), "status": worst(
+                    [r["status"] for r in failing])})
+            rows.append({"format": fmt, "api": api, "entries": entries})
+    return {"runtimes": list(runtimes), "rows": rows}
+
+
+def _signature_cause(result: Dict[str, Any]) -> str:
+    for seen in (result["details"].get("signatures") or {}).values():
+        if seen.get("error"):
+            return seen["error"].get("cause", "")
+    return result["message"].split(":")[0]
+
+
+def heatmap_png(results: List[Dict[str, Any]], columns: List[Tuple[str, str]]) -> Optional[str]:
+    """Max relative error per output × runtime/device (log scale), as an inline PNG data URI."""
+    values = {}  # type: Dict[Tuple[str, str], float]
+    for result in results:
+        if result["check"] != "numeric":
+            continue
+        for difference in result["details"].get("details", {}).get("differences", []):
+            key = ("%s %s" % (result["model"], difference["path"]), "%s %s" % (result["runtime"], result["device"]))
+            values[key] = max(values.get(key, 0.0), difference["max_rel"])
+    if not values:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = sorted({k[0] for k in values})
+    cols = ["%s %s" % c for c in columns if any(k[1] == "%s %s" % c for k in values)]
+    grid_values = np.full((len(rows), len(cols)), np.nan)
+    for (row, col), value in values.items():
+        if col in cols:
+            grid_values[rows.index(row), cols.index(col)] = math.log10(value) if value > 0 else -12.0
+    figure, axes = plt.subplots(figsize=(1.2 + 0.55 * len(cols), 1.0 + 0.28 * len(rows)), dpi=90)
+    image = axes.imshow(grid_values, cmap="viridis", vmin=-12, vmax=0, aspect="auto")
+    axes.set_xticks(range(len(cols)))
+    axes.set_xticklabels(cols, rotation=60, ha="right", fontsize=7)
+    axes.set_yticks(range(len(rows)))
+    axes.set_yticklabels(rows, fontsize=7)
+    figure.colorbar(image, ax=axes, label="log10 max relative error (exact = -12)")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

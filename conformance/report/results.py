@@ -1,0 +1,121 @@
+"""results.json: run info per runtime and one entry per case, merged from one or more run directories.
+
+Merging shards or machines is strict: the same case id in two sources, or one runtime with two different
+run infos (TensorFlow, tensorflow-hub, Python, mode), is an error that names both files.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from typing import Any, Dict, List, Optional
+
+from conformance.observations import load_document
+
+SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.schema.json")
+RUN_INFO_KEYS = ("tensorflow", "tensorflow_hub", "python", "mode")
+STATUSES = ("pass", "fail", "xfail", "skip", "crash", "timeout", "nondeterministic", "regression")
+
+
+class MergeError(ValueError):
+    pass
+
+
+def _status(entry: Dict[str, Any]) -> str:
+    status = entry.get("status") or "crash"
+    if status == "running":
+        return "crash"
+    message = entry.get("message") or ""
+    if status == "fail" and "Timeout" in message:
+        return "timeout"
+    if entry.get("check") == "repeat" and status in ("fail", "xfail"):
+        return "nondeterministic"
+    return status
+
+
+def git_revision(root: str) -> Optional[str]:
+    try:
+        out = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, universal_newlines=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def collect(directories: List[str], root: str = ".") -> Dict[str, Any]:
+    """The results document of the runs in ``directories`` (each ``reports/runs/<run-id>``)."""
+    run_info = {}  # type: Dict[str, Dict[str, Any]]
+    info_source = {}  # type: Dict[str, str]
+    results = {}  # type: Dict[str, Dict[str, Any]]
+    sources = {}  # type: Dict[str, str]
+    for directory in directories:
+        for runtime in sorted(os.listdir(directory)):
+            folder = os.path.join(directory, runtime)
+            if not os.path.isdir(folder):
+                continue
+            for name in sorted(n for n in os.listdir(folder) if n.endswith(".json") and not n.startswith(".")):
+                path = os.path.join(folder, name)
+                try:
+                    document = load_document(path)
+                except ValueError as error:
+                    raise MergeError("%s: unreadable observation file: %s" % (path, error))
+                info = document.get("run_info") or {}
+                if runtime != "compare" and info:
+                    if runtime in run_info:
+                        for key in RUN_INFO_KEYS:
+                            if run_info[runtime].get(key) != info.get(key):
+                                raise MergeError("runtime %s has conflicting run info: %s %s in %s, %s in %s"
+                                                 % (runtime, key, run_info[runtime].get(key), info_source[runtime],
+                                                    info.get(key), path))
+                    else:
+                        run_info[runtime], info_source[runtime] = info, path
+                for case_id, entry in (document.get("cases") or {}).items():
+                    if case_id in results:
+                        raise MergeError("case %s is recorded twice: in %s and in %s" % (case_id, sources[case_id],
+                                                                                         path))
+                    sources[case_id] = path
+                    results[case_id] = _result(case_id, entry, runtime, directory)
+    return {
+        "schema": 1,
+        "run_ids": [os.path.basename(d.rstrip(os.sep)) for d in directories],
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "git_revision": git_revision(root),
+        "run_info": run_info,
+        "results": [results[key] for key in sorted(results)],
+    }
+
+
+DETAIL_KEYS = ("error", "signatures", "details", "hazards", "overhead", "ops", "threshold", "snippet", "proof",
+               "semantics", "load_seconds", "load_cached", "skipped_because", "expected_cause",
+               "expectation_source", "needed", "time_ratio")
+
+
+def _result(case_id: str, entry: Dict[str, Any], folder: str, directory: str) -> Dict[str, Any]:
+    return {
+        "test": case_id,
+        "check": entry.get("check") or case_id.split("[")[0],
+        "model": entry.get("model"),
+        "runtime": entry.get("runtime") or (None if folder == "compare" else folder),
+        "device": entry.get("device"),
+        "api": entry.get("api"),
+        "signature": entry.get("signature"),
+        "status": _status(entry),
+        "expected": entry.get("expected") or "pass",
+        "message": entry.get("message") or "",
+        "duration": entry.get("duration"),
+        "details": {key: entry[key] for key in DETAIL_KEYS if key in entry},
+        "source": os.path.relpath(os.path.join(directory, folder), os.path.dirname(directory.rstrip(os.sep))),
+    }
+
+
+def unexpected(result: Dict[str, Any]) -> bool:
+    """Results that make the run fail: what the expectations did not foresee."""
+    return result["status"] in ("fail", "crash", "timeout", "regression") or (
+        result["status"] == "nondeterministic" and result["expected"] != "fail")
+
+
+def write(document: Dict[str, Any], path: str) -> None:
+    with open(path, "w") as stream:
+        json.dump(document, stream, indent=1, sort_keys=True, default=str)
+        stream.write("\n")
