@@ -114,14 +114,19 @@ def compare(path: str, actual: np.ndarray, reference: np.ndarray, tolerance: Tol
         return Difference(ok=False, problem="%d of %d elements differ (exact)" % (outside, reference.size),
                           worst_index=index, worst_actual=flat_a[first], worst_reference=flat_r[first],
                           outside=outside, margin=float("inf"), **base)
+    with np.errstate(divide="ignore", invalid="ignore"):  # masked by the np.where calls below
+        return _compare_floats(actual, reference, tolerance, base)
+
+
+def _compare_floats(actual: np.ndarray, reference: np.ndarray, tolerance: Tolerance, base: Dict[str, Any]
+                    ) -> Difference:
     a = actual.astype(np.float64)
     r = reference.astype(np.float64)
     nan_mismatch = np.isnan(a) != np.isnan(r)
     inf_mismatch = (np.isinf(a) | np.isinf(r)) & ~(a == r) & ~(np.isnan(a) & np.isnan(r))
     special = nan_mismatch | inf_mismatch
     finite = np.isfinite(a) & np.isfinite(r)
-    with np.errstate(invalid="ignore"):  # inf - inf: masked out below
-        diff = np.where(finite, np.abs(a - r), 0.0)
+    diff = np.where(finite, np.abs(a - r), 0.0)
     rel = np.where(finite & (r != 0), diff / np.where(r != 0, np.abs(r), 1.0), np.where(diff > 0, np.inf, 0.0))
     if tolerance.ulp is not None and actual.dtype.kind == "f":
         distance = np.where(finite, _ulp_distance(actual, reference.astype(actual.dtype)), 0)
