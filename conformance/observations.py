@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 import time
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, Mapping, Tuple
 
 import numpy as np
 
@@ -150,7 +150,3 @@ def read_run(reports: str, run_id: str) -> Iterator[Tuple[str, Dict[str, Any]]]:
                 yield path, load_document(path)
             except ValueError as error:
                 yield path, {"runtime": runtime, "error": "unreadable observation file: %s" % error, "cases": {}}
-
-
-def list_cases(documents: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    return [dict(entry, id=case_id) for doc in documents for case_id, entry in sorted(doc["cases"].items())]

@@ -8,7 +8,7 @@ zoo on 127.0.0.1 for ``{zoo_url}`` handles.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional
+from typing import Optional
 
 import pytest
 

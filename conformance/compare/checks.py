@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from conformance.causes import Cause
-from conformance.compare.goldens import GoldenError, Goldens
+from conformance.compare.goldens import Goldens
 from conformance.compare.numeric import Difference, compare, flatten
 from conformance.compare.observed import Cell, Observed, reference_cell
 from conformance.compare.tolerance import tolerance_for

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 import numpy as np
 
@@ -151,10 +151,3 @@ def _compare_floats(actual: np.ndarray, reference: np.ndarray, tolerance: Tolera
     if result.ok:
         result.worst_index = None
     return result
-
-
-def summarize(differences: List[Difference]) -> str:
-    failing = [d for d in differences if not d.ok]
-    if not failing:
-        return "%d outputs within tolerance" % len(differences)
-    return "; ".join(d.line() for d in failing)
