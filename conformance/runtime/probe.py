@@ -41,6 +41,15 @@ def _identical(first: np.ndarray, second: Optional[np.ndarray]) -> bool:
     return first.tobytes() == second.tobytes()
 
 
+def _cell_name(model: Model, device_name: str, api: str, signature: str) -> str:
+    """File-name stem of one cell's signature: ``<model>-<device>-<api>-<signature>``."""
+    return "%s-%s-%s-%s" % (model.id, device_name, api.replace(".", "_"), signature.strip("_"))
+
+
+class _Skip(Exception):
+    """A finding that cannot be measured in this cell; the message says why."""
+
+
 class RuntimeSession(object):
     """TensorFlow, tensorflow_hub and the devices of this process, set up once per worker."""
 
@@ -74,6 +83,20 @@ class RuntimeSession(object):
                 features[name] = train.Feature(int64_list=train.Int64List(value=[int(v) for v in flat]))
         example = train.Example(features=train.Features(feature=features))
         return example.SerializeToString(deterministic=True)
+
+    def agreed_inputs(self, model: Model, signature: str, description: Dict[str, Any]) -> Dict[str, np.ndarray]:
+        """The signature's agreed inputs; a planted-change twin gets its twin's, so outputs are comparable."""
+        return make_inputs(model.twin or model.id, signature, description["inputs"], model.inputs.get(signature),
+                           model.batch, self.encode_example)
+
+    def _loaded_or_skip(self, model: Model, api: str, device: devices.Device) -> apis.Loaded:
+        try:
+            loaded, load_error, _, _ = self.load(model, api, device)
+        except apis.NotApplicable as reason:
+            raise _Skip(str(reason))
+        if load_error is not None:
+            raise _Skip("did not load through %s: %s" % (api, load_error["diagnosis"]))
+        return loaded
 
     def _handle(self, model: Model) -> str:
         return loadable(expand(model.handle, self.places, model.id))
@@ -125,13 +148,11 @@ class RuntimeSession(object):
                 description = loaded.describe(signature)
                 seen["description"] = description
                 stage = "inputs"
-                # A planted-change twin is fed its twin's inputs, so their outputs are comparable.
-                inputs = make_inputs(model.twin or model.id, signature, description["inputs"],
-                                     model.inputs.get(signature), model.batch, self.encode_example)
+                inputs = self.agreed_inputs(model, signature, description)
                 seen["inputs_fingerprint"] = fingerprint(inputs)
                 fetch = model.fetch.get(signature) if self.runtime.mode == "graph" else None
                 seen["fetched"] = list(fetch) if fetch else "all"
-                cell_name = "%s-%s-%s-%s" % (model.id, device_name, api.replace(".", "_"), signature.strip("_"))
+                cell_name = _cell_name(model, device_name, api, signature)
                 seen["inputs_file"] = record.save_outputs(cell_name + ".inputs", inputs)
                 stage = "call"
                 started = time.perf_counter()
@@ -172,36 +193,28 @@ class RuntimeSession(object):
         return {"measured": True, "seconds": round(min(seconds), 6), "finite": finite, "value": value}
 
     def probe_semantics(self, model: Model, api: str, device_name: str, signature: str) -> Dict[str, Any]:
-        """All outputs together and each output alone, with timings; cached per worker."""
+        """All outputs together and each output alone, with timings and op counts; cached per worker."""
         key = ("semantics", model.id, api, device_name, signature)
-        if key in self._findings:
-            return self._findings[key]
-        device = self.devices[device_name]
-        record = {"signature": signature, "mode": self.runtime.mode}  # type: Dict[str, Any]
-        try:
-            loaded, load_error, _, _ = self.load(model, api, device)
-        except apis.NotApplicable as reason:
-            record["skip"] = str(reason)
+        if key not in self._findings:
+            record = {"signature": signature, "mode": self.runtime.mode}  # type: Dict[str, Any]
+            try:
+                self._measure_semantics(model, api, self.devices[device_name], signature, record)
+            except _Skip as reason:
+                record["skip"] = str(reason)
             self._findings[key] = record
-            return record
-        if load_error is not None:
-            record["skip"] = "did not load through %s: %s" % (api, load_error["diagnosis"])
-            self._findings[key] = record
-            return record
+        return self._findings[key]
+
+    def _measure_semantics(self, model: Model, api: str, device: devices.Device, signature: str,
+                           record: Dict[str, Any]) -> None:
+        loaded = self._loaded_or_skip(model, api, device)
         try:
             description = loaded.describe(signature)
         except Exception as error:  # noqa: BLE001
-            record["skip"] = "signature %s not available: %s" % (signature, classify_exception(error).diagnosis)
-            self._findings[key] = record
-            return record
-        outputs = sorted(description["outputs"])
-        record["outputs"] = outputs
+            raise _Skip("signature %s not available: %s" % (signature, classify_exception(error).diagnosis))
+        outputs = record["outputs"] = sorted(description["outputs"])
         if len(outputs) < 2:
-            record["skip"] = "signature %s has one output: nothing is computed unasked" % signature
-            self._findings[key] = record
-            return record
-        inputs = make_inputs(model.twin or model.id, signature, description["inputs"], model.inputs.get(signature),
-                             model.batch, self.encode_example)
+            raise _Skip("signature %s has one output: nothing is computed unasked" % signature)
+        inputs = self.agreed_inputs(model, signature, description)
         record["inputs_fingerprint"] = fingerprint(inputs)
         everything = self._measure(lambda: loaded.call(signature, inputs, device, None))
         alone = {name: self._measure(lambda name=name: loaded.call_alone(signature, inputs, device, name))
@@ -211,14 +224,13 @@ class RuntimeSession(object):
         values = {name: result["value"] for name, result in alone.items() if "value" in result}
         if values:
             record["alone_file"] = self.recorder.save_outputs(
-                "%s-%s-%s-%s.alone" % (model.id, device_name, api.replace(".", "_"), signature.strip("_")), values)
+                _cell_name(model, device.name, api, signature) + ".alone", values)
         try:
             record["ops"] = loaded.op_counts(signature, device)
         except apis.NotApplicable as reason:
             record["ops_unavailable"] = str(reason)
         except Exception as error:  # noqa: BLE001 - a cost we cannot count is recorded, not fatal
             record["ops_unavailable"] = classify_exception(error).diagnosis
-        prune = None
         needed = list(model.fetch.get(signature) or [])
         try:
             prune = loaded.prune_names(signature, (needed or outputs)[0])
@@ -226,8 +238,6 @@ class RuntimeSession(object):
             prune = None
         record["snippet"] = migration_snippet(model.handle, model.tags, signature, sorted(description["inputs"]),
                                               needed, prune)
-        self._findings[key] = record
-        return record
 
     def probe_counter(self, model: Model, api: str, device_name: str, signature: str, calls: int = 2
                       ) -> Dict[str, Any]:
@@ -237,16 +247,12 @@ class RuntimeSession(object):
                             "signature cannot see the variables another layer's calls change"}
         device = self.devices[device_name]
         try:
-            loaded, load_error, _, _ = self.load(model, api, device)
-        except apis.NotApplicable as reason:
+            loaded = self._loaded_or_skip(model, api, device)
+        except _Skip as reason:
             return {"skip": str(reason)}
-        if load_error is not None:
-            return {"skip": "did not load through %s: %s" % (api, load_error["diagnosis"])}
         fetch = list(model.fetch.get(signature) or [])
         try:
-            description = loaded.describe(signature)
-            inputs = make_inputs(model.id, signature, description["inputs"], model.inputs.get(signature),
-                                 model.batch, self.encode_example)
+            inputs = self.agreed_inputs(model, signature, loaded.describe(signature))
 
             def read():
                 return float(np.asarray(loaded.call(model.counter, {}, device, None)["default"]))
