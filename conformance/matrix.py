@@ -1,6 +1,7 @@
 """matrix.yaml: loading, validation and the objects the rest of the framework uses."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -8,8 +9,9 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from conformance import schema
 from conformance.expectations import Expectation, load_expectations
+from conformance.handles import is_url
 from conformance.validation import check
-from conformance.yaml_source import Located, SourceError, load, where
+from conformance.yaml_source import Located, SourceError, kind_of, listed, load, shown, where
 
 DEFAULT_MATRIX = "matrix.yaml"
 
@@ -62,6 +64,9 @@ class Model:
     twin: Optional[str] = None  # compare with this model's reference instead (a planted-change variant)
     counter: Optional[str] = None  # a signature reading state that other signatures change (semantics proof)
     overhead_threshold: Optional[float] = None
+    timeout: Optional[float] = None  # seconds of TensorFlow work one case may take (default: the matrix's)
+    trust: bool = False  # let the model run even if its graph has file, network or process ops
+    clear_devices: bool = False  # load TF1 graphs with clear_devices (drop the device pins they were saved with)
 
 
 @dataclass
@@ -73,23 +78,28 @@ class Matrix:
     apis: List[str]
     expectations: List[Expectation]
     overhead_threshold: float = 5.0
+    case_timeout: float = schema.DEFAULT_CASE_TIMEOUT  # hard wall-clock limit of one case's TensorFlow work
 
     def threshold_of(self, model: Model) -> float:
         return model.overhead_threshold or self.overhead_threshold
+
+    def timeout_of(self, model: Model) -> float:
+        """Seconds the TensorFlow work of one case of ``model`` may take before it is killed."""
+        return float(model.timeout or self.case_timeout)
 
     def runtime(self, runtime_id: str) -> Runtime:
         for runtime in self.runtimes:
             if runtime.id == runtime_id:
                 return runtime
-        raise SourceError("%s: no runtime %r (declared: %s)"
-                          % (self.path, runtime_id, ", ".join(r.id for r in self.runtimes)))
+        raise SourceError("%s: no runtime %s (declared: %s)"
+                          % (self.path, shown(runtime_id), listed([r.id for r in self.runtimes])))
 
     def model(self, model_id: str) -> Model:
         for model in self.models:
             if model.id == model_id:
                 return model
-        raise SourceError("%s: no model %r (declared: %s)"
-                          % (self.path, model_id, ", ".join(m.id for m in self.models)))
+        raise SourceError("%s: no model %s (declared: %s)"
+                          % (self.path, shown(model_id), listed([m.id for m in self.models])))
 
     def devices_of(self, model: Model, runtime: Runtime) -> List[str]:
         return [d for d in self.devices
@@ -102,9 +112,16 @@ class Matrix:
         return not model.runtimes or runtime.id in model.runtimes
 
 
+@functools.lru_cache(maxsize=256)
 def pinned_version(requirement: str) -> Optional[str]:
     match = re.search(r"==\s*([A-Za-z0-9.+!-]+)\s*$", requirement)
     return match.group(1) if match else None
+
+
+# An env-name factor tox reads as the Python to use (py37, pypy3, 3.11): it would clash with `python`.
+_TOX_PYTHON_FACTOR = re.compile(r"^(?:(?!py$)(?:py|pypy|cpython|jython|graalpy|rustpython|ironpython)"
+                                r"(?:[2-9]\.?[0-9]?[0-9]?t?d?)?|[23]\.[0-9]+t?d?)$")
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
 
 
 def _tuple(value: Any) -> Tuple[str, ...]:
@@ -115,8 +132,8 @@ def _check_unique(items: List[Located], kind: str) -> None:
     seen = {}  # type: Dict[str, Located]
     for item in items:
         if item["id"] in seen:
-            raise SourceError("%s: %s id %r is declared twice (first at line %d)"
-                              % (where(item, "id"), kind, item["id"], seen[item["id"]].line_of("id")))
+            raise SourceError("%s: %s id %s is declared twice (first at line %d)"
+                              % (where(item, "id"), kind, shown(item["id"]), seen[item["id"]].line_of("id")))
         seen[item["id"]] = item
 
 
@@ -124,8 +141,24 @@ def _check_refs(node: Located, key: str, allowed: List[str], what: str) -> None:
     values = node.get(key)
     for value in ([values] if isinstance(values, str) else values or []):
         if value not in allowed:
-            raise SourceError("%s: %s %r is not declared (declared %ss: %s)"
-                              % (where(node, key), key, value, what, ", ".join(allowed)))
+            raise SourceError("%s: %s %s is not declared (declared %ss: %s)"
+                              % (where(node, key), key, shown(value), what, listed(allowed)))
+
+
+def _check_tox_names(runtime: Located) -> None:
+    """A runtime is a tox env: its id must not be one of tox.ini's own envs or name a Python."""
+    if runtime["id"] in schema.TOX_ENVS:
+        raise SourceError("%s: id: %r is one of tox.ini's own envs (not allowed: %s)"
+                          % (where(runtime, "id"), runtime["id"], ", ".join(schema.TOX_ENVS)))
+    for factor in runtime["id"].split("-"):
+        if _TOX_PYTHON_FACTOR.match(factor):
+            raise SourceError("%s: id: %s has the part %r, which tox reads as a Python version (allowed: parts "
+                              "such as tf2.15 or graph; the Python is `python`)"
+                              % (where(runtime, "id"), shown(runtime["id"]), factor))
+    for index, label in enumerate(runtime.get("labels") or ()):
+        if label in schema.TOX_LABELS:
+            raise SourceError("%s: labels[%d]: %r is one of tox.ini's own labels (not allowed: %s)"
+                              % (where(runtime["labels"], index), index, label, ", ".join(schema.TOX_LABELS)))
 
 
 def _check_meaning(document: Located) -> None:
@@ -136,14 +169,15 @@ def _check_meaning(document: Located) -> None:
     devices = document.get("devices") or list(schema.DEVICES)
     apis = document.get("apis") or list(schema.APIS)
     for runtime in runtimes:
+        _check_tox_names(runtime)
         _check_refs(runtime, "devices", devices, "device")
     model_ids = [m["id"] for m in models]
     for model in models:
         _check_refs(model, "reference", runtime_ids, "runtime")
         _check_refs(model, "twin", model_ids, "model")
         if model.get("counter") and model.get("signatures") and model["counter"] in model["signatures"]:
-            raise SourceError("%s: counter %r of model %r must not be one of its tested `signatures`"
-                              % (where(model, "counter"), model["counter"], model["id"]))
+            raise SourceError("%s: counter %s of model %r must not be one of its tested `signatures`"
+                              % (where(model, "counter"), shown(model["counter"]), model["id"]))
         _check_refs(model, "runtimes", runtime_ids, "runtime")
         _check_refs(model, "devices", devices, "device")
         _check_refs(model, "apis", apis, "api")
@@ -152,9 +186,9 @@ def _check_meaning(document: Located) -> None:
             section = model.get(key) or {}
             for signature in section if declared else ():
                 if signature not in declared:
-                    raise SourceError("%s: %s: signature %r of model %r is not in its `signatures` (%s)"
-                                      % (where(section, signature), key, signature, model["id"],
-                                         ", ".join(declared)))
+                    raise SourceError("%s: %s: signature %s of model %r is not in its `signatures` (%s)"
+                                      % (where(section, signature), key, shown(signature), model["id"],
+                                         listed(declared)))
     for runtime in runtimes:
         if not any(not m.get("runtimes") or runtime["id"] in m["runtimes"] for m in models):
             raise SourceError("%s: runtime %r is used by no model (each model's `runtimes` leaves it out)"
@@ -165,6 +199,33 @@ def _check_meaning(document: Located) -> None:
         if not usable:
             raise SourceError("%s: device %r is used by no model or no runtime (their `devices` leave it out)"
                               % (where(document, "devices"), device))
+
+
+def _local_file_problem(path: str, base: str) -> Optional[str]:
+    """Why ``path`` (relative to ``base``) is not a model directory or archive, or None."""
+    full = os.path.join(base, path)
+    if os.path.isdir(full):
+        return None
+    if os.path.isfile(full):
+        return None if full.endswith(ARCHIVE_SUFFIXES) else "is a file but not a .tar.gz or .tgz archive"
+    return "does not exist"
+
+
+def _check_local_files(document: Located, base: str) -> None:
+    """Local handles and npz inputs must exist (``{zoo}`` handles are exempt: the zoo may not be built)."""
+    for model in document["models"]:
+        handle = model["handle"]
+        if not is_url(handle) and "{" not in handle:
+            problem = _local_file_problem(handle, base)
+            if problem:
+                raise SourceError("%s: handle: %s %s (allowed: a directory or a .tar.gz or .tgz file, relative "
+                                  "to the matrix file's directory, or an http(s):// or gs:// URL)"
+                                  % (where(model, "handle"), shown(handle), problem))
+        for signature_inputs in (model.get("inputs") or {}).values():
+            for spec in signature_inputs.values():
+                if "npz" in spec and not os.path.isfile(os.path.join(base, spec["npz"])):
+                    raise SourceError("%s: npz: %s does not exist (allowed: an .npz file, relative to the "
+                                      "matrix file's directory)" % (where(spec, "npz"), shown(spec["npz"])))
 
 
 def _runtime(node: Located) -> Runtime:
@@ -182,26 +243,34 @@ def _model(node: Located) -> Model:
                  reference=node.get("reference"), runtimes=_tuple(node.get("runtimes")),
                  devices=_tuple(node.get("devices")), apis=_tuple(node.get("apis")), batch=node.get("batch", 2),
                  tolerances=dict(node.get("tolerances") or {}), twin=node.get("twin"), counter=node.get("counter"),
-                 overhead_threshold=node.get("overhead_threshold"))
+                 overhead_threshold=node.get("overhead_threshold"), timeout=node.get("timeout"),
+                 trust=node.get("trust", False), clear_devices=node.get("clear_devices", False))
 
 
-def load_matrix(path: str = DEFAULT_MATRIX) -> Matrix:
-    """Load and validate ``path`` and the expectation files it names; raise :class:`SourceError`."""
+def load_matrix(path: str = DEFAULT_MATRIX, check_files: bool = False) -> Matrix:
+    """Load and validate ``path`` and the expectation files it names; raise :class:`SourceError`.
+
+    ``check_files`` also requires local handles and npz inputs to exist (relative paths are relative to the
+    matrix file's directory, where tox runs); the runtimes find out otherwise, as an unresolvable handle.
+    """
     document = load(path)
     if not isinstance(document, Located):
-        raise SourceError("%s:1: expected a mapping with `runtimes` and `models`, got %s"
-                          % (path, type(document).__name__))
+        raise SourceError("%s:1: (top level): expected a mapping with `runtimes` and `models`, got %s"
+                          % (path, kind_of(document)))
     check(document, schema.MATRIX, "matrix")
     _check_meaning(document)
+    base = os.path.dirname(os.path.abspath(path))
+    if check_files:
+        _check_local_files(document, base)
     runtimes = [_runtime(r) for r in document["runtimes"]]
     models = [_model(m) for m in document["models"]]
     names = document.get("expectations") or []
     expectation_files = [names] if isinstance(names, str) else list(names)
-    base = os.path.dirname(os.path.abspath(path))
     expectations = []  # type: List[Expectation]
     for name in expectation_files:
         expectations.extend(load_expectations(os.path.join(base, name), runtimes, models))
     return Matrix(path=path, runtimes=runtimes, models=models,
                   devices=list(document.get("devices") or schema.DEVICES),
                   apis=list(document.get("apis") or schema.APIS), expectations=expectations,
-                  overhead_threshold=float(document.get("overhead_threshold", 5.0)))
+                  overhead_threshold=float(document.get("overhead_threshold", 5.0)),
+                  case_timeout=float(document.get("case_timeout", schema.DEFAULT_CASE_TIMEOUT)))

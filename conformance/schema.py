@@ -1,5 +1,11 @@
-"""JSON Schemas of matrix.yaml and expectations.yaml (the shape; meaning is checked in matrix.py)."""
+"""JSON Schemas of matrix.yaml and expectations.yaml (the shape; meaning is checked in matrix.py).
+
+Checks JSON Schema cannot spell are named formats (``requirement``, ``handle``, ``ini-text``,
+``input-spec``), implemented in validation.py; ``description`` says what is allowed, for error messages.
+"""
 from __future__ import annotations
+
+from conformance import causes
 
 DEVICES = ["cpu", "xla", "gpu"]
 APIS = ["hub.Module", "hub.load", "hub.KerasLayer", "saved_model"]
@@ -9,7 +15,25 @@ STATUSES = ["pass", "fail", "skip"]
 DTYPES = ["float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
           "string"]
 
-_ID = {"type": "string", "pattern": r"^[^\s\[\]/]+$"}
+HANDLE_PLACEHOLDERS = ["zoo", "zoo_url"]  # {zoo}: the built zoo directory, {zoo_url}: it served on 127.0.0.1
+DEFAULT_CASE_TIMEOUT = 600.0
+TOX_ENVS = ["zoo", "compare", "report", "tests", "tests-py37"]  # tox.ini's own envs: no runtime may take these
+TOX_LABELS = ["runtimes", "test"]  # and its own labels
+
+# Every cause a failure can be diagnosed with (what an expectation's `cause` may name): those of
+# conformance/causes.py (its rule table: it keeps no other list) and its fallback, then the causes the
+# comparison, semantics, supervisor and probe checks name.
+CAUSES = list(dict.fromkeys([rule[0] for rule in causes._RULES] + [
+    "error", "input-mismatch", "signature-mismatch", "numeric-drift", "nondeterministic", "lazy-eager-mismatch",
+    "golden-missing", "golden-stale", "migration-hazard", "overhead", "semantics-changed", "timeout", "crash",
+    "harness-error", "untrusted-op"]))
+
+# Ids name pytest cases, tox envs and files: a safe token.
+_ID = {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", "maxLength": 200,
+       "description": "letters, digits, _ . - not starting with . or -, at most 200 characters"}
+_REQUIREMENT = {"type": "string", "format": "requirement"}
+_SECONDS = {"type": "number", "exclusiveMinimum": 0, "maximum": 86400,
+            "description": "seconds, more than 0 and at most 86400"}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _STRING_OR_STRINGS = {"anyOf": [{"type": "string"}, _STRINGS]}
 
@@ -20,9 +44,9 @@ _FEATURE = {
 }
 
 INPUT = {
-    "type": "object", "additionalProperties": False,
+    "type": "object", "additionalProperties": False, "format": "input-spec",
     "properties": {
-        "npz": {"type": "string"},
+        "npz": {"type": "string", "minLength": 1},
         "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
         "dtype": {"enum": DTYPES},
         "range": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
@@ -38,12 +62,14 @@ RUNTIME = {
     "properties": {
         "id": _ID,
         "python": {"type": "string", "pattern": r"^3\.[0-9]+$"},
-        "tensorflow": {"type": "string"},
-        "tensorflow_hub": {"type": "string"},
-        "extras": _STRINGS,
+        "tensorflow": _REQUIREMENT,
+        "tensorflow_hub": _REQUIREMENT,
+        "extras": {"type": "array", "items": _REQUIREMENT},
         "mode": {"enum": MODES},
-        "env": {"type": "object", "additionalProperties": {"type": "string"}},
-        "labels": _STRINGS,
+        "env": {"type": "object", "additionalProperties": {"type": "string", "format": "ini-text"},
+                "propertyNames": {"pattern": r"^[A-Za-z_][A-Za-z0-9_]*$", "maxLength": 200,
+                                  "description": "an environment variable name: letters, digits and _"}},
+        "labels": {"type": "array", "items": _ID},
         "devices": {"type": "array", "items": {"enum": DEVICES}},
     },
 }
@@ -61,7 +87,7 @@ MODEL = {
     "type": "object", "additionalProperties": False, "required": ["id", "handle"],
     "properties": {
         "id": _ID,
-        "handle": {"type": "string", "minLength": 1},
+        "handle": {"type": "string", "minLength": 1, "format": "handle"},
         "format": {"enum": FORMATS},
         "tags": _STRINGS,
         "signatures": _STRINGS,
@@ -76,6 +102,9 @@ MODEL = {
         "twin": {"type": "string"},
         "counter": {"type": "string"},
         "overhead_threshold": {"type": "number", "exclusiveMinimum": 0},
+        "timeout": _SECONDS,
+        "trust": {"type": "boolean"},
+        "clear_devices": {"type": "boolean"},
     },
 }
 
@@ -84,6 +113,7 @@ MATRIX = {
     "properties": {
         "expectations": _STRING_OR_STRINGS,
         "overhead_threshold": {"type": "number", "exclusiveMinimum": 0},
+        "case_timeout": _SECONDS,
         "devices": {"type": "array", "items": {"enum": DEVICES}, "minItems": 1},
         "apis": {"type": "array", "items": {"enum": APIS}, "minItems": 1},
         "runtimes": {"type": "array", "items": RUNTIME, "minItems": 1},
@@ -105,7 +135,7 @@ EXPECTATION = {
         },
         "status": {"enum": STATUSES},
         "intermittent": {"type": "array", "items": {"enum": STATUSES}},
-        "cause": {"type": "string"},
+        "cause": {"enum": CAUSES},
         "reason": {"type": "string", "minLength": 1},
         "link": {"type": "string"},
     },

@@ -83,7 +83,7 @@ def test_bad_matrix_is_a_one_line_usage_error(tmp_path, write):
     path = write("matrix.yaml", "modelz: 1\nruntimes: []\nmodels: []\n")
     result = run_cases(tmp_path, "--runtime=tf2.21", "--matrix", path, "-p", "no:xdist")
     assert result.returncode == 4
-    assert "matrix.yaml:1: matrix.modelz: unknown key 'modelz' (allowed: apis, devices, expectations, models, " \
+    assert "matrix.yaml:1: matrix.modelz: unknown key 'modelz' (allowed: apis, case_timeout, devices, expectations, models, " \
            "overhead_threshold, runtimes)" in result.stdout
 
 

@@ -1,20 +1,37 @@
-"""``tox-ini``: write tox.ini from matrix.yaml (one env per runtime), or ``--check`` that it is current."""
+"""``tox-ini``: write tox.ini from matrix.yaml (one env per runtime), or ``--check`` that it is current.
+
+matrix.yaml is validated so that no value can change tox.ini's structure; the template checks again
+that every value it writes stays on its line, so a gap in validation fails loudly instead.
+"""
 from __future__ import annotations
 
 import collections
 import os
+import re
 import sys
+from typing import Any
 
 import jinja2
 
 from conformance.matrix import Matrix, load_matrix
+from conformance.yaml_source import SourceError, shown
 
 TEST_RUNTIME = "tf2.21"  # the runtime whose packages the framework's own tests use
+
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]|\\$")
+
+
+def _one_line(value: Any) -> Any:
+    """Every value the template writes: no line breaks, control characters or trailing backslash."""
+    if _LINE_BREAKING.search(str(value)):
+        raise SourceError("tox.ini: refusing to write %s: it would not stay on its line" % shown(str(value)))
+    return value
 
 
 def render(matrix: Matrix) -> str:
     environment = jinja2.Environment(loader=jinja2.PackageLoader("conformance", "templates"),
-                                     keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+                                     keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
+                                     finalize=_one_line)
     labels = collections.OrderedDict()  # type: collections.OrderedDict
     for runtime in matrix.runtimes:
         for label in runtime.labels:
