@@ -11,20 +11,22 @@
 import pytest
 
 from conformance.causes import Cause
-from conformance.outcome import settle
+from conformance.outcome import settle, settle_lost
 from conformance.semantics import LAZY_APIS, NotAssessable, assess, hazard_verdict, proof_verdict
 
 
-def _measured(case, matrix, runtime_session, device):
+def _measured(case, matrix, runtime_session, device, case_record):
     model = matrix.model(case.cell.model)
     record = runtime_session.probe_semantics(model, case.api, device.name, case.signature)
+    if "lost" in record:
+        settle_lost(case, record, case_record)
     if "skip" in record:
         pytest.skip(record["skip"])
     return model, record
 
 
 def test_semantics(case, matrix, runtime_session, device, case_record):
-    model, record = _measured(case, matrix, runtime_session, device)
+    model, record = _measured(case, matrix, runtime_session, device, case_record)
     finding = assess(record, model.fetch.get(case.signature))
     case_record(semantics=record, hazards=finding.hazards, needed=finding.needed, overhead=finding.overhead,
                 snippet=record.get("snippet"))
@@ -40,7 +42,7 @@ def test_semantics(case, matrix, runtime_session, device, case_record):
 
 
 def test_cost(case, matrix, runtime_session, device, case_record):
-    model, record = _measured(case, matrix, runtime_session, device)
+    model, record = _measured(case, matrix, runtime_session, device, case_record)
     finding = assess(record, model.fetch.get(case.signature))
     if finding.overhead is None:
         pytest.skip("; ".join(finding.notes))
@@ -62,6 +64,8 @@ def test_cost(case, matrix, runtime_session, device, case_record):
 def test_proof(case, matrix, runtime_session, device, case_record):
     model = matrix.model(case.cell.model)
     result = runtime_session.probe_counter(model, case.api, device.name, case.signature)
+    if "lost" in result:
+        settle_lost(case, result, case_record)
     if "skip" in result:
         pytest.skip(result["skip"])
     case_record(proof=result)

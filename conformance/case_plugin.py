@@ -7,7 +7,11 @@ from typing import Any, Dict, Iterable, Optional
 import pytest
 
 from conformance.observations import CaseRecord, Recorder
-from conformance.outcome import param_id, report_status
+from conformance.outcome import report_status
+
+
+_OUTCOMES = (pytest.fail.Exception, pytest.skip.Exception, pytest.xfail.Exception, pytest.exit.Exception,
+             KeyboardInterrupt)
 
 
 class CasePlugin(object):
@@ -36,15 +40,35 @@ class CasePlugin(object):
                                       "expectation_source": case.expectation.source, "nodeid": nodeid})
         return CaseRecord(self.recorder, case.id)
 
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        """A case that ends on anything but pytest's own outcomes (fail, skip, xfail) raised from the
+        framework's code: a hub-conformance bug, status ``error``, never the model's failure."""
+        outcome = yield
+        case = getattr(getattr(item, "callspec", None), "params", {}).get("case")
+        if getattr(case, "id", None) is not None:  # matched by object, not by node id (escaped if non-ASCII)
+            outcome.get_result().conformance_case = case.id
+        if call.excinfo is not None and not call.excinfo.errisinstance(_OUTCOMES):
+            outcome.get_result().conformance_harness_error = call.excinfo.exconly()[:2000]
+
     def pytest_runtest_logreport(self, report):
         if self.recorder is None:
             return
-        check = report.nodeid.split("::")[-1].split("[")[0][len("test_"):]
-        case = self.cases.get("%s[%s]" % (check, param_id(report.nodeid)))
+        case_id = getattr(report, "conformance_case", None)
+        case = self.cases.get(case_id) if case_id else None
         final = report_status(report) if case is not None else None
-        if final is not None:
-            self.recorder.update(case.id, status=final[0], message=final[1], duration=round(report.duration, 6),
-                                 expected=case.expectation.status, nodeid=report.nodeid)
+        if final is None:
+            return
+        status, message = final
+        harness_error = getattr(report, "conformance_harness_error", None)
+        if harness_error and status == "fail":
+            status = "error"
+            message = "hub-conformance bug (not the model's failure): %s" % harness_error
+            self.recorder.update(case.id, harness_traceback=str(report.longrepr)[-20000:])
+        elif status == "fail":
+            status = self.recorder.document["cases"].get(case.id, {}).get("lost") or status
+        self.recorder.update(case.id, status=status, message=message, duration=round(report.duration, 6),
+                             expected=case.expectation.status, nodeid=report.nodeid)
 
     def pytest_sessionfinish(self, session):
         if self.recorder is not None:

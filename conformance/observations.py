@@ -14,14 +14,31 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
+import zlib
 from typing import Any, Dict, Iterator, Mapping, Tuple
 
 import numpy as np
 
 SCHEMA_VERSION = 1
 SNAPSHOT_SECONDS = 5.0
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.=+-]")
+
+
+def safe_stem(name: str) -> str:
+    """A file-name stem for a model-supplied name (signature, output, id): never a path, never too long.
+
+    Safe names stay as they are; others get their unsafe characters replaced and a hash of the original,
+    so ``a/b`` and ``a_b`` never share a file.
+    """
+    stem = _UNSAFE.sub("_", name).strip(".") or "_"
+    if stem != name or len(stem) > 80:
+        stem = "%s~%08x" % (stem[:80], zlib.crc32(name.encode("utf-8")))
+    return stem
 
 
 def run_dir(reports: str, run_id: str) -> str:
@@ -90,7 +107,17 @@ class Recorder(object):
         self._log(case_id, fields)
 
     def save_outputs(self, name: str, arrays: Mapping[str, np.ndarray]) -> str:
-        """Write arrays to ``<name>.npz`` beside the JSON; returns the file name for the record."""
+        return ArrayStore(self.directory).save_outputs(name, arrays)
+
+
+class ArrayStore(object):
+    """The ``outputs/*.npz`` files of one runtime's observation folder (written by the runtime process)."""
+
+    def __init__(self, directory: str):
+        self.directory = directory
+
+    def save_outputs(self, name: str, arrays: Mapping[str, np.ndarray]) -> str:
+        """Write arrays to ``outputs/<name>.npz``; returns the file name relative to the observation folder."""
         outputs = os.path.join(self.directory, "outputs")
         os.makedirs(outputs, exist_ok=True)
         path = os.path.join(outputs, name + ".npz")

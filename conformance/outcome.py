@@ -40,6 +40,13 @@ def settle(case_id: str, expectation: Expectation, cause: Optional[Cause]) -> st
     return "unexpected"  # not reached: pytest.fail raises
 
 
+def settle_lost(case: Any, finding: Dict[str, Any], record: Any) -> None:
+    """End a case whose executor crashed or hit its limit (``finding`` has ``lost`` fields and ``cause``):
+    status ``crash`` / ``timeout``, or xfail when the expectation foresaw that cause."""
+    record(**finding["lost"])
+    settle(case.id, case.expectation, finding["cause"])
+
+
 def param_id(nodeid: str) -> str:
     """The part inside the brackets (xdist's loadgroup appends ``@<group>`` after them)."""
     return nodeid.rsplit("]", 1)[0].split("[", 1)[-1]

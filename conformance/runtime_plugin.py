@@ -1,9 +1,10 @@
 """Runtime mode of the plugin (``--runtime ID``): one tox env per runtime runs the runtime cases
 (cases/test_load.py and cases/test_semantics.py).
 
-In every process that runs cases (each xdist worker, or the only process) TensorFlow comes up in the
-runtime's mode and is checked against matrix.yaml; the controller never imports TensorFlow: it serves the
-zoo on 127.0.0.1 for ``{zoo_url}`` handles.
+Every process that runs cases (each xdist worker, or the only process) starts an executor process where
+TensorFlow comes up in the runtime's mode and is checked against matrix.yaml (runtime/supervisor.py): a
+model that crashes or hangs it costs that case, not the run. No pytest process imports TensorFlow; the
+controller serves the zoo on 127.0.0.1 for ``{zoo_url}`` handles.
 """
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ import pytest
 from conformance.case_plugin import CasePlugin
 from conformance.cases import in_shard, parse_shard, runtime_cases
 from conformance.matrix import DEFAULT_MATRIX, Matrix, Runtime, load_matrix
-from conformance.observations import Recorder
+from conformance.observations import Recorder, run_dir
 from conformance.outcome import counts_line
 from conformance.run_ids import new_run_id
+from conformance.runtime.supervisor import HarnessError, SupervisedSession
 from conformance.serve import LoopbackServer
 from conformance.versions import installed_version
 from conformance.yaml_source import SourceError
@@ -61,21 +63,24 @@ class RuntimePlugin(CasePlugin):
             os.environ[ZOO_URL_ENV] = self.server.url
         if not self._runs_cases():
             return
-        from conformance.runtime.probe import RuntimeSession  # imports TensorFlow
-
         places = {"zoo": self.zoo_dir}
         if os.environ.get(ZOO_URL_ENV):
             places["zoo_url"] = os.environ[ZOO_URL_ENV]
-        self.session = RuntimeSession(self.runtime, places)
+        outputs = os.path.join(run_dir(self.reports, self.run_id), self.runtime.id)
+        try:
+            self.session = SupervisedSession(self.runtime, self.matrix.path, places, outputs, self.matrix.timeout_of)
+        except HarnessError as error:
+            pytest.exit("hub-conformance could not start runtime %s: %s" % (self.runtime.id, error), returncode=3)
         wrong = self.session.mismatches()
         if wrong:
             pytest.exit("runtime %s is not what %s declares: %s" % (self.runtime.id, self.matrix.path,
                                                                     "; ".join(wrong)), returncode=4)
         self.recorder = Recorder(self.reports, self.run_id, self.runtime.id, self.worker, self.session.run_info())
-        self.session.recorder = self.recorder
 
     def pytest_sessionfinish(self, session):
         super(RuntimePlugin, self).pytest_sessionfinish(session)
+        if self.session is not None:
+            self.session.close()
         if self.server is not None:
             self.server.__exit__(None, None, None)
 

@@ -19,3 +19,32 @@ def test_workers(monkeypatch, cores, parallel_envs, workers):
     else:
         monkeypatch.setenv("CONFORMANCE_PARALLEL_ENVS", parallel_envs)
     assert pytest_xdist_auto_num_workers(config=None) == workers
+
+
+GROUPED = '''
+import pytest
+
+@pytest.mark.parametrize("n", [pytest.param(i, marks=pytest.mark.xdist_group("m%d" % (i % 2))) for i in range(6)])
+def test_grouped(n, request):
+    print("NODE", request.node.nodeid)
+'''
+
+
+def test_loadgroup_really_groups_cases_by_model(tmp_path):
+    """--dist loadgroup puts every case of one model on one worker: it schedules on the ``@<group>`` suffix
+    the workers append to node ids (pytest 9 drops it: hence the pin in pyproject.toml)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "test_grouped.py").write_text(GROUPED)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist",
+                             "loadgroup", "-v", "-s", str(tmp_path / "test_grouped.py")], cwd=str(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:]
+    passed = [line for line in result.stdout.splitlines() if " PASSED " in line]
+    assert len(passed) == 6, result.stdout[-2000:]
+    worker_of = {}
+    for line in passed:  # "[gw0] [ 16%] PASSED test_grouped.py::test_grouped[0]@m0"
+        assert "@m" in line, line
+        worker_of.setdefault(line.rsplit("@", 1)[1], set()).add(line.split("]")[0])
+    assert all(len(workers) == 1 for workers in worker_of.values()), worker_of

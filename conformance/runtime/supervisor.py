@@ -1,0 +1,245 @@
+"""The worker side of a supervised runtime: TensorFlow work runs in an executor process with a wall-clock
+limit that holds against native code.
+
+A model that aborts its process (a CHECK failure in a kernel) or loops forever in a kernel kills or hangs
+only the executor: the case gets status ``crash`` or ``timeout`` with the signal or the limit and the last
+lines of the executor's stderr, the executor is started again, and every other model still runs. This
+module imports no TensorFlow; pytest-xdist's own crash recovery is never needed.
+"""
+from __future__ import annotations
+
+import collections
+import fcntl
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Dict, List, Mapping, Optional
+
+from conformance.causes import Cause
+from conformance.runtime import channel
+from conformance.runtime.apis import NotApplicable
+
+START_TIMEOUT = 600.0  # seconds for an executor to import TensorFlow and probe its devices
+LOSSES_PER_MODEL = 2  # crashes or timeouts of one model before its remaining cases are not run
+STDERR_TAIL_LINES = 12
+_FATAL = re.compile(r"^F\d{4} |Check failed|\bFATAL\b|Fatal Python error|Segmentation fault|terminate called")
+_NOISE = re.compile(r"^\s*(@\s+0x|\*\*\* |PC: @|\(unknown\))")
+
+
+class HarnessError(RuntimeError):
+    """A bug of hub-conformance itself (a Python exception in its own code), never the model's failure."""
+
+
+class ExecutorLost(Exception):
+    """The executor died or hit the limit during a request: ``cause`` says which, with its evidence."""
+
+    def __init__(self, status: str, cause: Cause):
+        super(ExecutorLost, self).__init__(cause.diagnosis)
+        self.status, self.cause = status, cause
+
+    def fields(self) -> Dict[str, Any]:
+        """What the case records: ``lost`` (its status) and the error, like a load error."""
+        return {"lost": self.status, "error": {"stage": "executor", "type": self.status,
+                                               "message": self.cause.diagnosis, "cause": self.cause.id,
+                                               "diagnosis": self.cause.diagnosis}}
+
+
+def _set_death_signal() -> None:
+    """Linux: the executor gets SIGKILL when its worker dies, so no TensorFlow process outlives a run."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _signal_name(returncode: Optional[int]) -> str:
+    if returncode is None:
+        return "no exit status"
+    if returncode < 0:
+        try:
+            return signal.Signals(-returncode).name
+        except ValueError:
+            return "signal %d" % -returncode
+    return "exit status %d" % returncode
+
+
+def stderr_evidence(text: str, lines: int = STDERR_TAIL_LINES) -> str:
+    """A dead process's last stderr lines, one line: its fatal line (if any) first, stack addresses left out."""
+    kept = [line.strip() for line in text.splitlines() if line.strip() and not _NOISE.match(line)]
+    fatal = [line for line in kept if _FATAL.search(line)]
+    kept = kept[-lines:]
+    if fatal:
+        kept = [fatal[-1]] + [line for line in kept if line != fatal[-1]]
+    return " | ".join(line[:400] for line in kept) or "(nothing on stderr)"
+
+
+class _Executor(object):
+    """One executor process and its stderr file."""
+
+    def __init__(self, setup: Dict[str, Any], env: Mapping[str, str]):
+        self.stderr = tempfile.TemporaryFile()
+        # O_APPEND on the shared file description: the executor's writes land at the end after each truncate
+        fcntl.fcntl(self.stderr.fileno(), fcntl.F_SETFL, fcntl.fcntl(self.stderr.fileno(), fcntl.F_GETFL)
+                    | os.O_APPEND)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "conformance.runtime.executor"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self.stderr, env=dict(env), preexec_fn=_set_death_signal, close_fds=True)
+        self.ready = None  # type: Optional[Dict[str, Any]]
+        channel.send(self.process.stdin.fileno(), setup)
+
+    def stderr_text(self) -> str:
+        self.stderr.flush()
+        self.stderr.seek(0, os.SEEK_END)
+        size = self.stderr.tell()
+        self.stderr.seek(max(0, size - 16384))
+        return self.stderr.read().decode("utf-8", "replace")
+
+    def clear_stderr(self) -> None:
+        self.stderr.seek(0)
+        self.stderr.truncate(0)
+
+    def kill(self) -> Optional[int]:
+        if self.process.poll() is None:
+            self.process.kill()
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self) -> None:
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.stderr.close()
+
+
+class SupervisedSession(object):
+    """What the cases use of their runtime (devices, probes), with each probe run in the executor.
+
+    ``limit_of(model)`` gives the wall-clock seconds one request about ``model`` may take.
+    """
+
+    def __init__(self, runtime: Any, matrix_path: str, places: Mapping[str, str], outputs: str, limit_of):
+        self.runtime = runtime
+        self.limit_of = limit_of
+        self._setup = {"matrix": os.path.abspath(matrix_path), "runtime": runtime.id, "places": dict(places),
+                       "outputs": outputs}
+        self._env = dict(os.environ)
+        self._executor = None  # type: Optional[_Executor]
+        self._losses = collections.defaultdict(list)  # type: Dict[str, List[ExecutorLost]]
+        self.restarts = 0
+        first = self._start()
+        self.devices = first.ready["devices"]
+        self._run_info = first.ready["run_info"]
+        self._mismatches = first.ready["mismatches"]
+
+    # ------------------------------------------------------------------ the executor's life
+    def _start(self) -> _Executor:
+        executor = _Executor(self._setup, self._env)
+        deadline = time.monotonic() + START_TIMEOUT
+        try:
+            kind, value = channel.receive(executor.process.stdout.fileno(), deadline)
+        except (channel.ChannelClosed, channel.DeadlineExceeded) as problem:
+            returncode = executor.kill()
+            text = executor.stderr_text()
+            executor.close()
+            why = ("did not start within %ds" % START_TIMEOUT if isinstance(problem, channel.DeadlineExceeded)
+                   else "died while starting (%s)" % _signal_name(returncode))
+            raise HarnessError("the executor of runtime %s %s: %s" % (self.runtime.id, why, stderr_evidence(text)))
+        if kind != "ready":
+            executor.close()
+            raise HarnessError("the executor of runtime %s failed to start: %s" % (self.runtime.id, value))
+        executor.ready = value
+        self._executor = executor
+        return executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
+
+    def mismatches(self) -> List[str]:
+        return list(self._mismatches)
+
+    def run_info(self) -> Dict[str, Any]:
+        return dict(self._run_info, executor_restarts=self.restarts)
+
+    # ------------------------------------------------------------------ requests
+    def _request(self, method: str, model: Any, args: tuple, record=None) -> Any:
+        earlier = self._losses.get(model.id, [])
+        if len(earlier) >= LOSSES_PER_MODEL:
+            last = earlier[-1]
+            raise ExecutorLost(last.status, Cause(last.cause.id, "not run: model %s already lost its executor %d "
+                                                  "times in this worker; last: %s"
+                                                  % (model.id, len(earlier), last.cause.diagnosis)))
+        executor = self._executor or self._start()
+        executor.clear_stderr()
+        limit = float(self.limit_of(model))
+        deadline = time.monotonic() + limit
+        channel.send(executor.process.stdin.fileno(), (method, model.id, args))
+        while True:
+            try:
+                kind, value = channel.receive(executor.process.stdout.fileno(), deadline)
+            except (channel.ChannelClosed, channel.DeadlineExceeded) as problem:
+                raise self._lost(executor, method, model, args, timed_out=isinstance(problem,
+                                                                                      channel.DeadlineExceeded),
+                                 limit=limit)
+            if kind == "record":
+                if record is not None:
+                    record(**value)
+                continue
+            if kind == "return":
+                return value
+            if kind == "not-applicable":
+                raise NotApplicable(value)
+            raise HarnessError(value)
+
+    def _lost(self, executor: _Executor, method: str, model: Any, args: tuple, timed_out: bool, limit: float
+              ) -> ExecutorLost:
+        returncode = executor.kill()
+        evidence = stderr_evidence(executor.stderr_text())
+        executor.close()
+        self._executor = None
+        self.restarts += 1
+        what = "%s of %s (%s)" % (method, model.id, ", ".join(str(a) for a in args))
+        if timed_out:
+            lost = ExecutorLost("timeout", Cause("timeout", "%s did not finish within its %gs limit; killed. "
+                                                            "stderr: %s" % (what, limit, evidence)))
+        else:
+            lost = ExecutorLost("crash", Cause("crash", "the runtime process died (%s) during %s. stderr: %s"
+                                                        % (_signal_name(returncode), what, evidence)))
+        self._losses[model.id].append(lost)
+        return lost
+
+    def probe_load(self, model: Any, api: str, device_name: str, record) -> Optional[Cause]:
+        """The cause of the case's failure (None when it all worked), crash and timeout included."""
+        try:
+            return self._request("probe_load", model, (api, device_name), record)
+        except ExecutorLost as lost:
+            record(**lost.fields())
+            return lost.cause
+
+    def probe_semantics(self, model: Any, api: str, device_name: str, signature: str) -> Dict[str, Any]:
+        return self._findings("probe_semantics", model, (api, device_name, signature))
+
+    def probe_counter(self, model: Any, api: str, device_name: str, signature: str) -> Dict[str, Any]:
+        return self._findings("probe_counter", model, (api, device_name, signature))
+
+    def _findings(self, method: str, model: Any, args: tuple) -> Dict[str, Any]:
+        """A probe's findings, or ``{"lost": fields, "cause": Cause}`` when its executor was lost."""
+        try:
+            return self._request(method, model, args)
+        except ExecutorLost as lost:
+            return {"lost": lost.fields(), "cause": lost.cause}

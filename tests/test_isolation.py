@@ -1,0 +1,148 @@
+"""Fault injection: a model that aborts its process or loops forever costs its own cases, never the run.
+
+Real TensorFlow 2.21 runs the hostile models (tests/hostile_models.py) through the real runtime cases,
+with pytest-xdist workers, as `tox -p` runs them.
+"""
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conformance.observations import read_run
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HANG_LIMIT = 6
+
+pytestmark = pytest.mark.tensorflow
+
+RUNTIME = """
+runtimes:
+  - id: tf2.21
+    python: "3.11"
+    tensorflow: tensorflow-cpu==2.21.0
+    tensorflow_hub: tensorflow-hub==0.16.1
+    extras: ["tf-keras==2.21.0", "setuptools<80"]
+    mode: eager
+    env: {TF_USE_LEGACY_KERAS: "1"}
+"""
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    target = str(tmp_path_factory.mktemp("target") / "written")
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "hostile_models.py"), str(root)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300,
+                   env=dict(os.environ, HOSTILE_TARGET=target))
+    os.environ["HOSTILE_TARGET"] = target
+    return root
+
+
+def _matrix(tmp_path, hostile, models):
+    lines = ["devices: [cpu]", "apis: [hub.load, saved_model]", "expectations: []", RUNTIME, "models:"]
+    for name, extra in models:
+        lines.append("  - {id: %s, handle: %s, format: saved_model_v2, tags: [serve]%s}"
+                     % (name, hostile / (name if (hostile / name).exists() else name.rsplit("_", 1)[0]), extra))
+    path = tmp_path / "matrix.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def _run(tmp_path, matrix, *args):
+    command = [sys.executable, "-m", "pytest", "cases", "--runtime=tf2.21", "--matrix", matrix, "-p",
+               "no:cacheprovider", "-q", "--reports", str(tmp_path / "reports"), "--run-id", "r1"] + list(args)
+    env = dict(os.environ, TFHUB_CACHE_DIR=str(tmp_path / "tfhub_cache"))
+    env.pop("CONFORMANCE_RUN_ID", None)
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            universal_newlines=True, timeout=400)
+    cases = {}
+    for _, document in read_run(str(tmp_path / "reports"), "r1"):
+        cases.update(document["cases"])
+    return result, cases, time.monotonic() - started
+
+
+def test_crash_and_hang_are_named_and_every_other_model_runs(tmp_path, hostile):
+    matrix = _matrix(tmp_path, hostile, [("crash", ""), ("hang", ", timeout: %d" % HANG_LIMIT), ("good", "")])
+    result, cases, _ = _run(tmp_path, matrix, "-n", "2", "--dist", "loadgroup", "--max-worker-restart=0")
+    assert result.returncode == 1, result.stdout[-3000:]
+    for api in ("hub.load", "saved_model"):
+        crashed = cases["load[crash-tf2.21-cpu-%s]" % api]
+        assert crashed["status"] == "crash", crashed
+        assert "died (SIGABRT)" in crashed["message"]
+        assert "Abort_op intentional failure" in crashed["message"], "the FATAL line of the dead process"
+        hung = cases["load[hang-tf2.21-cpu-%s]" % api]
+        assert hung["status"] == "timeout", hung
+        assert "within its %gs limit" % HANG_LIMIT in hung["message"]
+        assert cases["load[good-tf2.21-cpu-%s]" % api]["status"] == "pass"
+    assert "crash: the runtime process died (SIGABRT)" in result.stdout
+
+
+def test_models_after_a_crash_run_in_the_same_worker(tmp_path, hostile):
+    matrix = _matrix(tmp_path, hostile, [("crash", ""), ("crash_again", ""), ("good", "")])
+    result, cases, _ = _run(tmp_path, matrix, "-p", "no:xdist")
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert [cases["load[%s-tf2.21-cpu-hub.load]" % m]["status"] for m in ("crash", "crash_again", "good")] == [
+        "crash", "crash", "pass"]
+
+
+PLANTED_BUG = '''
+import conformance.runtime.probe as probe
+
+
+def make_inputs(*args, **kwargs):
+    return {}["planted harness bug"]
+
+
+probe.make_inputs = make_inputs
+'''
+
+
+def test_a_harness_bug_is_an_error_not_the_models_failure(tmp_path, hostile):
+    """A KeyError in the framework's own code (planted in the executor) is status ``error``, named a
+    hub-conformance bug, with what was recorded before it kept."""
+    plant = tmp_path / "plant"
+    plant.mkdir()
+    (plant / "sitecustomize.py").write_text(PLANTED_BUG)
+    matrix = _matrix(tmp_path, hostile, [("good", "")])
+    os.environ["PYTHONPATH"], saved = str(plant), os.environ.get("PYTHONPATH")
+    try:
+        result, cases, _ = _run(tmp_path, matrix, "-p", "no:xdist", "-k", "load and hub.load")
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
+    assert result.returncode == 1, result.stdout[-3000:]
+    entry = cases["load[good-tf2.21-cpu-hub.load]"]
+    assert entry["status"] == "error", entry
+    assert entry["message"].startswith("hub-conformance bug (not the model's failure)"), entry["message"]
+    assert "KeyError: 'planted harness bug'" in entry["message"]
+    assert entry["loaded"] is True, "what was seen before the bug is kept"
+    assert entry["signatures"]["serving_default"]["harness_error"]["stage"] == "inputs"
+    assert "error" not in entry["signatures"]["serving_default"], "no model error was recorded"
+
+
+def test_models_with_file_ops_are_not_run_unless_trusted(tmp_path, hostile):
+    """The untrusted-op scan runs before any signature: WriteFile in a TF2 function and in a TF1 serving
+    signature is reported with the op and where it is, and nothing is written; ``trust: true`` runs it."""
+    target = os.environ["HOSTILE_TARGET"]
+    matrix = _matrix(tmp_path, hostile, [("writes", ""), ("writes_tf1", ""), ("good", "")])
+    result, cases, _ = _run(tmp_path, matrix, "-p", "no:xdist", "-k", "load")
+    assert result.returncode == 1, result.stdout[-3000:]
+    tf2 = cases["load[writes-tf2.21-cpu-hub.load]"]
+    assert tf2["status"] == "fail" and tf2["error"]["cause"] == "untrusted-op", tf2
+    assert "op WriteFile (file system (writes a file)) in __inference_writes" in tf2["message"]
+    assert "reachable from signature serving_default" in tf2["message"]
+    tf1 = cases["load[writes_tf1-tf2.21-cpu-saved_model]"]
+    assert tf1["error"]["cause"] == "untrusted-op" and "op WriteFile (file system (writes a file)) in graph, " \
+                                                       "reachable from signature serving_default" in tf1["message"]
+    assert cases["load[good-tf2.21-cpu-hub.load]"]["status"] == "pass", "a model without such ops runs"
+    assert not os.path.exists(target + ".tf2") and not os.path.exists(target + ".tf1")
+
+    trusted = _matrix(tmp_path, hostile, [("writes", ", trust: true")])
+    result, cases, _ = _run(tmp_path / "trusted", trusted, "-p", "no:xdist", "-k", "load and cpu-hub.load")
+    assert cases["load[writes-tf2.21-cpu-hub.load]"]["status"] == "pass", result.stdout[-3000:]
+    assert os.path.exists(target + ".tf2"), "trusted: it ran, and wrote its file"
