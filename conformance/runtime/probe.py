@@ -2,17 +2,20 @@
 loadability probe of a case (load, describe, call every declared signature on the agreed inputs)."""
 from __future__ import annotations
 
+import os
 import time
 import traceback
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
+from conformance.blame import HarnessBug, describe, raised_by_harness
 from conformance.causes import Cause, classify_exception
 from conformance.handles import expand, is_url, loadable
 from conformance.inputs import fingerprint, make_inputs
 from conformance.matrix import Model, Runtime
-from conformance.runtime import apis, devices, tfmode
+from conformance.observations import safe_stem
+from conformance.runtime import apis, devices, op_scan, tfmode
 from conformance.semantics import migration_snippet
 
 TIMING_REPEATS = 3
@@ -43,7 +46,7 @@ def _identical(first: np.ndarray, second: Optional[np.ndarray]) -> bool:
 
 def _cell_name(model: Model, device_name: str, api: str, signature: str) -> str:
     """File-name stem of one cell's signature: ``<model>-<device>-<api>-<signature>``."""
-    return "%s-%s-%s-%s" % (model.id, device_name, api.replace(".", "_"), signature.strip("_"))
+    return safe_stem("%s-%s-%s-%s" % (model.id, device_name, api.replace(".", "_"), signature.strip("_")))
 
 
 class _Skip(Exception):
@@ -61,6 +64,7 @@ class RuntimeSession(object):
         self.devices = devices.probe(self.tf)
         self._loaded = {}  # type: Dict[Tuple[str, str, str], Tuple[Optional[apis.Loaded], Optional[Dict], float, bool]]
         self._findings = {}  # type: Dict[Tuple[str, ...], Dict[str, Any]]
+        self._untrusted = {}  # type: Dict[str, List[op_scan.UntrustedOp]]
         self.recorder = None  # the worker's Recorder, set by the plugin: where .npz files of findings go
 
     def mismatches(self):
@@ -90,6 +94,9 @@ class RuntimeSession(object):
                            model.batch, self.encode_example)
 
     def _loaded_or_skip(self, model: Model, api: str, device: devices.Device) -> apis.Loaded:
+        untrusted = self._untrusted_cause(model)
+        if untrusted is not None:
+            raise _Skip(untrusted.diagnosis)
         try:
             loaded, load_error, _, _ = self.load(model, api, device)
         except apis.NotApplicable as reason:
@@ -100,6 +107,30 @@ class RuntimeSession(object):
 
     def _handle(self, model: Model) -> str:
         return loadable(expand(model.handle, self.places, model.id))
+
+    def untrusted_ops(self, model: Model) -> List[op_scan.UntrustedOp]:
+        """The ops reaching outside the model that its signatures can run, found before anything runs
+        (cached per model); empty for a model with ``trust: true``."""
+        if model.trust:
+            return []
+        if model.id not in self._untrusted:
+            self._untrusted.clear()
+            try:
+                handle = self._handle(model)
+                pb = os.path.join(self.hub.resolve(handle) if is_url(handle) else handle, "saved_model.pb")
+                self._untrusted[model.id] = op_scan.scan(pb, model.tags) if os.path.isfile(pb) else []
+            except Exception as error:  # noqa: BLE001 - unresolvable or corrupt: loading will say which
+                if raised_by_harness(error):
+                    raise
+                self._untrusted[model.id] = []
+        return self._untrusted[model.id]
+
+    def _untrusted_cause(self, model: Model) -> Optional[Cause]:
+        found = self.untrusted_ops(model)
+        if not found:
+            return None
+        return Cause("untrusted-op", "not run: %s%s; set `trust: true` for model %s in matrix.yaml to run it"
+                     % (found[0].line(), " (and %d more)" % (len(found) - 1) if len(found) > 1 else "", model.id))
 
     def load(self, model: Model, api: str, device: devices.Device):
         """The model loaded through ``api``, once per worker; the cache holds only the current model."""
@@ -115,11 +146,14 @@ class RuntimeSession(object):
                 loaded = apis.open_model(
                     api, self.tf, self.hub, handle,
                     resolved_path=lambda: self.hub.resolve(handle) if is_url(handle) else handle,
-                    tags=model.tags, signatures=list(model.signatures) or None, device=device)
+                    tags=model.tags, signatures=list(model.signatures) or None, device=device,
+                    clear_devices=model.clear_devices)
                 self._loaded[key] = (loaded, None, time.perf_counter() - started, False)
             except apis.NotApplicable:
                 raise
             except Exception as error:  # noqa: BLE001 - every load error is an outcome to record
+                if raised_by_harness(error):
+                    raise
                 cause = classify_exception(error)
                 self._loaded[key] = (None, _error_record("load", error, cause), time.perf_counter() - started,
                                      False)
@@ -133,6 +167,12 @@ class RuntimeSession(object):
         ``record(**fields)`` stores what was seen, as it is seen.
         """
         device = self.devices[device_name]
+        untrusted = self._untrusted_cause(model)
+        if untrusted is not None:
+            record(loaded=False, untrusted_ops=[finding.line() for finding in self.untrusted_ops(model)],
+                   error={"stage": "scan", "type": "UntrustedOp", "message": untrusted.diagnosis,
+                          "cause": untrusted.id, "diagnosis": untrusted.diagnosis})
+            return untrusted
         loaded, load_error, load_seconds, cached = self.load(model, api, device)
         record(load_seconds=round(load_seconds, 6), load_cached=cached)
         if load_error is not None:
@@ -140,6 +180,7 @@ class RuntimeSession(object):
             return Cause(load_error["cause"], load_error["diagnosis"])
         record(loaded=True, signatures_seen=loaded.signature_names())
         first_failure = None  # type: Optional[Cause]
+        harness_bugs = []
         signatures = {}  # type: Dict[str, Any]
         for signature in model.signatures or loaded.signature_names():
             seen = signatures[signature] = {}  # type: Dict[str, Any]
@@ -167,10 +208,17 @@ class RuntimeSession(object):
                 seen["repeat_differs"] = sorted(name for name in outputs
                                                 if not _identical(outputs[name], again.get(name)))
             except Exception as error:  # noqa: BLE001
-                cause = classify_exception(error)
-                seen["error"] = _error_record(stage, error, cause)
-                first_failure = first_failure or Cause(cause.id, "signature %s: %s" % (signature, cause.diagnosis))
+                if raised_by_harness(error):  # ours: recorded, the other signatures still run
+                    seen["harness_error"] = _error_record(stage, error, Cause("harness-error", describe(error)))
+                    harness_bugs.append("signature %s, %s: %s" % (signature, stage, describe(error)))
+                else:
+                    cause = classify_exception(error)
+                    seen["error"] = _error_record(stage, error, cause)
+                    first_failure = first_failure or Cause(cause.id, "signature %s: %s"
+                                                           % (signature, cause.diagnosis))
             record(signatures=signatures)
+        if harness_bugs:
+            raise HarnessBug("; ".join(harness_bugs))
         return first_failure
 
     # ------------------------------------------------------------------ eager-computes-all-outputs
@@ -181,6 +229,8 @@ class RuntimeSession(object):
         except apis.NotApplicable as reason:
             return {"measured": False, "why": str(reason)}
         except Exception as error:  # noqa: BLE001 - a failing output is a finding
+            if raised_by_harness(error):
+                raise
             cause = classify_exception(error)
             return {"measured": True, "error": "%s: %s" % (cause.id, cause.diagnosis), "cause": cause.id}
         seconds = []
@@ -210,6 +260,8 @@ class RuntimeSession(object):
         try:
             description = loaded.describe(signature)
         except Exception as error:  # noqa: BLE001
+            if raised_by_harness(error):
+                raise
             raise _Skip("signature %s not available: %s" % (signature, classify_exception(error).diagnosis))
         outputs = record["outputs"] = sorted(description["outputs"])
         if len(outputs) < 2:
@@ -230,6 +282,8 @@ class RuntimeSession(object):
         except apis.NotApplicable as reason:
             record["ops_unavailable"] = str(reason)
         except Exception as error:  # noqa: BLE001 - a cost we cannot count is recorded, not fatal
+            if raised_by_harness(error):
+                raise
             record["ops_unavailable"] = classify_exception(error).diagnosis
         needed = list(model.fetch.get(signature) or [])
         try:
@@ -262,5 +316,7 @@ class RuntimeSession(object):
                 loaded.call(signature, inputs, device, fetch or None)
             after = read()
         except Exception as error:  # noqa: BLE001
+            if raised_by_harness(error):
+                raise
             return {"skip": "could not measure the counter: %s" % classify_exception(error).diagnosis}
         return {"before": before, "after": after, "delta": after - before, "calls": calls, "used": fetch}

@@ -1,0 +1,108 @@
+"""The untrusted-op scan: before a model runs, the ops its signatures can reach are read from its
+``saved_model.pb`` and checked against ``conformance/data/untrusted_ops.yaml`` (file system, network,
+processes, Python).
+
+Reachable means: backwards from every signature output through node inputs (control inputs too) in the
+graph, then every node of every function those nodes call (by op name, ``f``/``body``/``then_branch``
+attributes, lists of functions), recursively; for TF2 SavedModels also the functions of the saved objects
+(``__call__`` and the like). The TF1 saver's own ops hang off ``saver_def`` and are not reachable.
+"""
+from __future__ import annotations
+
+import collections
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Mapping, Set
+
+import yaml
+
+UNTRUSTED_OPS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
+                                  "untrusted_ops.yaml")
+
+
+@dataclass(frozen=True)
+class UntrustedOp:
+    op: str
+    touches: str
+    where: str  # "graph" or the function's name
+    reached_from: str  # the signature (or saved object function) it is reachable from
+
+    def line(self) -> str:
+        return "op %s (%s) in %s, reachable from %s" % (self.op, self.touches, self.where, self.reached_from)
+
+
+def untrusted_ops() -> Dict[str, str]:
+    with open(UNTRUSTED_OPS_FILE) as stream:
+        return dict(yaml.safe_load(stream))
+
+
+def _node_name(tensor: str) -> str:
+    return tensor.lstrip("^").split(":")[0]
+
+
+def _tensor_names(info: Any) -> List[str]:
+    """The graph tensors of one signature TensorInfo (dense, coo_sparse or composite)."""
+    kind = info.WhichOneof("encoding")
+    if kind == "name":
+        return [info.name]
+    if kind == "coo_sparse":
+        sparse = info.coo_sparse
+        return [sparse.values_tensor_name, sparse.indices_tensor_name, sparse.dense_shape_tensor_name]
+    if kind == "composite_tensor":
+        return [name for component in info.composite_tensor.components for name in _tensor_names(component)]
+    return []
+
+
+def _called_functions(node: Any, library: Mapping[str, Any]) -> Iterable[str]:
+    if node.op in library:
+        yield node.op
+    for value in node.attr.values():
+        if value.HasField("func"):
+            yield value.func.name
+        for function in value.list.func:
+            yield function.name
+
+
+def scan(saved_model_pb: str, tags: Iterable[str] = (), untrusted: Mapping[str, str] = None) -> List[UntrustedOp]:
+    """Untrusted ops reachable in the meta graphs of ``saved_model_pb`` (those matching ``tags``, else all)."""
+    from tensorflow.core.protobuf import saved_model_pb2  # the executor's TensorFlow reads its own protos
+
+    untrusted = untrusted_ops() if untrusted is None else untrusted
+    model = saved_model_pb2.SavedModel()
+    with open(saved_model_pb, "rb") as stream:
+        model.ParseFromString(stream.read())
+    wanted = set(tags)
+    graphs = [g for g in model.meta_graphs if set(g.meta_info_def.tags) == wanted] or list(model.meta_graphs)
+    found = {}  # type: Dict[str, UntrustedOp]
+    for graph in graphs:
+        library = {function.signature.name: function for function in graph.graph_def.library.function}
+        nodes = {node.name: node for node in graph.graph_def.node}
+        roots = {}  # type: Dict[str, str]  function name -> what reaches it
+        for name, signature in graph.signature_def.items():
+            pending = [_node_name(t) for info in signature.outputs.values() for t in _tensor_names(info)]
+            seen = set()  # type: Set[str]
+            while pending:
+                node = nodes.get(pending.pop())
+                if node is None or node.name in seen:
+                    continue
+                seen.add(node.name)
+                if node.op in untrusted and node.op not in found:
+                    found[node.op] = UntrustedOp(node.op, untrusted[node.op], "graph", "signature " + name)
+                pending.extend(_node_name(i) for i in node.input)
+                for function in _called_functions(node, library):
+                    roots.setdefault(function, "signature " + name)
+        object_functions = [(function, "a saved object's function")
+                            for function in graph.object_graph_def.concrete_functions]
+        visited = set()  # type: Set[str]
+        pending_functions = collections.deque(list(roots.items()) + object_functions)  # signatures first
+        while pending_functions:
+            function_name, origin = pending_functions.popleft()
+            function = library.get(function_name)
+            if function is None or function_name in visited:
+                continue
+            visited.add(function_name)
+            for node in function.node_def:
+                if node.op in untrusted and node.op not in found:
+                    found[node.op] = UntrustedOp(node.op, untrusted[node.op], function_name, origin)
+                pending_functions.extendleft((called, origin) for called in _called_functions(node, library))
+    return sorted(found.values(), key=lambda finding: finding.op)
