@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Pattern, Tuple
+from typing import List, Optional, Pattern, Tuple
 
 
 @dataclass(frozen=True)
@@ -16,12 +16,35 @@ class Cause:
     diagnosis: str
 
 
-def _first_line(text: str) -> str:
-    for line in text.strip().splitlines():
-        if line.strip():
-            return line.strip()[:300]
-    return ""
+_NOISE = re.compile(r"^(Graph execution error:|Detected at node |in user code:|Exception encountered when calling "
+                    r"layer|Call arguments received by layer|Traceback \(most recent call last\)|\s*\u2022 |\s*File \"|"
+                    r"\s+\[\[)")
+_CHAINED = re.compile(r"^\s*(?:[\w.]+(?:Error|Exception)): (.+)$")
+_FUNCTION_PREFIX = re.compile(r"^\{\{function_node [^}]*\}\}\s*")
 
+
+def root_line(text: str) -> str:
+    """The line of an error message that says what went wrong, not where TensorFlow noticed it.
+
+    TF2 wraps errors in ``Graph execution error:`` + ``Detected at node …`` + a stack, Keras in ``Exception
+    encountered when calling layer …`` + ``Call arguments received …``, tf.function in ``in user code:`` + a
+    stack ending in ``ValueError: …``.
+    """
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    if lines and lines[0].startswith("in user code:"):
+        raised = [m.group(1) for m in (_CHAINED.match(line) for line in lines) if m]
+        if raised:
+            return raised[-1].strip()[:300]
+    for line in lines:
+        if not _NOISE.match(line) and not line.startswith((" ", "\t")):
+            return _FUNCTION_PREFIX.sub("", line.strip())[:300]
+    return lines[0].strip()[:300] if lines else ""
+
+
+_first_line = root_line
+
+
+_CLEAR_DEVICES = " (set `clear_devices: true` for this model to drop the saved device pins)"
 
 # (cause id, pattern, diagnosis template using the match's groups). Order matters: first match wins.
 _RULES = [
@@ -57,9 +80,26 @@ _RULES = [
      "hub.Module cannot be applied inside another graph, such as a compiled tf.function"),
     ("device-pinned", r"Cannot assign a device for operation ([^:\s]+): Could not satisfy explicit device "
                       r"specification '([^']+)'",
-     "the graph pins op {0} to {1}, which this runtime does not have"),
+     "the graph pins op {0} to {1}, which this runtime does not have" + _CLEAR_DEVICES),
+    ("device-pinned", r"Cannot assign a device for operation ([^:\s]+):[^\n]*?was explicitly assigned to (\S+) "
+                      r"but available devices are",
+     "the graph pins op {0} to {1}, which this runtime does not have" + _CLEAR_DEVICES),
     ("device-pinned", r"Could not satisfy explicit device specification '([^']+)'",
-     "the graph pins an op to {0}, which this runtime does not have"),
+     "the graph pins an op to {0}, which this runtime does not have" + _CLEAR_DEVICES),
+    ("composite-signature", r"a (\w+) TensorInfo is not fed or fetched by name",
+     "this api cannot feed or fetch the signature's {0} tensors by name (a limit of hub-conformance's TF1 "
+     "loader, not the model's failure)"),
+    ("kernel-missing", r"No OpKernel was registered to support Op '(\w+)'",
+     "op {0} has no kernel in this TensorFlow build for these devices and types"),
+    ("reference-typed-output", r"has a reference type (\w+)",
+     "an output is a TF1 reference tensor ({0}); TF2 functions cannot return reference-typed tensors"),
+    ("example-parse", r"(?:Could not parse example input|Feature: (\S+) \(data type: \w+\) is required but could "
+                      r"not be found|Key: (\S+)\.\s+Can't parse serialized Example)",
+     "the generated tf.Example records do not fit this signature's parse spec (an input problem of "
+     "hub-conformance, not the model's failure): {0}"),
+    ("shape-mismatch", r"(?:Shapes? must be equal rank|must be rank \d+ but is rank \d+|Dimensions must be equal|"
+                       r"Incompatible shapes|are incompatible|Cannot reshape a tensor|Input to reshape is a tensor)",
+     "shapes do not fit: {0}"),
     ("xla-unsupported-op", r"No registered '(\w+)' OpKernel for XLA\w* devices compatible with node "
                            r"\{\{(?:function_node [^}]+\}\}\{\{)?node ([^}]+)\}\}",
      "XLA cannot compile op {0} (node {1})"),
@@ -112,4 +152,17 @@ def classify(error_type: str, message: str) -> Cause:
 
 
 def classify_exception(error: BaseException) -> Cause:
+    """The cause of an error and of the errors it was raised from: the first specific cause found from the
+    root of the chain upwards (a restore failure that wraps a device-pinning error is device-pinned)."""
+    chain = []
+    seen = set()
+    current = error  # type: Optional[BaseException]
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for link in reversed(chain):
+        cause = classify(type(link).__name__, str(link))
+        if cause.id != "error":
+            return cause
     return classify(type(error).__name__, str(error))

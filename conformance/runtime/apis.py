@@ -431,8 +431,13 @@ def _build_keras(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]]):
     return build
 
 
-def _build_v1_saved_model(tf: Any, path: str, tags: Optional[Sequence[str]], device: Device):
-    """The TF1 loader imports the whole graph at load time, so the device applies to the import."""
+def _build_v1_saved_model(tf: Any, path: str, tags: Optional[Sequence[str]], device: Device,
+                          clear_devices: bool = False):
+    """The TF1 loader imports the whole graph at load time, so the device applies to the import.
+
+    ``clear_devices`` drops the device pins the graph was saved with (a graph exported on a GPU machine).
+    One signature whose tensors cannot be found is that signature's failure, not the load's.
+    """
     def build(model: GraphModel):
         tf1 = tf.compat.v1
         model.session = tf1.Session(graph=model.graph, config=session_config(tf))
@@ -440,7 +445,8 @@ def _build_v1_saved_model(tf: Any, path: str, tags: Optional[Sequence[str]], dev
             raise NotApplicable("the TF1 SavedModel loader imports the graph as it is; without an XLA_CPU "
                                 "device (%s) there is no call to compile" % device.how)
         with placement(tf, device)():
-            meta_graph = tf1.saved_model.loader.load(model.session, list(tags or []), path)
+            meta_graph = tf1.saved_model.loader.load(model.session, list(tags or []), path,
+                                                     **({"clear_devices": True} if clear_devices else {}))
 
         def info(tensor_info):
             dims = None if tensor_info.tensor_shape.unknown_rank else [
@@ -454,10 +460,31 @@ def _build_v1_saved_model(tf: Any, path: str, tags: Optional[Sequence[str]], dev
             description = {"inputs": {k: info(v) for k, v in signature.inputs.items()},
                            "outputs": {k: info(v) for k, v in signature.outputs.items()}}
 
-            feeds = {k: model.graph.get_tensor_by_name(v.name) for k, v in signature.inputs.items()}
-            outputs = {k: model.graph.get_tensor_by_name(v.name) for k, v in signature.outputs.items()}
+            try:
+                feeds = {k: _graph_tensor(model.graph, v) for k, v in signature.inputs.items()}
+                outputs = {k: _graph_tensor(model.graph, v) for k, v in signature.outputs.items()}
+            except (KeyError, ValueError, TypeError) as error:
+                model.add(name, description, _raiser(error))
+                continue
             model.add(name, description, None, (feeds, outputs))
     return build
+
+
+class SignatureNotCallable(Exception):
+    """A signature that was described but cannot be called through this api (e.g. a composite TensorInfo)."""
+
+
+def _graph_tensor(graph: Any, tensor_info: Any) -> Any:
+    if tensor_info.WhichOneof("encoding") != "name":
+        raise SignatureNotCallable("a %s TensorInfo is not fed or fetched by name through the TF1 loader"
+                                   % tensor_info.WhichOneof("encoding"))
+    return graph.get_tensor_by_name(tensor_info.name)
+
+
+def _raiser(error: BaseException) -> Callable[[Dict[str, Any]], Any]:
+    def call(feeds):
+        raise error
+    return call
 
 
 def loads_per_device(api: str, tf: Any) -> bool:
@@ -468,7 +495,7 @@ def loads_per_device(api: str, tf: Any) -> bool:
 
 def open_model(api: str, tf: Any, hub: Any, handle: str, resolved_path: Callable[[], str],
                tags: Optional[Sequence[str]], signatures: Optional[Sequence[str]] = None,
-               device: Optional[Device] = None) -> Loaded:
+               device: Optional[Device] = None, clear_devices: bool = False) -> Loaded:
     """Load ``handle`` through ``api``; raises what TensorFlow raises.
 
     ``device`` matters where :func:`loads_per_device` says so (graph mode); eager calls are placed per call.
@@ -496,5 +523,5 @@ def open_model(api: str, tf: Any, hub: Any, handle: str, resolved_path: Callable
         path = resolved_path()
         if eager:
             return EagerObject(tf, tf.compat.v2.saved_model.load(path, **load_kwargs), api)
-        return GraphModel(tf, api, _build_v1_saved_model(tf, path, tags, device), device)
+        return GraphModel(tf, api, _build_v1_saved_model(tf, path, tags, device, clear_devices), device)
     raise ValueError("unknown api %r" % api)
