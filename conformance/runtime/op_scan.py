@@ -63,46 +63,73 @@ def _called_functions(node: Any, library: Mapping[str, Any]) -> Iterable[str]:
             yield function.name
 
 
-def scan(saved_model_pb: str, tags: Iterable[str] = (), untrusted: Mapping[str, str] = None) -> List[UntrustedOp]:
-    """Untrusted ops reachable in the meta graphs of ``saved_model_pb`` (those matching ``tags``, else all)."""
+@dataclass(frozen=True)
+class Reached:
+    """A node reachable from a signature: where it is, and the other nodes of its graph or function body."""
+    node: Any
+    where: str  # "graph" or the function's name
+    reached_from: str  # "signature NAME" or "a saved object's function"
+    scope: Mapping[str, Any]  # node name -> node, in the same graph or function body
+
+
+def read_saved_model(saved_model_pb: str) -> Any:
     from tensorflow.core.protobuf import saved_model_pb2  # the executor's TensorFlow reads its own protos
 
-    untrusted = untrusted_ops() if untrusted is None else untrusted
     model = saved_model_pb2.SavedModel()
     with open(saved_model_pb, "rb") as stream:
         model.ParseFromString(stream.read())
+    return model
+
+
+def meta_graphs(model: Any, tags: Iterable[str] = ()) -> List[Any]:
+    """The meta graphs whose tags are ``tags``, else all of them."""
     wanted = set(tags)
-    graphs = [g for g in model.meta_graphs if set(g.meta_info_def.tags) == wanted] or list(model.meta_graphs)
-    found = {}  # type: Dict[str, UntrustedOp]
-    for graph in graphs:
-        library = {function.signature.name: function for function in graph.graph_def.library.function}
-        nodes = {node.name: node for node in graph.graph_def.node}
-        roots = {}  # type: Dict[str, str]  function name -> what reaches it
-        for name, signature in graph.signature_def.items():
-            pending = [_node_name(t) for info in signature.outputs.values() for t in _tensor_names(info)]
-            seen = set()  # type: Set[str]
-            while pending:
-                node = nodes.get(pending.pop())
-                if node is None or node.name in seen:
-                    continue
-                seen.add(node.name)
-                if node.op in untrusted and node.op not in found:
-                    found[node.op] = UntrustedOp(node.op, untrusted[node.op], "graph", "signature " + name)
-                pending.extend(_node_name(i) for i in node.input)
-                for function in _called_functions(node, library):
-                    roots.setdefault(function, "signature " + name)
-        object_functions = [(function, "a saved object's function")
-                            for function in graph.object_graph_def.concrete_functions]
-        visited = set()  # type: Set[str]
-        pending_functions = collections.deque(list(roots.items()) + object_functions)  # signatures first
-        while pending_functions:
-            function_name, origin = pending_functions.popleft()
-            function = library.get(function_name)
-            if function is None or function_name in visited:
+    return [g for g in model.meta_graphs if set(g.meta_info_def.tags) == wanted] or list(model.meta_graphs)
+
+
+def reachable(graph: Any, signatures: Iterable[str] = None, object_functions: bool = True) -> Iterable[Reached]:
+    """Every node reachable from ``signatures`` (default: all) of one meta graph, each once, signatures first."""
+    library = {function.signature.name: function for function in graph.graph_def.library.function}
+    nodes = {node.name: node for node in graph.graph_def.node}
+    roots = collections.OrderedDict()  # type: Dict[str, str]  function name -> what reaches it
+    names = list(graph.signature_def) if signatures is None else [s for s in signatures if s in graph.signature_def]
+    seen = set()  # type: Set[str]
+    for name in names:
+        signature = graph.signature_def[name]
+        pending = [_node_name(t) for info in signature.outputs.values() for t in _tensor_names(info)]
+        while pending:
+            node = nodes.get(pending.pop())
+            if node is None or node.name in seen:
                 continue
-            visited.add(function_name)
-            for node in function.node_def:
-                if node.op in untrusted and node.op not in found:
-                    found[node.op] = UntrustedOp(node.op, untrusted[node.op], function_name, origin)
-                pending_functions.extendleft((called, origin) for called in _called_functions(node, library))
+            seen.add(node.name)
+            yield Reached(node, "graph", "signature " + name, nodes)
+            pending.extend(_node_name(i) for i in node.input)
+            for function in _called_functions(node, library):
+                roots.setdefault(function, "signature " + name)
+    pending_functions = collections.deque(roots.items())
+    if object_functions:
+        pending_functions.extend((function, "a saved object's function")
+                                 for function in graph.object_graph_def.concrete_functions)
+    visited = set()  # type: Set[str]
+    while pending_functions:
+        function_name, origin = pending_functions.popleft()
+        function = library.get(function_name)
+        if function is None or function_name in visited:
+            continue
+        visited.add(function_name)
+        body = {node.name: node for node in function.node_def}
+        for node in function.node_def:
+            yield Reached(node, function_name, origin, body)
+            pending_functions.extendleft((called, origin) for called in _called_functions(node, library))
+
+
+def scan(saved_model_pb: str, tags: Iterable[str] = (), untrusted: Mapping[str, str] = None) -> List[UntrustedOp]:
+    """Untrusted ops reachable in the meta graphs of ``saved_model_pb`` (those matching ``tags``, else all)."""
+    untrusted = untrusted_ops() if untrusted is None else untrusted
+    found = {}  # type: Dict[str, UntrustedOp]
+    for graph in meta_graphs(read_saved_model(saved_model_pb), tags):
+        for reached in reachable(graph):
+            op = reached.node.op
+            if op in untrusted and op not in found:
+                found[op] = UntrustedOp(op, untrusted[op], reached.where, reached.reached_from)
     return sorted(found.values(), key=lambda finding: finding.op)

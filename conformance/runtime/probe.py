@@ -15,7 +15,8 @@ from conformance.handles import expand, is_url, loadable
 from conformance.inputs import fingerprint, make_inputs
 from conformance.matrix import Model, Runtime
 from conformance.observations import safe_stem
-from conformance.runtime import apis, devices, op_scan, tfmode
+from conformance import tf_example
+from conformance.runtime import apis, devices, example_spec, op_scan, tfmode
 from conformance.semantics import migration_snippet
 
 TIMING_REPEATS = 3
@@ -65,6 +66,7 @@ class RuntimeSession(object):
         self._loaded = {}  # type: Dict[Tuple[str, str, str], Tuple[Optional[apis.Loaded], Optional[Dict], float, bool]]
         self._findings = {}  # type: Dict[Tuple[str, ...], Dict[str, Any]]
         self._untrusted = {}  # type: Dict[str, List[op_scan.UntrustedOp]]
+        self._parse_specs = {}  # type: Dict[str, Dict[str, Any]]
         self.recorder = None  # the worker's Recorder, set by the plugin: where .npz files of findings go
 
     def mismatches(self):
@@ -74,24 +76,37 @@ class RuntimeSession(object):
         return tfmode.run_info(self.runtime, self.tf, self.hub,
                                {name: device.as_dict() for name, device in self.devices.items()})
 
-    def encode_example(self, values: Mapping[str, np.ndarray]) -> bytes:
-        train = self.tf.train
-        features = {}
-        for name, value in values.items():
-            flat = value.reshape(-1)
-            if value.dtype == object:
-                features[name] = train.Feature(bytes_list=train.BytesList(value=[bytes(v) for v in flat]))
-            elif value.dtype.kind == "f":
-                features[name] = train.Feature(float_list=train.FloatList(value=[float(v) for v in flat]))
-            else:
-                features[name] = train.Feature(int64_list=train.Int64List(value=[int(v) for v in flat]))
-        example = train.Example(features=train.Features(feature=features))
-        return example.SerializeToString(deterministic=True)
-
     def agreed_inputs(self, model: Model, signature: str, description: Dict[str, Any]) -> Dict[str, np.ndarray]:
-        """The signature's agreed inputs; a planted-change twin gets its twin's, so outputs are comparable."""
-        return make_inputs(model.twin or model.id, signature, description["inputs"], model.inputs.get(signature),
-                           model.batch, self.encode_example)
+        """The signature's agreed inputs; a planted-change twin gets its twin's, so outputs are comparable.
+
+        Precedence: matrix.yaml's ``inputs:`` > the tf.Example parse spec read from the graph (for the one
+        string input of a signature that parses examples) > generated from the description.
+        """
+        specs = dict(model.inputs.get(signature) or {})
+        parsed = self.parse_specs(model).get(signature)
+        strings = [name for name, info in description["inputs"].items() if info["dtype"] == "string"]
+        if parsed and len(strings) == 1 and strings[0] not in specs:
+            specs[strings[0]] = {"tf_example": parsed}
+        return make_inputs(model.twin or model.id, signature, description["inputs"], specs, model.batch,
+                           tf_example.encode)
+
+    def _saved_model_pb(self, model: Model) -> Optional[str]:
+        handle = self._handle(model)
+        pb = os.path.join(self.hub.resolve(handle) if is_url(handle) else handle, "saved_model.pb")
+        return pb if os.path.isfile(pb) else None
+
+    def parse_specs(self, model: Model) -> Dict[str, Dict[str, Any]]:
+        """The tf.Example features each signature parses, read from the graph (cached per model)."""
+        if model.id not in self._parse_specs:
+            self._parse_specs.clear()
+            try:
+                pb = self._saved_model_pb(model)
+                self._parse_specs[model.id] = example_spec.parse_specs(pb, model.tags) if pb else {}
+            except Exception as error:  # noqa: BLE001 - no spec: inputs are generated from the description
+                if raised_by_harness(error):
+                    raise
+                self._parse_specs[model.id] = {}
+        return self._parse_specs[model.id]
 
     def _loaded_or_skip(self, model: Model, api: str, device: devices.Device) -> apis.Loaded:
         untrusted = self._untrusted_cause(model)
@@ -116,9 +131,8 @@ class RuntimeSession(object):
         if model.id not in self._untrusted:
             self._untrusted.clear()
             try:
-                handle = self._handle(model)
-                pb = os.path.join(self.hub.resolve(handle) if is_url(handle) else handle, "saved_model.pb")
-                self._untrusted[model.id] = op_scan.scan(pb, model.tags) if os.path.isfile(pb) else []
+                pb = self._saved_model_pb(model)
+                self._untrusted[model.id] = op_scan.scan(pb, model.tags) if pb else []
             except Exception as error:  # noqa: BLE001 - unresolvable or corrupt: loading will say which
                 if raised_by_harness(error):
                     raise
