@@ -18,6 +18,7 @@ from conformance.cases import in_shard, parse_shard, runtime_cases
 from conformance.matrix import DEFAULT_MATRIX, Matrix, Runtime, load_matrix
 from conformance.observations import Recorder, run_dir
 from conformance.outcome import counts_line
+from conformance.report.completeness import write_expected
 from conformance.run_ids import new_run_id
 from conformance.runtime.supervisor import HarnessError, SupervisedSession
 from conformance.serve import LoopbackServer
@@ -76,6 +77,17 @@ class RuntimePlugin(CasePlugin):
             pytest.exit("runtime %s is not what %s declares: %s" % (self.runtime.id, self.matrix.path,
                                                                     "; ".join(wrong)), returncode=4)
         self.recorder = Recorder(self.reports, self.run_id, self.runtime.id, self.worker, self.session.run_info())
+
+    def pytest_collection_finish(self, session):
+        """The cases this process will run, so a run that ends early says what it never recorded."""
+        if not self._runs_cases():
+            return
+        cases = [item.callspec.params["case"] for item in session.items
+                 if "case" in getattr(getattr(item, "callspec", None), "params", {})]
+        write_expected(os.path.join(run_dir(self.reports, self.run_id), self.runtime.id), [
+            {"test": c.id, "check": c.check, "model": c.model, "runtime": c.runtime, "device": c.device,
+             "api": c.api, "signature": c.signature, "expected": c.expectation.status} for c in cases
+            if getattr(c, "id", None)])
 
     def pytest_sessionfinish(self, session):
         super(RuntimePlugin, self).pytest_sessionfinish(session)

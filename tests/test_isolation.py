@@ -146,3 +146,17 @@ def test_models_with_file_ops_are_not_run_unless_trusted(tmp_path, hostile):
     result, cases, _ = _run(tmp_path / "trusted", trusted, "-p", "no:xdist", "-k", "load and cpu-hub.load")
     assert cases["load[writes-tf2.21-cpu-hub.load]"]["status"] == "pass", result.stdout[-3000:]
     assert os.path.exists(target + ".tf2"), "trusted: it ran, and wrote its file"
+
+
+def test_a_run_stopped_early_is_incomplete_not_green(tmp_path, hostile):
+    """pytest stopping at the first failure (as Ctrl-C or a CI limit would) leaves cases unrecorded:
+    summary says which and exits 3."""
+    matrix = _matrix(tmp_path, hostile, [("crash", ""), ("good", "")])
+    result, cases, _ = _run(tmp_path, matrix, "-p", "no:xdist", "--maxfail=1", "-k", "load")
+    assert result.returncode == 1 and len(cases) == 1, result.stdout[-3000:]
+    summary = subprocess.run([sys.executable, "-m", "conformance", "--matrix", matrix, "summary", "--reports",
+                              str(tmp_path / "reports"), "--run-id", "r1"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
+    assert summary.returncode == 3, summary.stdout
+    assert "incomplete: 1 of 4 cases recorded (3 missing)" in summary.stdout
+    assert "MISSING load[good-tf2.21-cpu-hub.load]" in summary.stdout

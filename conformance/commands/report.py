@@ -1,5 +1,6 @@
 """``report``: results.json, junit.xml and index.html for a run under reports/<run-id>/, the diff against
-the previous report, reports/latest → the newest. Exits 1 on unexpected results (CI goes red for those)."""
+the previous report, reports/latest → the newest complete run. Exits 1 on unexpected results (CI goes red
+for those), 3 on an incomplete run (cases missing)."""
 from __future__ import annotations
 
 import json
@@ -23,6 +24,8 @@ def register(commands) -> None:
     parser.add_argument("--baseline", default=None, help="results.json (or report directory) to diff against "
                                                          "(default: the newest earlier report)")
     parser.add_argument("--output", default=None, help="report directory (default: reports/<run-id>)")
+    parser.add_argument("--force-latest", action="store_true",
+                        help="point reports/latest at this run even if it is incomplete")
     parser.set_defaults(run=run)
 
 
@@ -78,8 +81,9 @@ def run(args) -> int:
                        {m.id: m.format for m in matrix.models})
     with open(os.path.join(output, "index.html"), "w") as stream:
         stream.write(text)
+    unfinished = results.incomplete(document)
     latest = os.path.join(args.reports, "latest")
-    if args.output is None:
+    if args.output is None and (unfinished is None or args.force_latest):
         if os.path.islink(latest):
             os.remove(latest)
         if not os.path.exists(latest):
@@ -92,4 +96,8 @@ def run(args) -> int:
     print("report: %s (%d cases, %d unexpected; index.html %d kB, rendered in %.1fs)"
           % (os.path.join(output, "index.html"), len(document["results"]), len(bad), len(text) // 1024,
              time.perf_counter() - started))
+    if unfinished:
+        print("report: %s; reports/latest %s" % (unfinished, "moved (--force-latest)" if args.force_latest
+                                                 else "not moved"))
+        return 3
     return 1 if bad else 0

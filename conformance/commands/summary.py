@@ -1,4 +1,5 @@
-"""``summary``: counts per runtime for a run, from the observation files; exit 1 on unexpected results."""
+"""``summary``: counts per runtime for a run, from the observation files; exit 1 on unexpected results,
+3 when the run is incomplete (cases generated but never recorded)."""
 from __future__ import annotations
 
 import collections
@@ -7,10 +8,11 @@ import re
 import sys
 from typing import Dict, List
 
-from conformance.observations import read_run
+from conformance.observations import read_run, run_dir
+from conformance.report.completeness import missing_results
 from conformance.run_ids import latest_run
 
-STATUSES = ("pass", "xfail", "fail", "skip", "crash")
+STATUSES = ("pass", "xfail", "fail", "skip", "crash", "timeout", "error", "missing")
 
 
 def register(commands) -> None:
@@ -49,6 +51,15 @@ def run(args) -> int:
         print("summary: run %s has no observations under %s/runs" % (run_id, args.reports), file=sys.stderr)
         return 2
     counts = tally(documents)
+    recorded = {case_id for document in documents for case_id in document["cases"]}
+    missing = []
+    base = run_dir(args.reports, run_id)
+    for runtime in sorted(os.listdir(base)):
+        found = missing_results(os.path.join(base, runtime), recorded) if os.path.isdir(
+            os.path.join(base, runtime)) else []
+        if found:
+            counts.setdefault(runtime, collections.Counter())["missing"] += len(found)
+            missing.extend(found)
     print("run %s" % run_id)
     print("%-16s" % "runtime" + "".join("%8s" % s for s in STATUSES) + "%8s" % "total")
     total = collections.Counter()  # type: collections.Counter
@@ -61,8 +72,14 @@ def run(args) -> int:
     for reason, count in reasons.most_common(5):
         print("skipped %5d: %s" % (count, reason))
     unexpected = [(case_id, entry) for document in documents for case_id, entry in sorted(document["cases"].items())
-                  if entry.get("status") in ("fail", "running")]
+                  if entry.get("status") in ("fail", "crash", "timeout", "error", "running")]
     for case_id, entry in unexpected:
-        what = "crashed or hung" if entry.get("status") == "running" else entry.get("message", "")
-        print("UNEXPECTED %s: %s" % (case_id, what))
+        what = "its worker died during the case" if entry.get("status") == "running" else entry.get("message", "")
+        print("UNEXPECTED %s %s: %s" % (entry.get("status"), case_id, what[:300]))
+    for result in missing[:20]:
+        print("MISSING %s" % result["test"])
+    if missing:
+        total = sum(sum(counter.values()) for counter in counts.values())
+        print("incomplete: %d of %d cases recorded (%d missing)" % (total - len(missing), total, len(missing)))
+        return 3
     return 1 if unexpected else 0

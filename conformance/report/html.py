@@ -8,7 +8,7 @@ import jinja2
 
 from conformance.report import page
 from conformance.report.diff import RunDiff
-from conformance.report.results import unexpected
+from conformance.report.results import incomplete, unexpected
 
 
 def render(document: Dict[str, Any], run_diff: RunDiff, runtimes: Sequence[str], apis: Sequence[str],
@@ -20,7 +20,7 @@ def render(document: Dict[str, Any], run_diff: RunDiff, runtimes: Sequence[str],
     totals = collections.Counter(r["status"] for r in results)
     return environment.get_template("report.html.j2").render(
         run_ids=document["run_ids"], created=document["created"], git_revision=document.get("git_revision"),
-        unexpected=sum(1 for r in results if unexpected(r)),
+        unexpected=sum(1 for r in results if unexpected(r)), incomplete=incomplete(document),
         totals=[(status, totals[status]) for status in page.SEVERITY if totals[status]],
         labels=page.LABELS, severity=page.SEVERITY, diff=run_diff, grid=grid,
         compat=page.compat_table(results, formats, [r for r in runtimes if r in document["run_info"]], apis),

@@ -10,9 +10,10 @@ import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 # Worst first: a cell shows the worst status among its cases.
-SEVERITY = ("crash", "timeout", "regression", "fail", "nondeterministic", "xfail", "skip", "pass")
+SEVERITY = ("missing", "error", "crash", "timeout", "regression", "fail", "nondeterministic", "xfail", "skip", "pass")
 LABELS = {"pass": "pass", "xfail": "expected failure", "fail": "unexpected failure", "regression": "new regression",
-          "nondeterministic": "nondeterministic", "skip": "skipped", "crash": "crash", "timeout": "timeout"}
+          "nondeterministic": "nondeterministic", "skip": "skipped", "crash": "crash", "timeout": "timeout",
+          "error": "hub-conformance error", "missing": "missing (never ran)"}
 DEVICES = ("cpu", "xla", "gpu")
 
 

@@ -12,10 +12,12 @@ import time
 from typing import Any, Dict, List, Optional
 
 from conformance.observations import load_document
+from conformance.report.completeness import missing_results
 
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.schema.json")
 RUN_INFO_KEYS = ("tensorflow", "tensorflow_hub", "python", "mode")
-STATUSES = ("pass", "fail", "xfail", "skip", "crash", "timeout", "nondeterministic", "regression")
+STATUSES = ("pass", "fail", "xfail", "skip", "crash", "timeout", "error", "missing", "nondeterministic",
+            "regression")
 
 
 class MergeError(ValueError):
@@ -26,9 +28,6 @@ def _status(entry: Dict[str, Any]) -> str:
     status = entry.get("status") or "crash"
     if status == "running":
         return "crash"
-    message = entry.get("message") or ""
-    if status == "fail" and "Timeout" in message:
-        return "timeout"
     if entry.get("check") == "repeat" and status in ("fail", "xfail"):
         return "nondeterministic"
     return status
@@ -76,6 +75,9 @@ def collect(directories: List[str], root: str = ".") -> Dict[str, Any]:
                                                                                          path))
                     sources[case_id] = path
                     results[case_id] = _result(case_id, entry, runtime, directory)
+            for result in missing_results(folder, set(results)):
+                result["source"] = os.path.relpath(folder, os.path.dirname(directory.rstrip(os.sep)))
+                results[result["test"]] = result
     return {
         "schema": 1,
         "run_ids": [os.path.basename(d.rstrip(os.sep)) for d in directories],
@@ -109,9 +111,18 @@ def _result(case_id: str, entry: Dict[str, Any], folder: str, directory: str) ->
     }
 
 
+def incomplete(document: Dict[str, Any]) -> Optional[str]:
+    """"incomplete: N of M cases recorded" when cases are missing, else None."""
+    missing = sum(1 for r in document["results"] if r["status"] == "missing")
+    if not missing:
+        return None
+    total = len(document["results"])
+    return "incomplete: %d of %d cases recorded (%d missing)" % (total - missing, total, missing)
+
+
 def unexpected(result: Dict[str, Any]) -> bool:
     """Results that make the run fail: what the expectations did not foresee."""
-    return result["status"] in ("fail", "crash", "timeout", "regression") or (
+    return result["status"] in ("fail", "crash", "timeout", "error", "missing", "regression") or (
         result["status"] == "nondeterministic" and result["expected"] != "fail")
 
 

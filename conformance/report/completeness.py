@@ -1,0 +1,45 @@
+"""Whether a run finished: every case a runtime generated is recorded, or reported ``missing``.
+
+Each process that runs a runtime's cases writes ``<runtime>/expected-cases.jsonl`` when collection ends:
+one line per case it will run (selection and shards applied). A case listed there and recorded by no worker
+never ran: the run was interrupted (Ctrl-C, a CI time limit) or its worker was killed. A run with such
+cases is incomplete and can never look green.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, Iterable, List, Set
+
+EXPECTED_CASES = "expected-cases.jsonl"
+MISSING_MESSAGE = ("never recorded: the run was interrupted, or the worker that held this case was killed, "
+                   "before it ran")
+
+
+def write_expected(folder: str, cases: Iterable[Dict[str, Any]]) -> None:
+    """Write the case list atomically (every worker collects the same list; the last write wins)."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, EXPECTED_CASES)
+    temporary = "%s.%d.tmp" % (path, os.getpid())
+    with open(temporary, "w") as stream:
+        for case in cases:
+            stream.write(json.dumps(case, sort_keys=True) + "\n")
+    os.replace(temporary, path)
+
+
+def expected_cases(folder: str) -> List[Dict[str, Any]]:
+    path = os.path.join(folder, EXPECTED_CASES)
+    if not os.path.isfile(path):
+        return []
+    with open(path) as stream:
+        return [json.loads(line) for line in stream if line.strip()]
+
+
+def missing_results(folder: str, recorded: Set[str]) -> List[Dict[str, Any]]:
+    """Result entries (results.json shape) for the cases ``folder``'s runtime generated but never recorded."""
+    found = []
+    for case in expected_cases(folder):
+        if case["test"] in recorded:
+            continue
+        found.append(dict(case, status="missing", message=MISSING_MESSAGE, duration=None, details={}))
+    return found

@@ -1,0 +1,80 @@
+"""A run that did not finish cannot look green: generated but unrecorded cases are `missing` everywhere,
+summary and report exit 3, and reports/latest stays on the last complete run."""
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+
+import jsonschema
+
+from conformance.observations import Recorder
+from conformance.report import results
+from conformance.report.completeness import write_expected
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INFO = {"runtime": "tf2.21", "mode": "eager", "python": "3.11.7", "tensorflow": "2.21.0",
+        "tensorflow_hub": "0.16.1", "numpy": "2.4.6", "devices": {"cpu": {"available": True, "how": "x"}}}
+
+
+def _case(model):
+    return {"test": "load[%s-tf2.21-cpu-hub.load]" % model, "check": "load", "model": model, "runtime": "tf2.21",
+            "device": "cpu", "api": "hub.load", "signature": None, "expected": "pass"}
+
+
+def _run(base, run_id, generated, recorded):
+    """A run of tf2.21 that generated ``generated`` models' cases and recorded only ``recorded``."""
+    folder = os.path.join(str(base), "runs", run_id, "tf2.21")
+    write_expected(folder, [_case(m) for m in generated])
+    recorder = Recorder(str(base), run_id, "tf2.21", "gw0", INFO)
+    for model in recorded:
+        case = _case(model)
+        recorder.begin(case["test"], case)
+        recorder.update(case["test"], status="pass", message="", duration=0.1)
+    recorder.close()
+    return os.path.dirname(folder)
+
+
+def _command(*args):
+    return subprocess.run([sys.executable, "-m", "conformance", "--matrix", os.path.join(ROOT, "matrix.yaml")]
+                          + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                          timeout=120)
+
+
+def test_missing_cases_are_in_results_and_junit(tmp_path):
+    run = _run(tmp_path, "r1", ["m1", "m2", "m3"], ["m1"])
+    document = results.collect([run])
+    with open(results.SCHEMA_PATH) as stream:
+        jsonschema.validate(document, json.load(stream))
+    statuses = {r["test"]: r["status"] for r in document["results"]}
+    assert statuses == {"load[m1-tf2.21-cpu-hub.load]": "pass", "load[m2-tf2.21-cpu-hub.load]": "missing",
+                        "load[m3-tf2.21-cpu-hub.load]": "missing"}
+    assert all(results.unexpected(r) for r in document["results"] if r["status"] == "missing")
+    assert results.incomplete(document) == "incomplete: 1 of 3 cases recorded (2 missing)"
+
+
+def test_summary_and_report_exit_3_and_latest_stays(tmp_path):
+    reports = tmp_path / "reports"
+    _run(reports, "20260101T000000Z-1", ["m1"], ["m1"])
+    complete = _command("report", "--reports", str(reports), "--run-id", "20260101T000000Z-1")
+    assert complete.returncode == 0, complete.stdout
+    assert os.readlink(str(reports / "latest")) == "20260101T000000Z-1"
+
+    _run(reports, "20260102T000000Z-2", ["m1", "m2", "m3"], ["m1"])
+    summary = _command("summary", "--reports", str(reports), "--run-id", "20260102T000000Z-2")
+    assert summary.returncode == 3, summary.stdout
+    assert "incomplete: 1 of 3 cases recorded (2 missing)" in summary.stdout
+    assert "MISSING load[m2-tf2.21-cpu-hub.load]" in summary.stdout
+
+    report = _command("report", "--reports", str(reports), "--run-id", "20260102T000000Z-2")
+    assert report.returncode == 3, report.stdout
+    assert "incomplete: 1 of 3 cases recorded (2 missing); reports/latest not moved" in report.stdout
+    assert os.readlink(str(reports / "latest")) == "20260101T000000Z-1", "latest stays on the complete run"
+    output = reports / "20260102T000000Z-2"
+    with open(str(output / "index.html")) as stream:
+        assert "incomplete: 1 of 3 cases recorded (2 missing)" in stream.read()
+    failures = ElementTree.parse(str(output / "junit.xml")).getroot().iter("failure")
+    assert sorted(f.get("type") for f in failures) == ["missing", "missing"]
+
+    forced = _command("report", "--reports", str(reports), "--run-id", "20260102T000000Z-2", "--force-latest")
+    assert forced.returncode == 3 and os.readlink(str(reports / "latest")) == "20260102T000000Z-2"
