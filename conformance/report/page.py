@@ -138,6 +138,12 @@ def _signature_cause(result: Dict[str, Any]) -> str:
     return result["message"].split(":")[0]
 
 
+def plain_label(text: str, limit: int = 60) -> str:
+    """A figure label shown as written: ``$`` never starts matplotlib's mathtext, long ids are cut."""
+    text = text if len(text) <= limit else text[:limit - 1] + "\u2026"
+    return text.replace("$", "\\$")
+
+
 def heatmap_png(results: List[Dict[str, Any]], columns: List[Tuple[str, str]]) -> Optional[str]:
     """Max relative error per output × runtime/device (log scale), as an inline PNG data URI."""
     values = {}  # type: Dict[Tuple[str, str], float]
@@ -164,9 +170,9 @@ def heatmap_png(results: List[Dict[str, Any]], columns: List[Tuple[str, str]]) -
     figure, axes = plt.subplots(figsize=(1.2 + 0.55 * len(cols), 1.0 + 0.28 * len(rows)), dpi=90)
     image = axes.imshow(grid_values, cmap="viridis", vmin=-12, vmax=0, aspect="auto")
     axes.set_xticks(range(len(cols)))
-    axes.set_xticklabels(cols, rotation=60, ha="right", fontsize=7)
+    axes.set_xticklabels([plain_label(c) for c in cols], rotation=60, ha="right", fontsize=7)
     axes.set_yticks(range(len(rows)))
-    axes.set_yticklabels(rows, fontsize=7)
+    axes.set_yticklabels([plain_label(r) for r in rows], fontsize=7)
     figure.colorbar(image, ax=axes, label="log10 max relative error (exact = -12)")
     figure.tight_layout()
     buffer = io.BytesIO()
