@@ -14,7 +14,7 @@ import pytest
 
 from conformance.compare.goldens import GOLDEN_DIR, Goldens
 from conformance.compare.observed import COMPARE_RUNTIME, Observed, ObservationError, run_directories
-from conformance.expectations import Expectation, expected_for
+from conformance.expectations import PASS, Expectation, expected_for
 from conformance.matrix import DEFAULT_MATRIX, Matrix, load_matrix
 from conformance.case_plugin import CasePlugin
 from conformance.observations import Recorder
@@ -22,7 +22,7 @@ from conformance.outcome import counts_line
 from conformance.run_ids import latest_run
 from conformance.yaml_source import SourceError
 
-CHECKS = ("inputs", "signature", "numeric", "repeat", "lazy")
+CHECKS = ("inputs", "signature", "numeric", "repeat", "lazy", "compared")
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,8 @@ class ComparisonPlugin(CasePlugin):
         expectations = self.matrix.expectations
         for model in self.matrix.models:
             cells = [c for c in self.observed.of_model(model.id) if c.entry.get("loaded")]
-            for signature in model.signatures:
+            before = len(cases)
+            for signature in self.signatures_of(model, cells):
                 cases.append(CompareCase("inputs", model.id, signature, None, None, None,
                                          expected_for(self._facts("inputs", model, signature), expectations)))
                 for key, semantics in sorted(self.observed.semantics.items()):
@@ -113,7 +114,35 @@ class ComparisonPlugin(CasePlugin):
                         cases.append(CompareCase(check, model.id, signature, cell.runtime, cell.device, cell.api,
                                                  expected_for(self._facts(check, model, signature, cell),
                                                               expectations)))
+            if len(cases) == before and self.observed.of_model(model.id):
+                cases.append(CompareCase("compared", model.id, "*", None, None, None,
+                                         expected_for(self._facts("compared", model, "*"), expectations)))
+        if not cases:
+            cases.append(CompareCase("compared", "run", "*", None, None, None, PASS))
         return cases
+
+    def signatures_of(self, model: Any, cells: List[Any]) -> List[str]:
+        """The signatures to compare: what the runtimes saw (every signature of every cell that loaded),
+        narrowed by matrix.yaml's ``signatures:`` when it lists them."""
+        if model.signatures:
+            return list(model.signatures)
+        seen = set()
+        for cell in cells:
+            seen.update((cell.entry.get("signatures") or {}).keys())
+            seen.update(cell.entry.get("signatures_seen") or [])
+        return sorted(seen)
+
+    def why_nothing_compared(self, case: CompareCase) -> str:
+        """What the runtimes recorded for a model (or a run) that gave no comparison at all."""
+        if case.model == "run":
+            return ("nothing was compared: the run %s has no observations of any matrix model"
+                    % ", ".join(self.directories))
+        cells = self.observed.of_model(case.model)
+        loaded = [c for c in cells if c.entry.get("loaded")]
+        if not loaded:
+            return ("nothing was compared for %s: it loaded in no cell of this run (%d cells recorded)"
+                    % (case.model, len(cells)))
+        return "nothing was compared for %s: %d cells loaded but recorded no signature" % (case.model, len(loaded))
 
     def pytest_generate_tests(self, metafunc):
         if "case" not in metafunc.fixturenames:

@@ -116,8 +116,8 @@ class Observed(object):
         return sorted({key[1] for key in self.cells})
 
 
-def default_reference_runtime(model: Model, matrix: Matrix) -> str:
-    """The declared reference, else the runtime that wrote a zoo model, else the first runtime."""
+def declared_reference_runtime(model: Model) -> Optional[str]:
+    """The declared reference, else the runtime that wrote a zoo model, else None (no opinion)."""
     if model.reference:
         return model.reference
     from conformance.zoo.catalog import ZOO
@@ -125,13 +125,28 @@ def default_reference_runtime(model: Model, matrix: Matrix) -> str:
     for zoo_model in ZOO:
         if model.handle.endswith("/" + zoo_model.name) or model.handle.endswith("/%s.tar.gz" % zoo_model.name):
             return zoo_model.writer
+    return None
+
+
+def default_reference_runtime(model: Model, matrix: Matrix, observed: Optional["Observed"] = None) -> str:
+    """The declared (or zoo writer) reference, else the first runtime in matrix order where the model loaded
+    and ran on cpu in this run, else the first runtime."""
+    declared = declared_reference_runtime(model)
+    if declared:
+        return declared
+    for runtime in matrix.runtimes:
+        for api in matrix.apis:
+            cell = observed.cells.get((model.id, runtime.id, "cpu", api)) if observed is not None else None
+            if cell is not None and cell.entry.get("loaded") and any(
+                    seen.get("outputs_file") for seen in (cell.entry.get("signatures") or {}).values()):
+                return runtime.id
     return matrix.runtimes[0].id
 
 
 def reference_cell(observed: Observed, matrix: Matrix, model: Model, signature: str) -> Optional[Cell]:
     """The cpu cell of the reference runtime whose call of ``signature`` produced outputs, apis in matrix order."""
     target = matrix.model(model.twin) if model.twin else model
-    runtime = default_reference_runtime(target, matrix)
+    runtime = default_reference_runtime(target, matrix, observed)
     for api in matrix.apis:
         cell = observed.cells.get((target.id, runtime, "cpu", api))
         if cell is not None and cell.signature(signature).get("outputs_file"):

@@ -11,7 +11,7 @@ from conformance.report.results import unexpected
 def write(document: Dict[str, Any], path: str) -> None:
     suites = collections.OrderedDict()  # type: Dict[str, list]
     for result in document["results"]:
-        suite = "compare" if result["check"] in ("inputs", "signature", "numeric", "repeat", "lazy") else (
+        suite = "compare" if result["check"] in ("inputs", "signature", "numeric", "repeat", "lazy", "compared") else (
             result["runtime"] or "compare")
         suites.setdefault(suite, []).append(result)
     root = ElementTree.Element("testsuites", name="hub-conformance")
