@@ -77,6 +77,13 @@ class ComparisonPlugin(CasePlugin):
 
     def pytest_sessionstart(self, session):
         first = self.directories[0]
+        try:
+            self._start_recorder(first)
+        except OSError as error:
+            pytest.exit("cannot write the comparison's observations under %s: %s" % (first, error.strerror or error),
+                        returncode=4)
+
+    def _start_recorder(self, first: str) -> None:
         self.recorder = Recorder(os.path.dirname(os.path.dirname(first)), os.path.basename(first), COMPARE_RUNTIME,
                                  self.worker, {"compared": self.directories,
                                                "goldens": self.goldens.directory if self.goldens else None})

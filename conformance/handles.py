@@ -94,7 +94,17 @@ def unsafe_member(member: tarfile.TarInfo) -> str:
 
 
 def loadable(handle: str) -> str:
-    """What to hand to the TF Hub apis: URLs and directories as they are, local archives unpacked."""
-    if not is_url(handle) and handle.endswith((".tar.gz", ".tgz")) and os.path.isfile(handle):
+    """What to hand to the TF Hub apis: URLs and directories as they are, local archives unpacked.
+
+    A local path that is no model is one error for every api (each api words it differently otherwise).
+    """
+    if is_url(handle):
+        return handle
+    if handle.endswith((".tar.gz", ".tgz")) and os.path.isfile(handle):
         return unpack_local_archive(handle)
+    if not os.path.exists(handle):
+        raise HandleError("the handle %s could not be resolved: no such file or directory" % handle)
+    if os.path.isdir(handle) and not any(os.path.isfile(os.path.join(handle, name))
+                                         for name in ("saved_model.pb", "saved_model.pbtxt")):
+        raise HandleError("the handle %s could not be resolved: a directory without saved_model.pb" % handle)
     return handle

@@ -76,7 +76,12 @@ class RuntimePlugin(CasePlugin):
         if wrong:
             pytest.exit("runtime %s is not what %s declares: %s" % (self.runtime.id, self.matrix.path,
                                                                     "; ".join(wrong)), returncode=4)
-        self.recorder = Recorder(self.reports, self.run_id, self.runtime.id, self.worker, self.session.run_info())
+        try:
+            self.recorder = Recorder(self.reports, self.run_id, self.runtime.id, self.worker, self.session.run_info())
+        except OSError as error:
+            self.session.close()
+            pytest.exit("cannot write observations under %s: %s" % (self.reports, error.strerror or error),
+                        returncode=4)
 
     def pytest_collection_finish(self, session):
         """The cases this process will run, so a run that ends early says what it never recorded."""

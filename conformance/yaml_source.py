@@ -16,6 +16,7 @@ from typing import Any, Dict, Optional, Sequence, Union
 import yaml
 
 MAX_DEPTH = 50  # levels of nested mappings and lists; matrix files use fewer than 10
+_TOO_DEEP = "%s:%d: (nesting): more than %d levels of nested mappings and lists (matrix files need fewer than 10)"
 SHOWN_CHARS = 80  # how much of a value an error message quotes
 SHOWN_ITEMS = 12  # how many names an error message lists
 
@@ -99,8 +100,7 @@ def _loader_for(path: str):
             if nests:
                 self.depth += 1
                 if self.depth > MAX_DEPTH:
-                    raise SourceError("%s:%d: (nesting): more than %d levels of nested mappings and lists "
-                                      "(matrix files need fewer than 10)" % (path, line, MAX_DEPTH))
+                    raise SourceError(_TOO_DEEP % (path, line, MAX_DEPTH))
             try:
                 return super().compose_node(parent, index)
             finally:
@@ -182,6 +182,8 @@ def load(path: str) -> Any:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 0
         problem = " ".join(str(error.problem or error.context).split())
+        if "nesting depth" in problem:  # libyaml's parser reads ahead and stops deep nesting itself
+            raise SourceError(_TOO_DEEP % (path, line, MAX_DEPTH))
         raise SourceError("%s:%d: invalid YAML: %s" % (path, line, clipped(problem, 200)))
     except yaml.YAMLError as error:
         raise SourceError("%s:0: invalid YAML: %s" % (path, clipped(" ".join(str(error).split()), 200)))

@@ -55,3 +55,17 @@ def test_find_python_skips_interpreters_that_refuse(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     assert pythons.candidates("3.7")[0] == str(refusing)
     assert pythons.find_python("3.7") is None
+
+
+def test_a_local_path_that_is_no_model_is_one_cause_for_every_api(tmp_path):
+    """Each api words a missing or empty directory differently (error / incompatible-format /
+    unresolvable-handle); the harness says it once, before any api is asked."""
+    from conformance.causes import classify_exception
+    from conformance.handles import HandleError, loadable
+
+    for path in (str(tmp_path / "missing"), str(tmp_path)):
+        with pytest.raises(HandleError) as info:
+            loadable(path)
+        assert classify_exception(info.value).id == "unresolvable-handle", str(info.value)
+    (tmp_path / "saved_model.pb").write_bytes(b"")
+    assert loadable(str(tmp_path)) == str(tmp_path)

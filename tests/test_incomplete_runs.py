@@ -78,3 +78,13 @@ def test_summary_and_report_exit_3_and_latest_stays(tmp_path):
 
     forced = _command("report", "--reports", str(reports), "--run-id", "20260102T000000Z-2", "--force-latest")
     assert forced.returncode == 3 and os.readlink(str(reports / "latest")) == "20260102T000000Z-2"
+
+
+def test_output_that_cannot_be_written_is_one_line_and_exit_4(tmp_path):
+    reports = tmp_path / "reports"
+    _run(reports, "r1", ["m1"], ["m1"])
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = _command("report", "--reports", str(reports), "--run-id", "r1", "--output", str(blocker / "out"))
+    assert result.returncode == 4, result.stdout
+    assert result.stdout.strip().splitlines() == ["report: cannot write %s: Not a directory" % (blocker / "out")]

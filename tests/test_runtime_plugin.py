@@ -103,3 +103,13 @@ def test_semantics_cases_flag_the_hazard_and_prove_eager_computes_everything(tmp
     proof = cases["proof[side_effect-tf2.21-cpu-hub.load-default]"]
     assert proof["status"] == "pass" and proof["proof"]["delta"] == 2, "eager: the counter moves with `default`"
     assert cases["semantics[side_effect-tf2.21-cpu-hub.load-default]"]["status"] == "pass"
+
+
+def test_unwritable_reports_dir_is_one_line_and_exit_4(tmp_path, zoo_dir):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = run_cases(tmp_path, "--runtime=tf2.21", "--reports", str(blocker / "reports"), "-p", "no:xdist",
+                       "-k", "text_embed_url-tf2.21-cpu-hub.load")
+    assert result.returncode == 4, result.stdout[-2000:]
+    assert "cannot write observations under %s: Not a directory" % (blocker / "reports") in result.stdout
+    assert "INTERNALERROR" not in result.stdout and "Traceback" not in result.stdout

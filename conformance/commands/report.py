@@ -15,6 +15,9 @@ from conformance.report.diff import diff
 from conformance.run_ids import latest_run
 
 
+CANNOT_WRITE = 4  # see README "What a run promises": 0 ok, 1 unexpected, 2 bad input, 3 incomplete
+
+
 def register(commands) -> None:
     parser = commands.add_parser("report", help="write the HTML / JSON / JUnit report of a run")
     parser.add_argument("--reports", default="reports")
@@ -68,6 +71,14 @@ def run(args) -> int:
         return 2
     name = "+".join(document["run_ids"])
     output = args.output or os.path.join(args.reports, name)
+    try:
+        return _write(args, document, output, name, started)
+    except OSError as error:
+        print("report: cannot write %s: %s" % (error.filename or output, error.strerror or error), file=sys.stderr)
+        return CANNOT_WRITE
+
+
+def _write(args, document, output: str, name: str, started: float) -> int:
     os.makedirs(output, exist_ok=True)
     baseline, baseline_path = _load_baseline(args.baseline or _previous(args.reports, name))
     label = baseline_path and (os.path.basename(os.path.dirname(os.path.abspath(baseline_path)))

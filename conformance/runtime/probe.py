@@ -193,7 +193,7 @@ class RuntimeSession(object):
             record(loaded=False, error=load_error)
             return Cause(load_error["cause"], load_error["diagnosis"])
         record(loaded=True, signatures_seen=loaded.signature_names())
-        first_failure = None  # type: Optional[Cause]
+        failures = []  # type: List[Tuple[str, Cause]]
         harness_bugs = []
         signatures = {}  # type: Dict[str, Any]
         for signature in model.signatures or loaded.signature_names():
@@ -228,12 +228,15 @@ class RuntimeSession(object):
                 else:
                     cause = classify_exception(error)
                     seen["error"] = _error_record(stage, error, cause)
-                    first_failure = first_failure or Cause(cause.id, "signature %s: %s"
-                                                           % (signature, cause.diagnosis))
+                    failures.append((signature, cause))
             record(signatures=signatures)
         if harness_bugs:
             raise HarnessBug("; ".join(harness_bugs))
-        return first_failure
+        if not failures:
+            return None
+        (signature, cause), others = failures[0], failures[1:]
+        also = "; also failing: %s" % ", ".join("%s (%s)" % (s, c.id) for s, c in others) if others else ""
+        return Cause(cause.id, "signature %s: %s%s" % (signature, cause.diagnosis, also))
 
     # ------------------------------------------------------------------ eager-computes-all-outputs
     def _measure(self, compute) -> Dict[str, Any]:
