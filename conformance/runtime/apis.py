@@ -110,26 +110,78 @@ def _function_spec(function: Any) -> Dict[str, Any]:
     return {"inputs": inputs, "outputs": outputs}
 
 
+def _training_kind(function: Any) -> str:
+    """How a ``__call__`` concrete function takes ``training``: ``python`` (a Keras export traces one function
+    per Python bool), ``tensor`` (a Reusable SavedModel's bool input), ``none`` (it takes no training)."""
+    args = function.structured_input_signature[0]
+    if len(args) < 2:
+        return "none"
+    training = args[1]
+    if isinstance(training, bool):
+        return "python" if training is False else "python-true"
+    if getattr(getattr(training, "dtype", None), "name", None) == "bool":
+        return "tensor"
+    return "other"
+
+
 def _call_function(obj: Any) -> Any:
-    """The one concrete function behind a Reusable SavedModel's ``__call__`` (training=False)."""
+    """The concrete function behind ``__call__`` that runs with training=False: a Reusable SavedModel's
+    (``x``, bool tensor ``training``), a Keras export's (inputs, ``False``, mask), or one without training."""
     call = getattr(obj, "__call__", None)
     concrete = getattr(call, "concrete_functions", None) or []
     if not concrete and hasattr(call, "_list_all_concrete_functions_for_serialization"):
         concrete = call._list_all_concrete_functions_for_serialization()
-    for function in concrete:
-        args = function.structured_input_signature[0]
-        training = args[1] if len(args) > 1 else None
-        if args and getattr(getattr(training, "dtype", None), "name", "bool") == "bool":
-            return function
-    raise _missing(CALL, [], "this object (no traced __call__)")
+    usable = [f for f in concrete if f.structured_input_signature and f.structured_input_signature[0]]
+    for kind in ("python", "tensor", "none"):
+        for function in usable:
+            if _training_kind(function) == kind:
+                return function
+    raise _missing(CALL, [], "this object (no traced __call__ that runs with training=False)")
+
+
+def _spec_leaves(structure: Any, prefix: str = "x") -> List[Any]:
+    """``(name, spec)`` of every tensor in a (possibly nested) input structure: a lone tensor is ``x``, a dict
+    input is named by its keys (as Keras names them), lists by position."""
+    if isinstance(structure, Mapping):
+        leaves = []
+        for key in sorted(structure):
+            name = str(key) if prefix == "x" else "%s.%s" % (prefix, key)
+            leaves.extend(_spec_leaves(structure[key], name))
+        return leaves
+    if isinstance(structure, (list, tuple)):
+        return [leaf for index, item in enumerate(structure) for leaf in _spec_leaves(item, "%s.%d" % (prefix, index))]
+    return [(prefix, structure)]
+
+
+def _pack(structure: Any, tensors: Mapping[str, Any], prefix: str = "x") -> Any:
+    """The inverse of :func:`_spec_leaves`: the call's first argument rebuilt from named tensors."""
+    if isinstance(structure, Mapping):
+        return {key: _pack(structure[key], tensors, str(key) if prefix == "x" else "%s.%s" % (prefix, key))
+                for key in structure}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_pack(item, tensors, "%s.%d" % (prefix, index)) for index, item in enumerate(structure))
+    return tensors[prefix]
 
 
 def _call_spec(obj: Any) -> Dict[str, Any]:
     function = _call_function(obj)
     first = function.structured_input_signature[0][0]
     outputs = function.structured_outputs
-    return {"inputs": {"x": _spec(first.dtype, first.shape, _kind(first))},
+    return {"inputs": {name: _spec(spec.dtype, spec.shape, _kind(spec)) for name, spec in _spec_leaves(first)},
             "outputs": {name: _spec(spec.dtype, spec.shape, _kind(spec)) for name, spec in _as_dict(outputs).items()}}
+
+
+def _invoke_call(obj: Any, tensors: Mapping[str, Any], tf: Any) -> Dict[str, Any]:
+    """``obj(inputs, training=False, ...)`` with the arguments its traced ``__call__`` was saved with."""
+    function = _call_function(obj)
+    args = function.structured_input_signature[0]
+    rest = []  # type: List[Any]
+    kind = _training_kind(function)
+    if kind == "tensor":
+        rest = [tf.constant(False)] + list(args[2:])
+    elif kind == "python":
+        rest = [False] + list(args[2:])
+    return _as_dict(obj(_pack(args[0], tensors), *rest))
 
 
 def _object_signatures(obj: Any) -> List[str]:
@@ -150,8 +202,7 @@ def _object_describe(obj: Any, signature: str, api: str) -> Dict[str, Any]:
 
 def _object_invoke(obj: Any, signature: str, tensors: Mapping[str, Any], tf: Any) -> Dict[str, Any]:
     if signature == CALL:
-        (x,) = tensors.values()
-        return _as_dict(obj(x, tf.constant(False)))
+        return _invoke_call(obj, tensors, tf)
     return _as_dict(obj.signatures[signature](**tensors))
 
 

@@ -42,6 +42,9 @@ ZOO = [
     # TF Serving / Estimator-style exports: serialized tf.Example inputs parsed in the graph.
     ZooModel("estimator_tf1", "conformance.zoo.serving:build_estimator_tf1", "tf1.15-graph", "saved_model_tf1"),
     ZooModel("serving_tf2", "conformance.zoo.serving:build_serving_tf2", "tf2.15-eager", "saved_model_v2"),
+    # Keras exports: tf.saved_model.save(keras_model) (dict inputs, training as a Python bool) and model.export().
+    ZooModel("keras_saved", "conformance.zoo.keras_exports:build_keras_saved", "tf2.15-eager", "saved_model_v2"),
+    ZooModel("keras_export", "conformance.zoo.keras_exports:build_keras_export", "tf2.21", "saved_model_v2"),
 ]  # type: List[ZooModel]
 
 
