@@ -20,6 +20,7 @@ from packaging.version import InvalidVersion, Version
 
 from conformance import schema
 from conformance.validation import check
+from conformance.zoo.catalog import ZOO
 from conformance.yaml_source import LocatedList, SourceError, kind_of, listed, load, shown, where
 
 PATTERN_KEYS = ("case", "check", "model", "runtime", "device", "api", "format", "signature")
@@ -153,11 +154,14 @@ def load_expectations(path: str, runtimes: Sequence[Any] = (), models: Sequence[
     known = {"runtime": [r.id for r in runtimes], "model": [m.id for m in models],
              "api": schema.APIS, "device": schema.DEVICES, "format": schema.FORMATS}
     entries = []
+    zoo_names = [model.name for model in ZOO]
     for index, entry in enumerate(document):
         match = entry["match"]
+        about_the_zoo = "model" in match and all(any(glob_match(pattern, name) for name in zoo_names)
+                                                 for pattern in _patterns(match["model"]))
         for key, values in known.items():
-            if key not in match or not values:
-                continue
+            if key not in match or not values or (about_the_zoo and key in ("model", "runtime")):
+                continue  # the zoo's own entries apply only when its models (and writers) are in the matrix
             for pattern in _patterns(match[key]):
                 if not any(glob_match(pattern, value) for value in values):
                     raise SourceError("%s: match.%s %s matches no %s (declared: %s)"

@@ -1,4 +1,6 @@
 """Expectation matching: globs, lists, versions, modes, last-match-wins, intermittent statuses."""
+import pytest
+
 from conformance.expectations import PASS, Expectation, expected_for, matches
 
 FACTS = {"check": "load", "model": "text_embed", "runtime": "tf2.21", "device": "cpu", "api": "hub.Module",
@@ -47,3 +49,23 @@ def test_last_matching_entry_wins_and_default_is_pass():
 def test_intermittent_statuses_are_allowed():
     flaky = Expectation(status="pass", reason="flaky", source="x:1", intermittent=("fail",))
     assert flaky.allows("pass") and flaky.allows("fail") and not flaky.allows("skip")
+
+
+def test_the_shipped_expectations_fit_a_matrix_of_your_own_models(tmp_path):
+    """Rules about the zoo apply only when zoo models are listed; a typo in your own model's name is still
+    an error."""
+    import os
+
+    from conformance.matrix import load_matrix
+    from conformance.yaml_source import SourceError
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    runtime = ('runtimes:\n  - {id: tf2.21, python: "3.11", tensorflow: tensorflow-cpu==2.21.0, '
+               'tensorflow_hub: tensorflow-hub==0.16.1, mode: eager}\nmodels:\n  - {id: mine, handle: /m}\n')
+    mine = tmp_path / "matrix.yaml"
+    mine.write_text("expectations: %s\n%s" % (os.path.join(root, "expectations.yaml"), runtime))
+    assert load_matrix(str(mine)).expectations, "the generic rules (hub.Module, TF versions) still apply"
+    (tmp_path / "typo.yaml").write_text("- match: {model: mien}\n  status: fail\n  reason: typo\n")
+    mine.write_text("expectations: typo.yaml\n" + runtime)
+    with pytest.raises(SourceError, match=r"typo.yaml:1: match.model 'mien' matches no model \(declared: mine\)"):
+        load_matrix(str(mine))

@@ -1,5 +1,8 @@
 """The zoo's build hash changes with the builder code and the writer's pins, so stale models rebuild."""
 import json
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from conformance.matrix import load_matrix
 from conformance.zoo import store
@@ -41,3 +44,22 @@ def test_install_writes_the_stamp_last_and_archives(tmp_path):
     assert store.is_fresh(zoo, model, "h1") and not store.is_fresh(zoo, model, "h2")
     assert json.loads((tmp_path / "zoo" / "tiny.stamp").read_text())["hash"] == "h1"
     assert (tmp_path / "zoo" / "tiny.tar.gz").stat().st_size > 0
+
+
+def test_only_the_zoo_models_a_matrix_names_are_built(tmp_path):
+    import subprocess
+    import sys
+
+    from conformance.commands.zoo import wanted_models
+    from conformance.matrix import load_matrix
+
+    assert {m.name for m in wanted_models(load_matrix(os.path.join(ROOT, "matrix.yaml")))} >= {
+        "text_embed", "estimator_tf1", "keras_saved"}
+    mine = tmp_path / "matrix.yaml"
+    mine.write_text('runtimes:\n  - {id: tf2.21, python: "3.11", tensorflow: tensorflow-cpu==2.21.0, '
+                    'tensorflow_hub: tensorflow-hub==0.16.1, mode: eager}\nmodels:\n  - {id: mine, handle: /m}\n')
+    result = subprocess.run([sys.executable, "-m", "conformance", "--matrix", str(mine), "zoo", "--zoo",
+                             str(tmp_path / "zoo")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            universal_newlines=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0 and "nothing to build" in result.stdout, result.stdout
+    assert not (tmp_path / "zoo").exists()

@@ -1,7 +1,9 @@
-"""``zoo``: build the stale zoo models, each inside its writer runtime's pinned packages (via ``uv run``)."""
+"""``zoo``: build the stale zoo models the matrix uses, each inside its writer runtime's pinned packages
+(via ``uv run``). A matrix of your own models only builds nothing."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +14,7 @@ from filelock import FileLock
 from conformance.matrix import load_matrix
 from conformance.pythons import find_python
 from conformance.zoo import store
-from conformance.zoo.catalog import ZOO, build_hash, default_zoo_dir
+from conformance.zoo.catalog import ZOO, ZooModel, build_hash, default_zoo_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FRAMEWORK_REQUIREMENTS = ["pyyaml", "jsonschema", "packaging", "filelock",
@@ -33,13 +35,33 @@ def _uv() -> str:
     return found
 
 
+_ZOO_HANDLE = re.compile(r"^\{zoo(?:_url)?\}/([A-Za-z0-9_.-]+?)(?:\.tar\.gz)?/?$")
+
+
+def wanted_models(matrix) -> List[ZooModel]:
+    """The zoo models the matrix's handles name (``{zoo}/NAME``, ``{zoo_url}/NAME.tar.gz``): your own
+    models never cost a zoo build."""
+    names = {found.group(1) for found in (_ZOO_HANDLE.match(m.handle) for m in matrix.models) if found}
+    return [model for model in ZOO if model.name in names]
+
+
 def run(args) -> int:
     matrix = load_matrix(args.matrix)
+    wanted = wanted_models(matrix)
+    if not wanted:
+        print("zoo: no model in %s uses {zoo} or {zoo_url}: nothing to build" % args.matrix)
+        return 0
+    runtimes = {runtime.id for runtime in matrix.runtimes}
+    for model in wanted:
+        if model.writer not in runtimes:
+            print("zoo: %s: zoo model %s is written by runtime %s, which the matrix does not declare"
+                  % (args.matrix, model.name, model.writer), file=sys.stderr)
+            return 2
     zoo_dir = os.path.abspath(args.zoo or default_zoo_dir(ROOT))
     os.makedirs(zoo_dir, exist_ok=True)
     with FileLock(os.path.join(zoo_dir, ".lock")):
         stale = {}  # type: Dict[str, List[str]]
-        for model in ZOO:
+        for model in wanted:
             writer = matrix.runtime(model.writer)
             if args.force or not store.is_fresh(zoo_dir, model, build_hash(model, writer.requirements)):
                 stale.setdefault(writer.id, []).append(model.name)
