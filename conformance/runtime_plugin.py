@@ -90,9 +90,10 @@ class RuntimePlugin(CasePlugin):
         cases = [item.callspec.params["case"] for item in session.items
                  if "case" in getattr(getattr(item, "callspec", None), "params", {})]
         write_expected(os.path.join(run_dir(self.reports, self.run_id), self.runtime.id), [
-            {"test": c.id, "check": c.check, "model": c.model, "runtime": c.runtime, "device": c.device,
-             "api": c.api, "signature": c.signature, "expected": c.expectation.status} for c in cases
-            if getattr(c, "id", None)])
+            dict({"test": c.id, "check": c.check, "model": c.model, "runtime": c.runtime, "device": c.device,
+                  "api": c.api, "signature": c.signature, "expected": c.expectation.status},
+                 **({"shard": "%d/%d" % self.shard} if self.shard else {}))
+            for c in cases if getattr(c, "id", None)])
 
     def pytest_sessionfinish(self, session):
         super(RuntimePlugin, self).pytest_sessionfinish(session)

@@ -88,3 +88,21 @@ def test_output_that_cannot_be_written_is_one_line_and_exit_4(tmp_path):
     result = _command("report", "--reports", str(reports), "--run-id", "r1", "--output", str(blocker / "out"))
     assert result.returncode == 4, result.stdout
     assert result.stdout.strip().splitlines() == ["report: cannot write %s: Not a directory" % (blocker / "out")]
+
+
+def test_a_shard_merge_that_lacks_a_shard_says_which(tmp_path):
+    for k, models in ((1, ["m1"]), (2, ["m2"])):
+        folder = os.path.join(str(tmp_path / ("shard%d" % k)), "runs", "r1", "tf2.21")
+        write_expected(folder, [dict(_case(m), shard="%d/2" % k) for m in models])
+        recorder = Recorder(str(tmp_path / ("shard%d" % k)), "r1", "tf2.21", "gw0", INFO)
+        for model in models:
+            recorder.begin(_case(model)["test"], _case(model))
+            recorder.update(_case(model)["test"], status="pass", message="", duration=0.1)
+        recorder.close()
+    both = results.collect([str(tmp_path / "shard1" / "runs" / "r1"), str(tmp_path / "shard2" / "runs" / "r1")])
+    assert results.incomplete(both) is None
+    one = results.collect([str(tmp_path / "shard1" / "runs" / "r1")])
+    with open(results.SCHEMA_PATH) as stream:
+        jsonschema.validate(one, json.load(stream))
+    assert results.incomplete(one) == ("incomplete: 1 of 1 cases recorded (0 missing); not in this merge: "
+                                       "tf2.21 shard 2/2")

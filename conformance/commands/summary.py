@@ -9,7 +9,7 @@ import sys
 from typing import Dict, List
 
 from conformance.observations import read_run, run_dir
-from conformance.report.completeness import missing_results
+from conformance.report.completeness import missing_results, missing_shards, shards_of
 from conformance.run_ids import latest_run
 
 STATUSES = ("pass", "xfail", "fail", "skip", "crash", "timeout", "error", "missing")
@@ -52,7 +52,7 @@ def run(args) -> int:
         return 2
     counts = tally(documents)
     recorded = {case_id for document in documents for case_id in document["cases"]}
-    missing = []
+    missing, lacking = [], []  # type: List[dict], List[str]
     base = run_dir(args.reports, run_id)
     for runtime in sorted(os.listdir(base)):
         found = missing_results(os.path.join(base, runtime), recorded) if os.path.isdir(
@@ -60,6 +60,9 @@ def run(args) -> int:
         if found:
             counts.setdefault(runtime, collections.Counter())["missing"] += len(found)
             missing.extend(found)
+        if os.path.isdir(os.path.join(base, runtime)):
+            lacking.extend("%s shard %s" % (runtime, shard)
+                           for shard in missing_shards(shards_of(os.path.join(base, runtime))))
     print("run %s" % run_id)
     print("%-16s" % "runtime" + "".join("%8s" % s for s in STATUSES) + "%8s" % "total")
     total = collections.Counter()  # type: collections.Counter
@@ -78,8 +81,10 @@ def run(args) -> int:
         print("UNEXPECTED %s %s: %s" % (entry.get("status"), case_id, what[:300]))
     for result in missing[:20]:
         print("MISSING %s" % result["test"])
-    if missing:
+    if missing or lacking:
         total = sum(sum(counter.values()) for counter in counts.values())
-        print("incomplete: %d of %d cases recorded (%d missing)" % (total - len(missing), total, len(missing)))
+        print("incomplete: %d of %d cases recorded (%d missing)%s" % (
+            total - len(missing), total, len(missing), "; not in this run: %s" % ", ".join(lacking) if lacking
+            else ""))
         return 3
     return 1 if unexpected else 0

@@ -35,11 +35,24 @@ def expected_cases(folder: str) -> List[Dict[str, Any]]:
         return [json.loads(line) for line in stream if line.strip()]
 
 
+def shards_of(folder: str) -> Set[str]:
+    """The shards (``k/n``) whose case lists are in ``folder`` (empty for an unsharded run)."""
+    return {case["shard"] for case in expected_cases(folder) if case.get("shard")}
+
+
+def missing_shards(seen: Iterable[str]) -> List[str]:
+    """The ``k/n`` shards of a sharded run that are absent, from the ones seen."""
+    seen = set(seen)
+    counts = {int(shard.split("/")[1]) for shard in seen}
+    return ["%d/%d" % (k, n) for n in sorted(counts) for k in range(1, n + 1) if "%d/%d" % (k, n) not in seen]
+
+
 def missing_results(folder: str, recorded: Set[str]) -> List[Dict[str, Any]]:
     """Result entries (results.json shape) for the cases ``folder``'s runtime generated but never recorded."""
     found = []
     for case in expected_cases(folder):
         if case["test"] in recorded:
             continue
-        found.append(dict(case, status="missing", message=MISSING_MESSAGE, duration=None, details={}))
+        entry = {key: value for key, value in case.items() if key != "shard"}
+        found.append(dict(entry, status="missing", message=MISSING_MESSAGE, duration=None, details={}))
     return found

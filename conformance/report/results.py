@@ -12,7 +12,7 @@ import time
 from typing import Any, Dict, List, Optional
 
 from conformance.observations import load_document
-from conformance.report.completeness import missing_results
+from conformance.report.completeness import missing_results, missing_shards, shards_of
 
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.schema.json")
 RUN_INFO_KEYS = ("tensorflow", "tensorflow_hub", "python", "mode")
@@ -48,6 +48,7 @@ def collect(directories: List[str], root: str = ".") -> Dict[str, Any]:
     info_source = {}  # type: Dict[str, str]
     results = {}  # type: Dict[str, Dict[str, Any]]
     sources = {}  # type: Dict[str, str]
+    shards = {}  # type: Dict[str, set]
     for directory in directories:
         for runtime in sorted(os.listdir(directory)):
             folder = os.path.join(directory, runtime)
@@ -75,6 +76,7 @@ def collect(directories: List[str], root: str = ".") -> Dict[str, Any]:
                                                                                          path))
                     sources[case_id] = path
                     results[case_id] = _result(case_id, entry, runtime, directory)
+            shards.setdefault(runtime, set()).update(shards_of(folder))
             for result in missing_results(folder, set(results)):
                 result["source"] = os.path.relpath(folder, os.path.dirname(directory.rstrip(os.sep)))
                 results[result["test"]] = result
@@ -85,6 +87,8 @@ def collect(directories: List[str], root: str = ".") -> Dict[str, Any]:
         "git_revision": git_revision(root),
         "run_info": run_info,
         "results": [results[key] for key in sorted(results)],
+        "missing_shards": {runtime: missing_shards(seen) for runtime, seen in sorted(shards.items())
+                           if missing_shards(seen)},
     }
 
 
@@ -115,10 +119,13 @@ def _result(case_id: str, entry: Dict[str, Any], folder: str, directory: str) ->
 def incomplete(document: Dict[str, Any]) -> Optional[str]:
     """"incomplete: N of M cases recorded" when cases are missing, else None."""
     missing = sum(1 for r in document["results"] if r["status"] == "missing")
-    if not missing:
+    lacking = ["%s shard %s" % (runtime, shard) for runtime, found in sorted((document.get("missing_shards") or {})
+                                                                              .items()) for shard in found]
+    if not missing and not lacking:
         return None
     total = len(document["results"])
-    return "incomplete: %d of %d cases recorded (%d missing)" % (total - missing, total, missing)
+    message = "incomplete: %d of %d cases recorded (%d missing)" % (total - missing, total, missing)
+    return message + ("; not in this merge: %s" % ", ".join(lacking) if lacking else "")
 
 
 def unexpected(result: Dict[str, Any]) -> bool:
