@@ -160,3 +160,46 @@ def test_a_run_stopped_early_is_incomplete_not_green(tmp_path, hostile):
     assert summary.returncode == 3, summary.stdout
     assert "incomplete: 1 of 4 cases recorded (3 missing)" in summary.stdout
     assert "MISSING load[good-tf2.21-cpu-hub.load]" in summary.stdout
+
+
+KILL_WORKER = '''
+import os
+import signal
+
+import conformance.outcome as outcome
+
+_settle = outcome.settle
+
+
+def settle(case_id, *args, **kwargs):
+    if case_id.startswith("load[good_killme-"):
+        os.kill(os.getpid(), signal.SIGKILL)  # the pytest worker itself dies (OOM killer, kill -9)
+    return _settle(case_id, *args, **kwargs)
+
+
+outcome.settle = settle
+'''
+
+
+def test_a_killed_pytest_worker_ends_the_run_and_its_cases_are_missing(tmp_path, hostile):
+    """Not the model: the xdist worker itself is killed. pytest-xdist's recovery could hang the run forever;
+    with --max-worker-restart=0 the run ends, and what it never recorded is reported, not lost."""
+    plant = tmp_path / "plant"
+    plant.mkdir()
+    (plant / "sitecustomize.py").write_text(KILL_WORKER)
+    matrix = _matrix(tmp_path, hostile, [("good_killme", ""), ("good", "")])
+    os.environ["PYTHONPATH"], saved = str(plant), os.environ.get("PYTHONPATH")
+    try:
+        result, cases, seconds = _run(tmp_path, matrix, "-n", "2", "--dist", "loadgroup", "--max-worker-restart=0",
+                                      "-k", "load")
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
+    assert result.returncode != 0 and "node down" in result.stdout, result.stdout[-3000:]
+    summary = subprocess.run([sys.executable, "-m", "conformance", "--matrix", matrix, "summary", "--reports",
+                              str(tmp_path / "reports"), "--run-id", "r1"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
+    assert summary.returncode in (1, 3), summary.stdout
+    assert "UNEXPECTED running load[good_killme-tf2.21-cpu-" in summary.stdout, summary.stdout
