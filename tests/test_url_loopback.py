@@ -51,3 +51,31 @@ def test_corrupt_archive_is_diagnosed_as_corrupt(hub, served):
     with pytest.raises(Exception) as raised:
         hub.resolve(served.url + "/corrupt.tar.gz")
     assert classify_exception(raised.value).id == "corrupt-model"
+
+
+@pytest.mark.parametrize("member", ["symlink", "dotdot"])
+def test_hostile_archives_over_a_url_are_refused_by_hubs_extractor(hub, tmp_path, member):
+    """URL archives are unpacked by tensorflow_hub itself, which writes only files and directories inside
+    the cache: a link or a `..` member is refused, diagnosed unsafe-archive, and nothing lands outside."""
+    import io
+    import tarfile
+
+    served_dir = tmp_path / "served"
+    served_dir.mkdir()
+    with tarfile.open(str(served_dir / "evil.tar.gz"), "w:gz") as archive:
+        info = tarfile.TarInfo("saved_model.pb")
+        info.size = 4
+        archive.addfile(info, io.BytesIO(b"data"))
+        if member == "symlink":
+            link = tarfile.TarInfo("escape")
+            link.type, link.linkname = tarfile.SYMTYPE, str(tmp_path / "outside")
+            archive.addfile(link)
+        else:
+            evil = tarfile.TarInfo("../../outside")
+            evil.size = 4
+            archive.addfile(evil, io.BytesIO(b"evil"))
+    with LoopbackServer(str(served_dir)) as server:
+        with pytest.raises(Exception) as raised:
+            hub.resolve(server.url + "/evil.tar.gz")
+    assert classify_exception(raised.value).id == "unsafe-archive", raised.value
+    assert not (tmp_path / "outside").exists()
