@@ -85,3 +85,14 @@ def test_summary_counts_and_exit_status(tmp_path, capsys):
     assert "skipped     1: Skipped: runtime has no gpu device" in out
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith(("tf2 ", "all "))}
     assert rows["tf2"] == ["2", "1", "0", "1", "1", "0", "0", "0", "5"]
+
+
+def test_model_supplied_names_never_become_paths():
+    from conformance.observations import safe_stem
+
+    assert safe_stem("m-cpu-saved_model-serving_default") == "m-cpu-saved_model-serving_default"
+    slashed = safe_stem("m-cpu-hub_load-tensorflow/serving/regress")
+    assert "/" not in slashed and slashed.startswith("m-cpu-hub_load-tensorflow_serving_regress~")
+    assert slashed != safe_stem("m-cpu-hub_load-tensorflow_serving_regress"), "no two names share a file"
+    assert "/" not in safe_stem("../../etc/passwd") and not safe_stem("..").startswith(".")
+    assert len(safe_stem("x" * 10000)) < 100
