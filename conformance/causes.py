@@ -84,6 +84,8 @@ _RULES = [
     ("device-pinned", r"Cannot assign a device for operation ([^:\s]+):[^\n]*?was explicitly assigned to (\S+) "
                       r"but available devices are",
      "the graph pins op {0} to {1}, which this runtime does not have" + _CLEAR_DEVICES),
+    ("device-pinned", r"Unable to find any devices for spec (\S+)",
+     "the graph pins an op to {0}, which this runtime does not have" + _CLEAR_DEVICES),
     ("device-pinned", r"Could not satisfy explicit device specification '([^']+)'",
      "the graph pins an op to {0}, which this runtime does not have" + _CLEAR_DEVICES),
     ("composite-signature", r"a (\w+) TensorInfo is not fed or fetched by name",

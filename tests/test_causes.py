@@ -23,6 +23,9 @@ CASES = [
                              "specification '/device:GPU:0' because no devices matching that specification are "
                              "registered in this process",
      "device-pinned", "/device:GPU:0"),
+    # TF 1.15 eager, calling a function of a TF1 graph exported with GPU pins (the zoo's gpu_pinned)
+    ("InvalidArgumentError", "Unable to find any devices for spec /device:GPU:0 [Op:__inference_pruned_51]",
+     "device-pinned", "clear_devices: true"),
     ("InvalidArgumentError", "Cannot assign a device for operation Const_3: Could not satisfy explicit device "
                              "specification '/device:XLA_CPU:0' because no supported kernel for XLA_CPU devices is "
                              "available.",

@@ -140,3 +140,21 @@ def build_legacy_saved_model(export_dir):
                 session, [tf1.saved_model.tag_constants.SERVING],
                 signature_def_map={"predict": predict, "serving_default": serving})
         builder.save()
+
+
+# ---------------------------------------------------------------- gpu_pinned
+def build_gpu_pinned(export_dir):
+    """A TF1 SavedModel exported on a GPU machine: its ops and variables carry /device:GPU:0 pins (written
+    here with soft placement, as a GPU-less exporter would still record them)."""
+    with tf.Graph().as_default():
+        with tf.device("/device:GPU:0"):
+            kernel = tf1.get_variable("dense/kernel", initializer=_weights(81, [4, 3]))
+            x = tf1.placeholder(tf.float32, shape=[None, 4], name="x")
+            scores = tf.nn.softmax(tf.matmul(x, kernel), name="scores")
+        signature = tf1.saved_model.signature_def_utils.predict_signature_def({"x": x}, {"scores": scores})
+        builder = tf1.saved_model.Builder(export_dir)
+        with tf1.Session(config=tf1.ConfigProto(allow_soft_placement=True)) as session:
+            session.run(tf1.global_variables_initializer())
+            builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature},
+                                                 clear_devices=False)
+        builder.save()
