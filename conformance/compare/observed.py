@@ -129,18 +129,24 @@ def declared_reference_runtime(model: Model) -> Optional[str]:
 
 
 def default_reference_runtime(model: Model, matrix: Matrix, observed: Optional["Observed"] = None) -> str:
-    """The declared (or zoo writer) reference, else the first runtime in matrix order where the model loaded
-    and ran on cpu in this run, else the first runtime."""
-    declared = declared_reference_runtime(model)
-    if declared:
-        return declared
+    """The declared reference; else the zoo writer if the model ran there; else the first runtime in matrix
+    order where the model loaded and ran on cpu in this run; else the first runtime."""
+    if model.reference:
+        return model.reference
+
+    def ran(runtime_id: str) -> bool:
+        return observed is not None and any(
+            cell is not None and cell.entry.get("loaded") and any(
+                seen.get("outputs_file") for seen in (cell.entry.get("signatures") or {}).values())
+            for cell in (observed.cells.get((model.id, runtime_id, "cpu", api)) for api in matrix.apis))
+
+    writer = declared_reference_runtime(model)
+    if writer and (observed is None or ran(writer)):
+        return writer  # a zoo model is held to the runtime that wrote it, where it runs there
     for runtime in matrix.runtimes:
-        for api in matrix.apis:
-            cell = observed.cells.get((model.id, runtime.id, "cpu", api)) if observed is not None else None
-            if cell is not None and cell.entry.get("loaded") and any(
-                    seen.get("outputs_file") for seen in (cell.entry.get("signatures") or {}).values()):
-                return runtime.id
-    return matrix.runtimes[0].id
+        if ran(runtime.id):
+            return runtime.id
+    return writer or matrix.runtimes[0].id
 
 
 def reference_cell(observed: Observed, matrix: Matrix, model: Model, signature: str) -> Optional[Cell]:
