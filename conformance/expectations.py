@@ -157,8 +157,9 @@ def load_expectations(path: str, runtimes: Sequence[Any] = (), models: Sequence[
     zoo_names = [model.name for model in ZOO]
     for index, entry in enumerate(document):
         match = entry["match"]
-        about_the_zoo = "model" in match and all(any(glob_match(pattern, name) for name in zoo_names)
-                                                 for pattern in _patterns(match["model"]))
+        about_the_zoo = "model" in match and all(  # a zoo model, or a variant named after one (text_embed_url)
+            any(glob_match(pattern, name) or pattern.startswith(name + "_") for name in zoo_names)
+            for pattern in _patterns(match["model"]))
         for key, values in known.items():
             if key not in match or not values or (about_the_zoo and key in ("model", "runtime")):
                 continue  # the zoo's own entries apply only when its models (and writers) are in the matrix
