@@ -500,6 +500,12 @@ def _build_v1_saved_model(tf: Any, path: str, tags: Optional[Sequence[str]], dev
                                                      **({"clear_devices": True} if clear_devices else {}))
 
         def info(tensor_info):
+            if not tensor_info.HasField("tensor_shape") and tensor_info.WhichOneof("encoding") == "name":
+                # no shape recorded is not a scalar: the graph's tensor knows what it is
+                static = model.graph.get_tensor_by_name(tensor_info.name).shape
+                dims = None if static.dims is None else [None if d is None else int(d) for d in static.as_list()]
+                kind = "dense"
+                return {"dtype": tf.as_dtype(tensor_info.dtype).name, "shape": dims, "kind": kind}
             dims = None if tensor_info.tensor_shape.unknown_rank else [
                 None if d.size < 0 else int(d.size) for d in tensor_info.tensor_shape.dim]
             kind = {"name": "dense", "coo_sparse": "sparse"}.get(tensor_info.WhichOneof("encoding"), "composite")

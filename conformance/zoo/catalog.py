@@ -40,6 +40,7 @@ ZOO = [
     ZooModel("reusable_planted", "conformance.zoo.reusable:build_reusable", "tf1.15-eager", "saved_model_v2",
              kwargs={"scale_weight": 1.0001}),
     ZooModel("gpu_pinned", "conformance.zoo.tf1_formats:build_gpu_pinned", "tf1.15-graph", "saved_model_tf1"),
+    ZooModel("no_shape_info", "conformance.zoo.tf1_formats:build_no_shape_info", "tf1.15-graph", "saved_model_tf1"),
     # TF Serving / Estimator-style exports: serialized tf.Example inputs parsed in the graph.
     ZooModel("estimator_tf1", "conformance.zoo.serving:build_estimator_tf1", "tf1.15-graph", "saved_model_tf1"),
     ZooModel("serving_tf2", "conformance.zoo.serving:build_serving_tf2", "tf2.15-eager", "saved_model_v2"),

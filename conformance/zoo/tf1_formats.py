@@ -158,3 +158,24 @@ def build_gpu_pinned(export_dir):
             builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature},
                                                  clear_devices=False)
         builder.save()
+
+
+# ---------------------------------------------------------------- no_shape_info
+def build_no_shape_info(export_dir):
+    """A TF1 SavedModel whose signature TensorInfos carry no tensor_shape (older exporters wrote them so):
+    the shape is known only from the graph's placeholder ([None, 4]); no shape does not mean a scalar."""
+    with tf.Graph().as_default():
+        kernel = tf1.get_variable("dense/kernel", initializer=_weights(91, [4, 2]))
+        x = tf1.placeholder(tf.float32, shape=[None, 4], name="x")
+        y = tf.matmul(x, kernel, name="y")
+        utils = tf1.saved_model.utils
+        inputs, outputs = {"x": utils.build_tensor_info(x)}, {"y": utils.build_tensor_info(y)}
+        for info in list(inputs.values()) + list(outputs.values()):
+            info.ClearField("tensor_shape")
+        signature = tf1.saved_model.signature_def_utils.build_signature_def(
+            inputs=inputs, outputs=outputs, method_name=tf1.saved_model.signature_constants.PREDICT_METHOD_NAME)
+        builder = tf1.saved_model.Builder(export_dir)
+        with tf1.Session() as session:
+            session.run(tf1.global_variables_initializer())
+            builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
+        builder.save()
