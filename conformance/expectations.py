@@ -142,6 +142,16 @@ def expected_for(facts: Dict[str, Any], expectations: Sequence[Expectation]) -> 
     return entries[position] if position >= 0 else PASS
 
 
+def _names_the_zoo(pattern: str, zoo_names: Sequence[str]) -> bool:
+    """A zoo model's name, a variant named after one (``text_embed_url``), or a glob spelled from one
+    (``reusable_*``, ``gpu_pinned*``); a loose glob such as ``n*`` is not."""
+    literal = re.split(r"[*?\[]", pattern, 1)[0]
+    if literal == pattern:
+        return any(pattern == name or pattern.startswith(name + "_") for name in zoo_names)
+    return any(name.startswith(literal) and (literal.endswith("_") or literal == name or len(literal) >= 6)
+               for name in zoo_names)
+
+
 def load_expectations(path: str, runtimes: Sequence[Any] = (), models: Sequence[Any] = ()) -> List[Expectation]:
     """Read and validate an expectations file; names in ``match`` must exist in the matrix."""
     document = load(path)
@@ -157,9 +167,8 @@ def load_expectations(path: str, runtimes: Sequence[Any] = (), models: Sequence[
     zoo_names = [model.name for model in ZOO]
     for index, entry in enumerate(document):
         match = entry["match"]
-        about_the_zoo = "model" in match and all(  # a zoo model, or a variant named after one (text_embed_url)
-            any(glob_match(pattern, name) or pattern.startswith(name + "_") for name in zoo_names)
-            for pattern in _patterns(match["model"]))
+        about_the_zoo = "model" in match and all(_names_the_zoo(pattern, zoo_names)
+                                                 for pattern in _patterns(match["model"]))
         for key, values in known.items():
             if key not in match or not values or (about_the_zoo and key in ("model", "runtime")):
                 continue  # the zoo's own entries apply only when its models (and writers) are in the matrix
