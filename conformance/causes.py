@@ -48,6 +48,8 @@ _CLEAR_DEVICES = " (set `clear_devices: true` for this model to drop the saved d
 
 # (cause id, pattern, diagnosis template using the match's groups). Order matters: first match wins.
 _RULES = [
+    ("inputs-unknown", r"^InputsUnknown: (.+)",
+     "hub-conformance cannot make inputs for this signature (not the model's failure): {0}"),
     ("op-not-registered", r"Op type not registered '([\w>]+)'",
      "op {0} is not registered in this TensorFlow: the model was written by a newer TensorFlow "
      "(forward compatibility)"),

@@ -22,7 +22,12 @@ def seed_of(*parts: str) -> int:
     return zlib.crc32("/".join(parts).encode("utf-8")) & 0x7FFFFFFF
 
 
-def _shape(declared: Optional[Sequence[Optional[int]]], spec: Mapping[str, Any], batch: int) -> List[int]:
+class InputsUnknown(Exception):
+    """The harness cannot make valid inputs for a signature: the case says what is missing (cause
+    ``inputs-unknown``), never blames the model."""
+
+
+def _shape(declared: Optional[Sequence[Optional[int]]], spec: Mapping[str, Any], batch: int, where: str) -> List[int]:
     if "shape" in spec:
         return list(spec["shape"])
     if "values" in spec:
@@ -30,7 +35,10 @@ def _shape(declared: Optional[Sequence[Optional[int]]], spec: Mapping[str, Any],
     if "strings" in spec:
         return [len(spec["strings"])]
     if declared is None:
-        return [batch]
+        if "tf_example" in spec:
+            return [batch]  # serialized examples: a vector of records
+        raise InputsUnknown("%s has unknown rank and the graph does not say it: give its `shape` in matrix.yaml "
+                            "`inputs:`" % where)
     return [(batch if i == 0 else UNKNOWN_DIM) if d is None or d < 0 else int(d) for i, d in enumerate(declared)]
 
 
@@ -69,9 +77,30 @@ def _examples(random: np.random.RandomState, features: Mapping[str, Mapping[str,
     return np.array(records, dtype=object)
 
 
+def _leave_absent(random: np.random.RandomState, array: np.ndarray, kind: str) -> np.ndarray:
+    """A sparse input's absent entries are zeros, a ragged input's rows end before their trailing zeros
+    (see conformance.runtime.apis.tensors): make present entries non-zero and leave some absent."""
+    if kind not in ("sparse", "ragged") or array.ndim == 0:
+        return array
+    array = array.copy()
+    if array.dtype.kind in "iu":
+        array[array == 0] = 1
+    elif array.dtype.kind == "b":
+        array[...] = True
+    zero = b"" if array.dtype == object else array.dtype.type(0)
+    if kind == "sparse":
+        array[random.uniform(size=array.shape) < 0.5] = zero
+    elif array.ndim >= 2:  # ragged: row i keeps a length in 1..n of its first ragged dimension
+        lengths = random.randint(1, array.shape[1] + 1, size=array.shape[0])
+        for row, length in enumerate(lengths):
+            array[row, length:] = zero
+    return array
+
+
 def make_input(model: str, signature: str, name: str, dtype: str, declared_shape: Optional[Sequence],
                spec: Optional[Mapping[str, Any]] = None, batch: int = 2,
-               encode_example: Optional[Encoder] = None) -> np.ndarray:
+               encode_example: Optional[Encoder] = None, kind: str = "dense") -> np.ndarray:
+    """One agreed input; ``kind`` sparse or ragged gives a dense array whose zeros are the absent entries."""
     spec = spec or {}
     if "npz" in spec:
         with np.load(spec["npz"], allow_pickle=False) as arrays:
@@ -81,7 +110,7 @@ def make_input(model: str, signature: str, name: str, dtype: str, declared_shape
             value = arrays[name]
         return value.astype(object) if value.dtype.kind == "S" else value
     dtype = spec.get("dtype", dtype)
-    shape = _shape(declared_shape, spec, batch)
+    shape = _shape(declared_shape, spec, batch, "model %r signature %r input %r" % (model, signature, name))
     if "values" in spec:
         return np.asarray(spec["values"], dtype=object if dtype == "string" else dtype).reshape(shape)
     if "strings" in spec:
@@ -93,8 +122,8 @@ def make_input(model: str, signature: str, name: str, dtype: str, declared_shape
                              % (model, signature, name))
         return _examples(random, spec["tf_example"], int(np.prod(shape)), encode_example).reshape(shape)
     if dtype == "string":
-        return _strings(random, shape)
-    return _numbers(random, dtype, shape, tuple(spec.get("range", DEFAULT_RANGE)))
+        return _leave_absent(random, _strings(random, shape), kind)
+    return _leave_absent(random, _numbers(random, dtype, shape, tuple(spec.get("range", DEFAULT_RANGE))), kind)
 
 
 def make_inputs(model: str, signature: str, described: Mapping[str, Mapping[str, Any]],
@@ -103,7 +132,7 @@ def make_inputs(model: str, signature: str, described: Mapping[str, Mapping[str,
     """Inputs for every input of a signature, from its description ``{name: {dtype, shape}}``."""
     specs = specs or {}
     return {name: make_input(model, signature, name, info["dtype"], info.get("shape"), specs.get(name), batch,
-                             encode_example)
+                             encode_example, info.get("kind", "dense"))
             for name, info in sorted(described.items())}
 
 

@@ -338,7 +338,7 @@ def test_unknown_cause_lists_the_known_ones(write):
     write("expectations.yaml", "- {match: {model: m}, status: fail, cause: op-missing, reason: x}\n")
     message = error_of(write("matrix.yaml", "expectations: expectations.yaml\n" + RUNTIMES + MODELS))
     assert message.startswith("expectations.yaml:1: expectations[0].cause: 'op-missing' is not allowed (expected "
-                              "one of: op-not-registered, api-absent, ")
+                              "one of: inputs-unknown, op-not-registered, ")
     assert "timeout, crash" in message
 
 

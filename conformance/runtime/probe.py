@@ -16,7 +16,8 @@ from conformance.inputs import fingerprint, make_inputs
 from conformance.matrix import Model, Runtime
 from conformance.observations import safe_stem
 from conformance import tf_example
-from conformance.runtime import apis, devices, example_spec, op_scan, tfmode
+from conformance.runtime import apis, composite_spec, devices, example_spec, op_scan, tfmode
+from conformance.runtime.apis.tensors import component_feeds
 from conformance.semantics import migration_snippet
 
 TIMING_REPEATS = 3
@@ -66,7 +67,7 @@ class RuntimeSession(object):
         self._loaded = {}  # type: Dict[Tuple[str, str, str], Tuple[Optional[apis.Loaded], Optional[Dict], float, bool]]
         self._findings = {}  # type: Dict[Tuple[str, ...], Dict[str, Any]]
         self._untrusted = {}  # type: Dict[str, List[op_scan.UntrustedOp]]
-        self._parse_specs = {}  # type: Dict[str, Dict[str, Any]]
+        self._graph_facts = {}  # type: Dict[str, Dict[str, Dict[str, Any]]]
         self.recorder = None  # the worker's Recorder, set by the plugin: where .npz files of findings go
 
     def mismatches(self):
@@ -95,18 +96,33 @@ class RuntimeSession(object):
         pb = os.path.join(self.hub.resolve(handle) if is_url(handle) else handle, "saved_model.pb")
         return pb if os.path.isfile(pb) else None
 
-    def parse_specs(self, model: Model) -> Dict[str, Dict[str, Any]]:
-        """The tf.Example features each signature parses, read from the graph (cached per model)."""
-        if model.id not in self._parse_specs:
-            self._parse_specs.clear()
+    def _read_graph(self, model: Model, name: str, read) -> Dict[str, Any]:
+        """What ``read(saved_model_pb, tags)`` finds in the model's graph, cached for the current model; a
+        model without a readable saved_model.pb has nothing to find (its load says why)."""
+        if model.id not in self._graph_facts:
+            self._graph_facts.clear()
+            self._graph_facts[model.id] = {}
+        facts = self._graph_facts[model.id]
+        if name not in facts:
             try:
                 pb = self._saved_model_pb(model)
-                self._parse_specs[model.id] = example_spec.parse_specs(pb, model.tags) if pb else {}
-            except Exception as error:  # noqa: BLE001 - no spec: inputs are generated from the description
+                facts[name] = read(pb, model.tags) if pb else {}
+            except Exception as error:  # noqa: BLE001 - nothing found: inputs are generated from the description
                 if raised_by_harness(error):
                     raise
-                self._parse_specs[model.id] = {}
-        return self._parse_specs[model.id]
+                facts[name] = {}
+        return facts[name]
+
+    def parse_specs(self, model: Model) -> Dict[str, Dict[str, Any]]:
+        """The tf.Example features each signature parses, read from the graph."""
+        return self._read_graph(model, "parse_specs", example_spec.parse_specs)
+
+    def describe(self, model: Model, loaded: apis.Loaded, signature: str) -> Dict[str, Any]:
+        """The signature as the api describes it, with the dense components TF2 made of a sparse or ragged
+        input regrouped into that input (its ``components`` are what the call is fed)."""
+        composites = self._read_graph(model, "composite_inputs", composite_spec.composite_inputs).get(signature)
+        return composite_spec.regroup(loaded.describe(signature), composites or {},
+                                      lambda enum: self.tf.as_dtype(enum).name)
 
     def _loaded_or_skip(self, model: Model, api: str, device: devices.Device) -> apis.Loaded:
         untrusted = self._untrusted_cause(model)
@@ -200,7 +216,7 @@ class RuntimeSession(object):
             seen = signatures[signature] = {}  # type: Dict[str, Any]
             stage = "describe"
             try:
-                description = loaded.describe(signature)
+                description = self.describe(model, loaded, signature)
                 seen["description"] = description
                 stage = "inputs"
                 inputs = self.agreed_inputs(model, signature, description)
@@ -211,13 +227,14 @@ class RuntimeSession(object):
                 seen["inputs_file"] = record.save_outputs(cell_name + ".inputs", inputs)
                 stage = "call"
                 started = time.perf_counter()
-                outputs = loaded.call(signature, inputs, device, fetch)
+                feeds = component_feeds(inputs, description["inputs"])
+                outputs = loaded.call(signature, feeds, device, fetch)
                 seen["call_seconds"] = round(time.perf_counter() - started, 6)
                 seen["outputs"] = {name: _summary(value) for name, value in sorted(outputs.items())}
                 seen["outputs_file"] = record.save_outputs(cell_name, outputs)
                 stage = "repeat"
                 started = time.perf_counter()
-                again = loaded.call(signature, inputs, device, fetch)
+                again = loaded.call(signature, feeds, device, fetch)
                 seen["repeat_seconds"] = round(time.perf_counter() - started, 6)
                 seen["repeat_differs"] = sorted(name for name in outputs
                                                 if not _identical(outputs[name], again.get(name)))
@@ -275,7 +292,7 @@ class RuntimeSession(object):
                            record: Dict[str, Any]) -> None:
         loaded = self._loaded_or_skip(model, api, device)
         try:
-            description = loaded.describe(signature)
+            description = self.describe(model, loaded, signature)
         except Exception as error:  # noqa: BLE001
             if raised_by_harness(error):
                 raise
@@ -285,8 +302,9 @@ class RuntimeSession(object):
             raise _Skip("signature %s has one output: nothing is computed unasked" % signature)
         inputs = self.agreed_inputs(model, signature, description)
         record["inputs_fingerprint"] = fingerprint(inputs)
-        everything = self._measure(lambda: loaded.call(signature, inputs, device, None))
-        alone = {name: self._measure(lambda name=name: loaded.call_alone(signature, inputs, device, name))
+        feeds = component_feeds(inputs, description["inputs"])
+        everything = self._measure(lambda: loaded.call(signature, feeds, device, None))
+        alone = {name: self._measure(lambda name=name: loaded.call_alone(signature, feeds, device, name))
                  for name in outputs}
         record["all"] = {k: v for k, v in everything.items() if k != "value"}
         record["alone"] = {name: {k: v for k, v in result.items() if k != "value"} for name, result in alone.items()}
@@ -323,7 +341,8 @@ class RuntimeSession(object):
             return {"skip": str(reason)}
         fetch = list(model.fetch.get(signature) or [])
         try:
-            inputs = self.agreed_inputs(model, signature, loaded.describe(signature))
+            description = self.describe(model, loaded, signature)
+            inputs = component_feeds(self.agreed_inputs(model, signature, description), description["inputs"])
 
             def read():
                 return float(np.asarray(loaded.call(model.counter, {}, device, None)["default"]))

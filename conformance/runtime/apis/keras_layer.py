@@ -1,0 +1,80 @@
+"""``hub.KerasLayer``: one layer per signature (``signature=``, outputs as a dict), eager or in a graph."""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Sequence
+
+from conformance.runtime.apis import objects
+from conformance.runtime.apis.graph import GraphModel
+from conformance.runtime.apis.loaded import CALL, Loaded, NotApplicable, as_dict
+from conformance.runtime.apis.tensors import to_numpy, to_tensors
+from conformance.runtime.devices import Device, compiled, placement
+
+
+def layer_kwargs(signature: str, tags: Optional[Sequence[str]]) -> Dict[str, Any]:
+    kwargs = {} if tags is None else {"tags": list(tags)}  # type: Dict[str, Any]
+    if signature != CALL:
+        kwargs.update(signature=signature, signature_outputs_as_dict=True)
+    return kwargs
+
+
+def layer_argument(tensors: Dict[str, Any]) -> Any:
+    """A layer takes its one input alone, several as a dict."""
+    return next(iter(tensors.values())) if len(tensors) == 1 else tensors
+
+
+class EagerKerasLayer(Loaded):
+    def __init__(self, tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]],
+                 signatures: Optional[Sequence[str]]):
+        self.tf = tf
+        self.resolved = hub.load(handle, **({} if tags is None else {"tags": list(tags)}))
+        self.layers = {}  # type: Dict[str, Any]
+        for name in signatures or objects.signature_names(self.resolved):
+            if name not in objects.signature_names(self.resolved):
+                continue  # call() reports it as a missing signature
+            self.layers[name] = hub.KerasLayer(handle, **layer_kwargs(name, tags))
+
+    def signature_names(self):
+        return objects.signature_names(self.resolved)
+
+    def describe(self, signature):
+        return objects.describe(self.resolved, signature, "hub.KerasLayer")
+
+    def call_alone(self, signature, inputs, device, output):
+        raise NotApplicable("hub.KerasLayer computes every output of its signature (output_key only selects one)")
+
+    def op_counts(self, signature, device):
+        raise NotApplicable("hub.KerasLayer computes every output of its signature: no op count per output")
+
+    def call(self, signature, inputs, device, fetch=None):
+        described = self.describe(signature)["inputs"]
+        layer, tf = self.layers[signature], self.tf
+        argument = layer_argument(to_tensors(tf, inputs, described))
+
+        def run(value):
+            return as_dict(layer(value))
+
+        with placement(tf, device)():
+            outputs = compiled(tf, device, run)(argument)
+        return {name: to_numpy(tf, value) for name, value in outputs.items()}
+
+
+def build_in_graph(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]]):
+    def build(model: GraphModel):
+        resolved = hub.load(handle, tags=None if tags is None else list(tags))
+        for name in objects.signature_names(resolved):
+            description = objects.describe(resolved, name, "hub.KerasLayer")
+
+            layer = hub.KerasLayer(handle, **layer_kwargs(name, tags))  # variables outside the device scope
+
+            def call(feeds, layer=layer):
+                return as_dict(layer(layer_argument(feeds)))
+
+            model.add(name, description, call)
+    return build
+
+
+def open_keras_layer(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]],
+                     signatures: Optional[Sequence[str]], device: Optional[Device]) -> Loaded:
+    if tf.executing_eagerly():
+        return EagerKerasLayer(tf, hub, handle, tags, signatures)
+    return GraphModel(tf, "hub.KerasLayer", build_in_graph(tf, hub, handle, tags), device)
