@@ -47,6 +47,14 @@ ZOO = [
     # Keras exports: tf.saved_model.save(keras_model) (dict inputs, training as a Python bool) and model.export().
     ZooModel("keras_saved", "conformance.zoo.keras_exports:build_keras_saved", "tf2.15-eager", "saved_model_v2"),
     ZooModel("keras_export", "conformance.zoo.keras_exports:build_keras_export", "tf2.21", "saved_model_v2"),
+    # Signatures real exports have: composite inputs, a reference-typed output, a fixed batch of 1, unknown rank.
+    ZooModel("composite_tf2", "conformance.zoo.composite:build_composite_tf2", "tf2.15-eager", "saved_model_v2"),
+    ZooModel("sparse_tf1", "conformance.zoo.tf1_signatures:build_sparse_tf1", "tf1.15-graph", "saved_model_tf1"),
+    ZooModel("reference_output", "conformance.zoo.tf1_signatures:build_reference_output", "tf1.15-graph",
+             "saved_model_tf1"),
+    ZooModel("batch_one", "conformance.zoo.tf1_signatures:build_batch_one", "tf1.15-graph", "saved_model_tf1"),
+    ZooModel("unknown_rank", "conformance.zoo.tf1_signatures:build_unknown_rank", "tf1.15-graph",
+             "saved_model_tf1"),
 ]  # type: List[ZooModel]
 
 
