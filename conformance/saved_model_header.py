@@ -1,0 +1,100 @@
+"""What a model directory is, read without TensorFlow: its format, graph variants (tags) and signatures.
+
+A few fields of ``saved_model.pb`` are read straight from the protobuf wire format (SavedModel.meta_graphs,
+MetaGraphDef.meta_info_def.tags, .signature_def keys, .object_graph_def), so ``python -m conformance init``
+works on the plain-Python side, on Python 3.7, before any runtime exists.
+"""
+from __future__ import annotations
+
+import os
+import tarfile
+from dataclasses import dataclass, field
+from typing import Iterator, List, Optional, Tuple
+
+
+class NotAModel(ValueError):
+    """The path holds no saved_model.pb (or tfhub_module.pb) that could be read."""
+
+
+@dataclass
+class Header:
+    format: str  # hub_tf1, saved_model_tf1 or saved_model_v2
+    tag_sets: List[List[str]] = field(default_factory=list)  # one per graph variant (meta graph)
+    signatures: List[List[str]] = field(default_factory=list)  # per graph variant
+
+
+def _varint(data: bytes, position: int) -> Tuple[int, int]:
+    result, shift = 0, 0
+    while True:
+        if position >= len(data):
+            raise NotAModel("truncated protobuf")
+        byte = data[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, position
+        shift += 7
+
+
+def _fields(data: bytes) -> Iterator[Tuple[int, object]]:
+    """``(field number, value)`` of one message: ints for varints, bytes for length-delimited fields."""
+    position = 0
+    while position < len(data):
+        key, position = _varint(data, position)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, position = _varint(data, position)
+            yield number, value
+        elif wire == 2:
+            length, position = _varint(data, position)
+            if position + length > len(data):
+                raise NotAModel("truncated protobuf")
+            yield number, data[position:position + length]
+            position += length
+        elif wire in (1, 5):
+            position += 8 if wire == 1 else 4
+        else:
+            raise NotAModel("not a protobuf message (wire type %d)" % wire)
+
+
+def _meta_graph(data: bytes) -> Tuple[List[str], List[str], bool]:
+    tags, signatures, objects = [], [], False
+    for number, value in _fields(data):
+        if number == 1 and isinstance(value, bytes):  # meta_info_def
+            tags.extend(v.decode("utf-8") for n, v in _fields(value) if n == 4 and isinstance(v, bytes))
+        elif number == 5 and isinstance(value, bytes):  # signature_def map entry: key = 1
+            signatures.extend(v.decode("utf-8") for n, v in _fields(value) if n == 1 and isinstance(v, bytes))
+        elif number == 7 and isinstance(value, bytes):  # object_graph_def: a TF2 SavedModel's objects
+            objects = objects or any(n == 1 for n, _ in _fields(value))
+    return sorted(tags), sorted(s for s in signatures if s != "__saved_model_init_op"), objects
+
+
+def parse(saved_model_pb: bytes, hub_module: bool = False) -> Header:
+    graphs = [_meta_graph(v) for n, v in _fields(saved_model_pb) if n == 2 and isinstance(v, bytes)]
+    if not graphs:
+        raise NotAModel("saved_model.pb holds no graph")
+    tf2 = any(objects for _, _, objects in graphs)
+    return Header("hub_tf1" if hub_module else "saved_model_v2" if tf2 else "saved_model_tf1",
+                  [tags for tags, _, _ in graphs], [signatures for _, signatures, _ in graphs])
+
+
+def read(path: str) -> Header:
+    """The header of a model directory or .tar.gz archive (read in memory, never extracted)."""
+    if os.path.isdir(path):
+        pb = os.path.join(path, "saved_model.pb")
+        if not os.path.isfile(pb):
+            raise NotAModel("%s has no saved_model.pb" % path)
+        with open(pb, "rb") as stream:
+            return parse(stream.read(), os.path.isfile(os.path.join(path, "tfhub_module.pb")))
+    if path.endswith((".tar.gz", ".tgz")) and os.path.isfile(path):
+        try:
+            with tarfile.open(path, "r:gz") as archive:
+                names = {os.path.normpath(m.name): m for m in archive.getmembers() if m.isfile()}
+                member = names.get("saved_model.pb")  # type: Optional[tarfile.TarInfo]
+                if member is None:
+                    raise NotAModel("%s has no saved_model.pb at its top" % path)
+                stream = archive.extractfile(member)
+                return parse(stream.read() if stream else b"", "tfhub_module.pb" in names)
+        except (tarfile.TarError, OSError, EOFError) as error:
+            raise NotAModel("%s is not a readable .tar.gz: %s" % (path, error))
+    raise NotAModel("%s is neither a model directory nor a .tar.gz" % path)

@@ -1,0 +1,72 @@
+"""`python -m conformance init PATH...`: a matrix for a user's own models, format and tags read from their
+files without TensorFlow, that validates and runs with the shipped runtimes."""
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+from conformance.matrix import load_matrix
+from conformance.saved_model_header import NotAModel, read
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def init(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "conformance", "--matrix", os.path.join(ROOT, "matrix.yaml"),
+                           "init"] + list(args), cwd=cwd, capture_output=True, text=True)
+
+
+def test_the_header_tells_the_three_formats_apart(zoo_dir):
+    hub = read(os.path.join(zoo_dir, "text_embed"))
+    assert hub.format == "hub_tf1" and sorted(hub.tag_sets) == [[], ["train"]]
+    tf1 = read(os.path.join(zoo_dir, "estimator_tf1"))
+    assert (tf1.format, tf1.tag_sets) == ("saved_model_tf1", [["serve"]])
+    assert tf1.signatures == [["predict", "serving_default", "tensorflow/serving/regress"]]
+    tf2 = read(os.path.join(zoo_dir, "keras_export"))
+    assert (tf2.format, tf2.tag_sets, tf2.signatures) == ("saved_model_v2", [["serve"]], [["serve", "serving_default"]])
+    assert read(os.path.join(zoo_dir, "text_embed.tar.gz")).format == "hub_tf1"
+
+
+def test_init_writes_a_matrix_that_validates_with_ids_formats_and_tags(zoo_dir, tmp_path):
+    copy = tmp_path / "my model (v2)"
+    shutil.copytree(os.path.join(zoo_dir, "keras_export"), str(copy))
+    output = tmp_path / "matrix.yaml"
+    done = init(os.path.join(zoo_dir, "text_embed"), os.path.join(zoo_dir, "estimator_tf1"), str(copy),
+                os.path.join(zoo_dir, "text_embed.tar.gz"), "https://example.org/m/1", "-o", str(output))
+    assert done.returncode == 0, done.stderr
+    matrix = load_matrix(str(output))
+    models = {m.id: m for m in matrix.models}
+    assert list(models) == ["text_embed", "estimator_tf1", "my_model_v2", "text_embed_2", "1"]
+    assert (models["text_embed"].format, list(models["text_embed"].tags)) == ("hub_tf1", [])
+    assert (models["estimator_tf1"].format, list(models["estimator_tf1"].tags)) == ("saved_model_tf1", ["serve"])
+    assert models["my_model_v2"].format == "saved_model_v2" and models["my_model_v2"].handle == str(copy)
+    assert models["1"].handle == "https://example.org/m/1" and models["1"].tags is None
+    assert [r.id for r in matrix.runtimes] == [r.id for r in load_matrix(os.path.join(ROOT, "matrix.yaml")).runtimes]
+    text = output.read_text()
+    assert "# signatures: predict, serving_default, tensorflow/serving/regress" in text
+    assert matrix.expectations, "the shipped generic expectations apply to the user's models"
+
+
+def test_init_never_overwrites_without_force(zoo_dir, tmp_path):
+    output = tmp_path / "matrix.yaml"
+    output.write_text("mine\n")
+    refused = init(os.path.join(zoo_dir, "estimator_tf1"), "-o", str(output))
+    assert refused.returncode == 2 and "exists" in refused.stderr and output.read_text() == "mine\n"
+    assert init(os.path.join(zoo_dir, "estimator_tf1"), "-o", str(output), "--force").returncode == 0
+
+
+def test_a_path_that_is_not_a_model_is_one_line_naming_it(tmp_path):
+    (tmp_path / "empty").mkdir()
+    archive = tmp_path / "junk.tar.gz"
+    with tarfile.open(str(archive), "w:gz") as writing:
+        writing.add(__file__, arcname="readme.txt")
+    for path in (str(tmp_path / "empty"), str(archive), str(tmp_path / "missing")):
+        done = init(path, "-o", str(tmp_path / "out.yaml"))
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+        assert done.stderr.startswith("error: %s: not a model" % path)
+    with pytest.raises(NotAModel):
+        from conformance.saved_model_header import parse
+        parse(b"\x0f\x00garbage")
