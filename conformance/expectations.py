@@ -20,7 +20,6 @@ from packaging.version import InvalidVersion, Version
 
 from conformance import schema
 from conformance.validation import check
-from conformance.zoo.catalog import ZOO
 from conformance.yaml_source import LocatedList, SourceError, kind_of, listed, load, shown, where
 
 PATTERN_KEYS = ("case", "check", "model", "runtime", "device", "api", "format", "signature")
@@ -142,18 +141,10 @@ def expected_for(facts: Dict[str, Any], expectations: Sequence[Expectation]) -> 
     return entries[position] if position >= 0 else PASS
 
 
-def _names_the_zoo(pattern: str, zoo_names: Sequence[str]) -> bool:
-    """A zoo model's name, a variant named after one (``text_embed_url``), or a glob spelled from one
-    (``reusable_*``, ``gpu_pinned*``); a loose glob such as ``n*`` is not."""
-    literal = re.split(r"[*?\[]", pattern, 1)[0]
-    if literal == pattern:
-        return any(pattern == name or pattern.startswith(name + "_") for name in zoo_names)
-    return any(name.startswith(literal) and (literal.endswith("_") or literal == name or len(literal) >= 6)
-               for name in zoo_names)
-
-
-def load_expectations(path: str, runtimes: Sequence[Any] = (), models: Sequence[Any] = ()) -> List[Expectation]:
-    """Read and validate an expectations file; names in ``match`` must exist in the matrix."""
+def load_expectations(path: str, runtimes: Sequence[Any] = (), models: Sequence[Any] = (),
+                      about_the_zoo: bool = False) -> List[Expectation]:
+    """Read and validate an expectations file; names in ``match`` must exist in the matrix, except in the
+    zoo's own file (a matrix may list only some zoo models)."""
     document = load(path)
     if document is None:
         return []
@@ -164,14 +155,11 @@ def load_expectations(path: str, runtimes: Sequence[Any] = (), models: Sequence[
     known = {"runtime": [r.id for r in runtimes], "model": [m.id for m in models],
              "api": schema.APIS, "device": schema.DEVICES, "format": schema.FORMATS}
     entries = []
-    zoo_names = [model.name for model in ZOO]
     for index, entry in enumerate(document):
         match = entry["match"]
-        about_the_zoo = "model" in match and all(_names_the_zoo(pattern, zoo_names)
-                                                 for pattern in _patterns(match["model"]))
         for key, values in known.items():
             if key not in match or not values or (about_the_zoo and key in ("model", "runtime")):
-                continue  # the zoo's own entries apply only when its models (and writers) are in the matrix
+                continue
             for pattern in _patterns(match[key]):
                 if not any(glob_match(pattern, value) for value in values):
                     raise SourceError("%s: match.%s %s matches no %s (declared: %s)"

@@ -14,6 +14,7 @@ from conformance.validation import check
 from conformance.yaml_source import Located, SourceError, kind_of, listed, load, shown, where
 
 DEFAULT_MATRIX = "matrix.yaml"
+ZOO_EXPECTATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zoo", "expectations.yaml")
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,8 @@ def load_matrix(path: str = DEFAULT_MATRIX, check_files: bool = False) -> Matrix
     names = document.get("expectations") or []
     expectation_files = [names] if isinstance(names, str) else list(names)
     expectations = []  # type: List[Expectation]
+    if any("{zoo" in model.handle for model in models):  # first: the matrix's own files override the zoo's
+        expectations.extend(load_expectations(ZOO_EXPECTATIONS, runtimes, models, about_the_zoo=True))
     for name in expectation_files:
         expectations.extend(load_expectations(os.path.join(base, name), runtimes, models))
     return Matrix(path=path, runtimes=runtimes, models=models,

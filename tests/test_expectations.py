@@ -69,3 +69,20 @@ def test_the_shipped_expectations_fit_a_matrix_of_your_own_models(tmp_path):
     mine.write_text("expectations: typo.yaml\n" + runtime)
     with pytest.raises(SourceError, match=r"typo.yaml:1: match.model 'mien' matches no model \(declared: mine\)"):
         load_matrix(str(mine))
+
+
+def test_the_zoo_expectations_apply_only_when_a_listed_model_comes_from_the_zoo(tmp_path):
+    """They live with the zoo, come before the matrix's own files (which override them), and may name zoo
+    models the matrix does not list."""
+    from conformance.matrix import ZOO_EXPECTATIONS, load_matrix
+
+    runtime = ('runtimes:\n  - {id: tf2.21, python: "3.11", tensorflow: tensorflow-cpu==2.21.0, '
+               'tensorflow_hub: tensorflow-hub==0.16.1, mode: eager}\n')
+    (tmp_path / "mine.yaml").write_text("- match: {model: hazard}\n  status: skip\n  reason: not today\n")
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text("expectations: mine.yaml\n" + runtime + "models:\n  - {id: hazard, handle: /m}\n")
+    assert [e.source.split(":")[0] for e in load_matrix(str(matrix)).expectations] == [str(tmp_path / "mine.yaml")]
+    matrix.write_text("expectations: mine.yaml\n" + runtime + "models:\n  - {id: hazard, handle: '{zoo}/hazard'}\n")
+    sources = [e.source.split(":")[0] for e in load_matrix(str(matrix)).expectations]
+    assert sources[-1] == str(tmp_path / "mine.yaml") and set(sources[:-1]) == {ZOO_EXPECTATIONS}
+    assert len(sources) > 10, "entries about zoo models this matrix does not list are kept, not refused"
