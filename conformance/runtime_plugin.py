@@ -8,8 +8,9 @@ controller serves the zoo on 127.0.0.1 for ``{zoo_url}`` handles.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
-from typing import Optional
+from typing import Dict, Optional
 
 import pytest
 
@@ -20,6 +21,7 @@ from conformance.observations import Recorder, run_dir
 from conformance.outcome import counts_line
 from conformance.report.completeness import write_expected
 from conformance.run_ids import new_run_id
+from conformance.saved_model_header import detect_format
 from conformance.runtime.supervisor import HarnessError, SupervisedSession
 from conformance.serve import LoopbackServer
 from conformance.versions import installed_version
@@ -28,6 +30,14 @@ from conformance.zoo.catalog import default_zoo_dir
 
 RUN_ID_ENV = "CONFORMANCE_RUN_ID"
 ZOO_URL_ENV = "CONFORMANCE_ZOO_URL"
+
+
+def with_detected_formats(matrix: Matrix, places: Dict[str, str]) -> Matrix:
+    """A model listed with a handle alone gets the format its files say, so that expectations about formats
+    (hub.Module loads only the TF1 Hub format) apply to it as to a fully declared one."""
+    models = [m if m.format else dataclasses.replace(m, format=detect_format(m.handle, places))
+              for m in matrix.models]
+    return dataclasses.replace(matrix, models=models)
 
 
 class RuntimePlugin(CasePlugin):
@@ -42,6 +52,7 @@ class RuntimePlugin(CasePlugin):
             raise pytest.UsageError(str(error))
         self.reports = config.getoption("reports") or os.path.join(root, "reports")
         self.zoo_dir = os.path.abspath(config.getoption("zoo") or default_zoo_dir(root))
+        self.matrix = with_detected_formats(self.matrix, {"zoo": self.zoo_dir})
         self.worker = config.workerinput["workerid"] if hasattr(config, "workerinput") else "main"
         self.run_id = config.getoption("run_id") or os.environ.get(RUN_ID_ENV) or new_run_id()
         os.environ[RUN_ID_ENV] = self.run_id  # xdist workers inherit it

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tarfile
 from dataclasses import dataclass, field
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Mapping, Optional, Tuple
 
 
 class NotAModel(ValueError):
@@ -98,3 +98,18 @@ def read(path: str) -> Header:
         except (tarfile.TarError, OSError, EOFError) as error:
             raise NotAModel("%s is not a readable .tar.gz: %s" % (path, error))
     raise NotAModel("%s is neither a model directory nor a .tar.gz" % path)
+
+
+def detect_format(handle: str, places: Mapping[str, str]) -> Optional[str]:
+    """The format of a local model (directory or .tar.gz) whose entry does not declare one; None where the
+    files are not there to read (a URL, a zoo not built yet): the run itself then says what it found."""
+    try:
+        path = handle.format(**places)
+    except (KeyError, ValueError, IndexError):
+        return None
+    if path.startswith(("http://", "https://", "gs://")):
+        return None
+    try:
+        return read(path).format
+    except (NotAModel, OSError):
+        return None
