@@ -90,6 +90,9 @@ _RULES = [
      "the graph pins an op to {0}, which this runtime does not have" + _CLEAR_DEVICES),
     ("device-pinned", r"Could not satisfy explicit device specification '([^']+)'",
      "the graph pins an op to {0}, which this runtime does not have" + _CLEAR_DEVICES),
+    ("composite-signature", r"The name '' refers to an Operation not in the graph",
+     "this TensorFlow imports a TF1 signature as a function by tensor names, and a coo_sparse or composite "
+     "TensorInfo has none (TF 1.15's hub.load / tf.saved_model.load; TF 2.x splits it into components)"),
     ("composite-signature", r"a (\w+) TensorInfo is not fed or fetched by name",
      "this api cannot feed or fetch the signature's {0} tensors by name (a limit of hub-conformance's TF1 "
      "loader, not the model's failure)"),

@@ -31,13 +31,17 @@ class Expectation:
     status: str
     reason: str
     source: str  # file:line of the entry
-    cause: Optional[str] = None
+    cause: Optional[str] = None  # one cause, or several accepted ones written "a | b"
     intermittent: Tuple[str, ...] = ()
     link: Optional[str] = None
     match: Tuple[Tuple[str, Any], ...] = ()
 
     def allows(self, status: str) -> bool:
         return status == self.status or status in self.intermittent
+
+    def allows_cause(self, cause: str) -> bool:
+        """No cause named, or ``cause`` is one of those named."""
+        return not self.cause or cause in self.cause.split(" | ")
 
 
 PASS = Expectation(status="pass", reason="", source="(default)")
@@ -171,8 +175,13 @@ def load_expectations(path: str, runtimes: Sequence[Any] = (), models: Sequence[
                 except InvalidSpecifier:
                     raise SourceError("%s: match.%s %s is not a version specifier (e.g. '>=0.16')"
                                       % (where(match, key), key, shown(match[key])))
+        causes = _patterns(entry["cause"]) if "cause" in entry else []
+        for cause in causes:
+            if cause not in schema.CAUSES:
+                raise SourceError("%s: expectations[%d].cause: %s is not allowed (expected one of: %s)"
+                                  % (where(entry, "cause"), index, shown(cause), ", ".join(schema.CAUSES)))
         entries.append(Expectation(
             status=entry["status"], reason=entry["reason"], source=where(document, index),
-            cause=entry.get("cause"), intermittent=tuple(entry.get("intermittent") or ()),
+            cause=" | ".join(causes) or None, intermittent=tuple(entry.get("intermittent") or ()),
             link=entry.get("link"), match=tuple(sorted(match.items(), key=lambda kv: kv[0]))))
     return entries
