@@ -78,7 +78,7 @@ def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",
     for model in matrix.models:
         if not matrix.runs_on(model, runtime) or (check == "proof" and not model.counter):
             continue
-        signatures = list(model.signatures) if check in SIGNATURE_CHECKS else [None]
+        signatures = list(model.signatures or model.detected_signatures) if check in SIGNATURE_CHECKS else [None]
         for device in matrix.devices_of(model, runtime):
             for api in matrix.apis_of(model):
                 for signature in signatures:

@@ -21,7 +21,7 @@ from conformance.observations import Recorder, run_dir
 from conformance.outcome import counts_line
 from conformance.report.completeness import write_expected
 from conformance.run_ids import new_run_id
-from conformance.saved_model_header import detect_format
+from conformance.saved_model_header import detect
 from conformance.runtime.supervisor import HarnessError, SupervisedSession
 from conformance.serve import LoopbackServer
 from conformance.versions import installed_version
@@ -32,11 +32,18 @@ RUN_ID_ENV = "CONFORMANCE_RUN_ID"
 ZOO_URL_ENV = "CONFORMANCE_ZOO_URL"
 
 
-def with_detected_formats(matrix: Matrix, places: Dict[str, str]) -> Matrix:
-    """A model listed with a handle alone gets the format its files say, so that expectations about formats
-    (hub.Module loads only the TF1 Hub format) apply to it as to a fully declared one."""
-    models = [m if m.format else dataclasses.replace(m, format=detect_format(m.handle, places))
-              for m in matrix.models]
+def with_detected_facts(matrix: Matrix, places: Dict[str, str]) -> Matrix:
+    """What a model's files say where its entry is silent, read without TensorFlow: its format (so that
+    expectations about formats apply to a handle alone) and its signatures with several outputs (so that it
+    gets semantics and cost cases, which are generated before any runtime has seen the model)."""
+    models = []
+    for model in matrix.models:
+        header = detect(model.handle, places)
+        if header is not None:
+            variant = header.variant(None if model.tags is None else list(model.tags))
+            several = tuple(sorted(name for name, count in header.outputs[variant].items() if count >= 2))
+            model = dataclasses.replace(model, format=model.format or header.format, detected_signatures=several)
+        models.append(model)
     return dataclasses.replace(matrix, models=models)
 
 
@@ -52,7 +59,7 @@ class RuntimePlugin(CasePlugin):
             raise pytest.UsageError(str(error))
         self.reports = config.getoption("reports") or os.path.join(root, "reports")
         self.zoo_dir = os.path.abspath(config.getoption("zoo") or default_zoo_dir(root))
-        self.matrix = with_detected_formats(self.matrix, {"zoo": self.zoo_dir})
+        self.matrix = with_detected_facts(self.matrix, {"zoo": self.zoo_dir})
         self.worker = config.workerinput["workerid"] if hasattr(config, "workerinput") else "main"
         self.run_id = config.getoption("run_id") or os.environ.get(RUN_ID_ENV) or new_run_id()
         os.environ[RUN_ID_ENV] = self.run_id  # xdist workers inherit it

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tarfile
 from dataclasses import dataclass, field
-from typing import Iterator, List, Mapping, Optional, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 
 class NotAModel(ValueError):
@@ -21,6 +21,12 @@ class Header:
     format: str  # hub_tf1, saved_model_tf1 or saved_model_v2
     tag_sets: List[List[str]] = field(default_factory=list)  # one per graph variant (meta graph)
     signatures: List[List[str]] = field(default_factory=list)  # per graph variant
+    outputs: List[Dict[str, int]] = field(default_factory=list)  # per graph variant: signature -> output count
+
+    def variant(self, tags: Optional[List[str]]) -> int:
+        """The graph variant a model entry's ``tags`` choose (no tags: the only or the first one)."""
+        wanted = sorted(tags) if tags is not None else None
+        return next((i for i, t in enumerate(self.tag_sets) if t == wanted), 0)
 
 
 def _varint(data: bytes, position: int) -> Tuple[int, int]:
@@ -57,16 +63,29 @@ def _fields(data: bytes) -> Iterator[Tuple[int, object]]:
             raise NotAModel("not a protobuf message (wire type %d)" % wire)
 
 
-def _meta_graph(data: bytes) -> Tuple[List[str], List[str], bool]:
-    tags, signatures, objects = [], [], False
+def _signature_entry(data: bytes) -> Tuple[str, int]:
+    """A signature_def map entry (key = 1, SignatureDef = 2): its name and number of outputs (field 2)."""
+    name, outputs = "", 0
+    for number, value in _fields(data):
+        if number == 1 and isinstance(value, bytes):
+            name = value.decode("utf-8")
+        elif number == 2 and isinstance(value, bytes):
+            outputs = sum(1 for n, _ in _fields(value) if n == 2)
+    return name, outputs
+
+
+def _meta_graph(data: bytes) -> Tuple[List[str], Dict[str, int], bool]:
+    tags, signatures, objects = [], {}, False  # type: List[str], Dict[str, int], bool
     for number, value in _fields(data):
         if number == 1 and isinstance(value, bytes):  # meta_info_def
             tags.extend(v.decode("utf-8") for n, v in _fields(value) if n == 4 and isinstance(v, bytes))
-        elif number == 5 and isinstance(value, bytes):  # signature_def map entry: key = 1
-            signatures.extend(v.decode("utf-8") for n, v in _fields(value) if n == 1 and isinstance(v, bytes))
+        elif number == 5 and isinstance(value, bytes):  # signature_def map entry
+            name, outputs = _signature_entry(value)
+            if name != "__saved_model_init_op":
+                signatures[name] = outputs
         elif number == 7 and isinstance(value, bytes):  # object_graph_def: a TF2 SavedModel's objects
             objects = objects or any(n == 1 for n, _ in _fields(value))
-    return sorted(tags), sorted(s for s in signatures if s != "__saved_model_init_op"), objects
+    return sorted(tags), signatures, objects
 
 
 def parse(saved_model_pb: bytes, hub_module: bool = False) -> Header:
@@ -75,7 +94,8 @@ def parse(saved_model_pb: bytes, hub_module: bool = False) -> Header:
         raise NotAModel("saved_model.pb holds no graph")
     tf2 = any(objects for _, _, objects in graphs)
     return Header("hub_tf1" if hub_module else "saved_model_v2" if tf2 else "saved_model_tf1",
-                  [tags for tags, _, _ in graphs], [signatures for _, signatures, _ in graphs])
+                  [tags for tags, _, _ in graphs], [sorted(signatures) for _, signatures, _ in graphs],
+                  [signatures for _, signatures, _ in graphs])
 
 
 def read(path: str) -> Header:
@@ -100,9 +120,9 @@ def read(path: str) -> Header:
     raise NotAModel("%s is neither a model directory nor a .tar.gz" % path)
 
 
-def detect_format(handle: str, places: Mapping[str, str]) -> Optional[str]:
-    """The format of a local model (directory or .tar.gz) whose entry does not declare one; None where the
-    files are not there to read (a URL, a zoo not built yet): the run itself then says what it found."""
+def detect(handle: str, places: Mapping[str, str]) -> Optional[Header]:
+    """The header of a local model (directory or .tar.gz); None where the files are not there to read (a URL,
+    a zoo not built yet): the run itself then says what it found."""
     try:
         path = handle.format(**places)
     except (KeyError, ValueError, IndexError):
@@ -110,6 +130,6 @@ def detect_format(handle: str, places: Mapping[str, str]) -> Optional[str]:
     if path.startswith(("http://", "https://", "gs://")):
         return None
     try:
-        return read(path).format
+        return read(path)
     except (NotAModel, OSError):
         return None

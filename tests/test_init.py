@@ -70,3 +70,22 @@ def test_a_path_that_is_not_a_model_is_one_line_naming_it(tmp_path):
     with pytest.raises(NotAModel):
         from conformance.saved_model_header import parse
         parse(b"\x0f\x00garbage")
+
+
+def test_a_handle_alone_gets_semantics_cases_for_its_signatures_with_several_outputs(zoo_dir, tmp_path):
+    """Semantics and cost cases are generated before any runtime saw the model: its saved_model.pb says which
+    signatures have several outputs (one-output signatures have nothing computed unasked)."""
+    from conformance.cases import runtime_cases
+    from conformance.runtime_plugin import with_detected_facts
+
+    path = tmp_path / "matrix.yaml"
+    path.write_text('runtimes:\n  - {id: tf2.21, python: "3.11", tensorflow: tensorflow-cpu==2.21.0, '
+                    'tensorflow_hub: tensorflow-hub==0.16.1, mode: eager}\ndevices: [cpu]\napis: [hub.load]\n'
+                    'models:\n  - {id: est, handle: "{zoo}/estimator_tf1"}\n'
+                    '  - {id: text, handle: "{zoo}/text_embed", tags: []}\n'
+                    '  - {id: named, handle: "{zoo}/estimator_tf1", signatures: [predict]}\n'
+                    '  - {id: remote, handle: "https://example.org/m/1"}\n')
+    matrix = with_detected_facts(load_matrix(str(path)), {"zoo": zoo_dir})
+    assert [m.format for m in matrix.models] == ["saved_model_tf1", "hub_tf1", "saved_model_tf1", None]
+    semantics = {(c.model, c.signature) for c in runtime_cases(matrix, matrix.runtimes[0], "semantics")}
+    assert semantics == {("est", "predict"), ("est", "serving_default"), ("text", "tokens"), ("named", "predict")}
