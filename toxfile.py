@@ -3,7 +3,9 @@
 - puts the interpreters matrix.yaml needs on PATH: pyenv has Python 3.7 on these machines but its shims
   refuse it unless selected, so tox (and uv under tox-uv) would not find it;
 - shares one run id between all envs of a `tox` invocation, and tells them how many run at once;
-- under CI (CI=true) a missing interpreter is an error, locally a skip with a reason.
+- under CI (CI=true) a missing interpreter is an error, locally a skip with a reason;
+- before the `tests` env runs, Debian's chromium is there for the report's browser test (installed with
+  apt-get when missing and the machine allows it), so the README's commands set up a fresh machine.
 """
 import os
 import sys
@@ -12,6 +14,7 @@ from tox.plugin import impl
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from conformance import chromium  # noqa: E402
 from conformance.pythons import REQUIRED_PYTHONS, find_python  # noqa: E402
 from conformance.run_ids import new_run_id  # noqa: E402
 
@@ -33,3 +36,15 @@ def tox_add_core_config(core_conf, state):
     parallel = getattr(state.conf.options, "parallel", 0)
     if parallel != 0:  # None is `tox -p` / `-p all`: every selected env at once
         os.environ["CONFORMANCE_PARALLEL_ENVS"] = str(parallel or 0)
+
+
+BROWSER_ENVS = ("tests",)  # the envs whose tests drive Chromium
+
+
+@impl
+def tox_before_run_commands(tox_env):
+    if tox_env.name in BROWSER_ENVS:
+        try:
+            chromium.ensure()
+        except chromium.ChromiumMissing as missing:
+            raise RuntimeError("%s: %s" % (tox_env.name, missing))

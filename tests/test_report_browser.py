@@ -52,7 +52,7 @@ def report(tmp_path_factory, zoo_dir):
 @pytest.fixture
 def browser_page(report):
     if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is needed (apt-get install chromium); .ci/run installs it")
+        pytest.fail("Debian's chromium is needed (apt-get install chromium); `tox -e tests` installs it")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
