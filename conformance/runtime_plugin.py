@@ -67,6 +67,8 @@ class RuntimePlugin(CasePlugin):
             self.shard = parse_shard(config.getoption("shard")) if config.getoption("shard") else None
         except ValueError as error:
             raise pytest.UsageError(str(error))
+        if self.shard is not None:  # shards run as separate jobs whose observation folders are merged
+            self.worker = "%s.shard-%d-of-%d" % ((self.worker,) + self.shard)
         self.server = None  # type: Optional[LoopbackServer]
         self.session = None
         self.recorder = None  # type: Optional[Recorder]
@@ -107,7 +109,7 @@ class RuntimePlugin(CasePlugin):
             return
         cases = [item.callspec.params["case"] for item in session.items
                  if "case" in getattr(getattr(item, "callspec", None), "params", {})]
-        write_expected(os.path.join(run_dir(self.reports, self.run_id), self.runtime.id), [
+        write_expected(os.path.join(run_dir(self.reports, self.run_id), self.runtime.id), shard=self.shard, cases=[
             dict({"test": c.id, "check": c.check, "model": c.model, "runtime": c.runtime, "device": c.device,
                   "api": c.api, "signature": c.signature, "expected": c.expectation.status},
                  **({"shard": "%d/%d" % self.shard} if self.shard else {}))

@@ -10,7 +10,7 @@ import jsonschema
 
 from conformance.observations import Recorder
 from conformance.report import results
-from conformance.report.completeness import write_expected
+from conformance.report.completeness import expected_cases, write_expected
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INFO = {"runtime": "tf2.21", "mode": "eager", "python": "3.11.7", "tensorflow": "2.21.0",
@@ -106,3 +106,20 @@ def test_a_shard_merge_that_lacks_a_shard_says_which(tmp_path):
         jsonschema.validate(one, json.load(stream))
     assert results.incomplete(one) == ("incomplete: 1 of 1 cases recorded (0 missing); not in this merge: "
                                        "tf2.21 shard 2/2")
+
+
+def test_shards_merged_into_one_folder_keep_each_others_lists(tmp_path):
+    """The nightly workflow downloads every shard's artifact into one reports/runs/ (merge-multiple): each
+    shard's case list and observation files have names of their own, so none overwrites another."""
+    folder = os.path.join(str(tmp_path), "runs", "r1", "tf2.21")
+    for k, models in ((1, ["m1", "m3"]), (2, ["m2"])):
+        write_expected(folder, [dict(_case(m), shard="%d/2" % k) for m in models], shard=(k, 2))
+        recorder = Recorder(str(tmp_path), "r1", "tf2.21", "gw0.shard-%d-of-2" % k, INFO)
+        for model in models:
+            recorder.begin(_case(model)["test"], _case(model))
+            recorder.update(_case(model)["test"], status="pass", message="", duration=0.1)
+        recorder.close()
+    assert sorted(case["model"] for case in expected_cases(folder)) == ["m1", "m2", "m3"]
+    merged = results.collect([os.path.join(str(tmp_path), "runs", "r1")])
+    assert results.incomplete(merged) is None
+    assert sorted(c["model"] for c in merged["results"]) == ["m1", "m2", "m3"]

@@ -7,19 +7,26 @@ cases is incomplete and can never look green.
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
-from typing import Any, Dict, Iterable, List, Set
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 EXPECTED_CASES = "expected-cases.jsonl"
 MISSING_MESSAGE = ("never recorded: the run was interrupted, or the worker that held this case was killed, "
                    "before it ran")
 
 
-def write_expected(folder: str, cases: Iterable[Dict[str, Any]]) -> None:
+def expected_file(shard: Optional[Tuple[int, int]] = None) -> str:
+    """``expected-cases.jsonl``, or one file per shard: shards of a runtime run as separate CI jobs whose
+    folders are merged, and must not overwrite each other's lists."""
+    return EXPECTED_CASES if shard is None else "expected-cases.shard-%d-of-%d.jsonl" % shard
+
+
+def write_expected(folder: str, cases: Iterable[Dict[str, Any]], shard: Optional[Tuple[int, int]] = None) -> None:
     """Write the case list atomically (every worker collects the same list; the last write wins)."""
     os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, EXPECTED_CASES)
+    path = os.path.join(folder, expected_file(shard))
     temporary = "%s.%d.tmp" % (path, os.getpid())
     with open(temporary, "w") as stream:
         for case in cases:
@@ -28,11 +35,12 @@ def write_expected(folder: str, cases: Iterable[Dict[str, Any]]) -> None:
 
 
 def expected_cases(folder: str) -> List[Dict[str, Any]]:
-    path = os.path.join(folder, EXPECTED_CASES)
-    if not os.path.isfile(path):
-        return []
-    with open(path) as stream:
-        return [json.loads(line) for line in stream if line.strip()]
+    """Every case listed in the folder, by the unsharded run or by each shard."""
+    cases = []  # type: List[Dict[str, Any]]
+    for path in sorted(glob.glob(os.path.join(glob.escape(folder), "expected-cases*.jsonl"))):
+        with open(path) as stream:
+            cases.extend(json.loads(line) for line in stream if line.strip())
+    return cases
 
 
 def shards_of(folder: str) -> Set[str]:
