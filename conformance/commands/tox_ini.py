@@ -8,11 +8,11 @@ from __future__ import annotations
 import collections
 import os
 import re
-import sys
 from typing import Any
 
 import jinja2
 
+from conformance.commands.generated import write_or_check
 from conformance.matrix import Matrix, load_matrix
 from conformance.yaml_source import SourceError, shown
 
@@ -51,16 +51,4 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
-    text = render(load_matrix(args.matrix))
-    current = open(args.output).read() if os.path.exists(args.output) else None
-    if args.check:
-        if current != text:
-            print("%s is out of date with %s: run `python -m conformance tox-ini`" % (args.output, args.matrix),
-                  file=sys.stderr)
-            return 1
-        print("%s is up to date" % args.output)
-        return 0
-    with open(args.output, "w") as stream:
-        stream.write(text)
-    print("wrote %s" % args.output)
-    return 0
+    return write_or_check(render(load_matrix(args.matrix)), args.output, args.matrix, "tox-ini", args.check)
