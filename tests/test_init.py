@@ -76,7 +76,7 @@ def test_a_handle_alone_gets_semantics_cases_for_its_signatures_with_several_out
     """Semantics and cost cases are generated before any runtime saw the model: its saved_model.pb says which
     signatures have several outputs (one-output signatures have nothing computed unasked)."""
     from conformance.cases import runtime_cases
-    from conformance.runtime_plugin import with_detected_facts
+    from conformance.pytest.runtime import with_detected_facts
 
     path = tmp_path / "matrix.yaml"
     path.write_text('runtimes:\n  - {id: tf2.21, python: "3.11", tensorflow: tensorflow-cpu==2.21.0, '

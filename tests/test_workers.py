@@ -1,7 +1,7 @@
 """xdist worker sizing: the cores are shared among the tox envs that run at once."""
 import pytest
 
-from conformance.plugin import pytest_xdist_auto_num_workers
+from conformance.pytest.plugin import pytest_xdist_auto_num_workers
 
 
 @pytest.mark.parametrize("cores, parallel_envs, workers", [

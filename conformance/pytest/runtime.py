@@ -14,7 +14,7 @@ from typing import Dict, Optional
 
 import pytest
 
-from conformance.case_plugin import CasePlugin
+from conformance.pytest.case import CasePlugin
 from conformance.cases import in_shard, parse_shard, runtime_cases
 from conformance.matrix import DEFAULT_MATRIX, Matrix, Runtime, load_matrix
 from conformance.observations import Recorder, run_dir

@@ -16,7 +16,7 @@ from conformance.compare.goldens import GOLDEN_DIR, Goldens
 from conformance.compare.observed import COMPARE_RUNTIME, Observed, ObservationError, run_directories
 from conformance.expectations import PASS, Expectation, expected_for
 from conformance.matrix import DEFAULT_MATRIX, Matrix, load_matrix
-from conformance.case_plugin import CasePlugin
+from conformance.pytest.case import CasePlugin
 from conformance.observations import Recorder
 from conformance.outcome import counts_line
 from conformance.run_ids import latest_run

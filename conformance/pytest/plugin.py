@@ -1,7 +1,7 @@
 """The pytest plugin of hub-conformance (entry point ``pytest11: conformance``).
 
-Two modes, each its own plugin object: ``--runtime ID`` (runtime_plugin: the cases of one runtime) and
-``--compare RUN`` (comparison_plugin: cross-runtime checks on recorded observations, no TensorFlow).
+Two modes, each its own plugin object: ``--runtime ID`` (runtime: the cases of one runtime) and
+``--compare RUN`` (comparison: cross-runtime checks on recorded observations, no TensorFlow).
 """
 from __future__ import annotations
 
@@ -37,11 +37,11 @@ def pytest_configure(config):
     if config.getoption("runtime") and config.getoption("compare"):
         raise pytest.UsageError("--runtime and --compare are two modes: give one")
     if config.getoption("runtime"):
-        from conformance.runtime_plugin import RuntimePlugin
+        from conformance.pytest.runtime import RuntimePlugin
 
         config.pluginmanager.register(RuntimePlugin(config, config.getoption("runtime")), "conformance-runtime")
     elif config.getoption("compare"):
-        from conformance.comparison_plugin import ComparisonPlugin
+        from conformance.pytest.comparison import ComparisonPlugin
 
         config.pluginmanager.register(ComparisonPlugin(config, config.getoption("compare")),
                                       "conformance-compare")
