@@ -84,7 +84,7 @@ def test_bad_matrix_is_a_one_line_usage_error(tmp_path, write):
     result = run_cases(tmp_path, "--runtime=tf2.21", "--matrix", path, "-p", "no:xdist")
     assert result.returncode == 4
     assert "matrix.yaml:1: matrix.modelz: unknown key 'modelz' (allowed: apis, case_timeout, devices, expectations, models, " \
-           "overhead_threshold, runtimes)" in result.stdout
+           "models_per_job, overhead_threshold, runtimes)" in result.stdout
 
 
 def test_semantics_cases_flag_the_hazard_and_prove_eager_computes_everything(tmp_path, zoo_dir):
