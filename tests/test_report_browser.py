@@ -1,6 +1,7 @@
 """End to end in a real browser: a real tf2.21 run, its report rendered by headless Chromium (Debian's
-package, driven by Playwright): the grid shows statuses, a cell opens its details, and a model id that
-carries HTML (a model's handle, in its error message) is shown as text."""
+package, driven by Playwright): the grid shows statuses, a cell opens its details (rendered from data
+embedded once) and links to itself, a model id that carries HTML (a model's handle, in its error message)
+is shown as text; and the same run copied to 100 models stays small, fits the first screen and filters."""
 import os
 import shutil
 import subprocess
@@ -72,18 +73,73 @@ def test_grid_shows_the_statuses(browser_page):
     assert browser_page.is_visible("#compat") and browser_page.is_visible("#run-info")
 
 
-def test_a_cell_opens_its_details(browser_page):
-    button = browser_page.locator("#grid tr.model button.xfail").first
-    target = button.get_attribute("data-target")
-    assert not browser_page.is_visible("#" + target)
-    button.click()
-    assert browser_page.is_visible("#" + target)
-    assert "expected failure" in browser_page.inner_text("#" + target)
+def test_a_cell_opens_its_details_and_links_to_itself(browser_page, report):
+    assert not browser_page.is_visible("#details")
+    browser_page.locator("#grid tbody[data-model=hazard] tr.model button.xfail").first.click()
+    assert browser_page.is_visible("#details")
+    assert "expected failure" in browser_page.inner_text("#details")
+    link = browser_page.evaluate("location.hash")
+    assert link.startswith("#cell=hazard%2Ftf2.21%2F")
+    browser_page.goto("about:blank")
+    browser_page.goto("file://%s%s" % (report, link))
+    assert browser_page.is_visible("#details") and browser_page.inner_text("#details").startswith("hazard")
 
 
 def test_html_in_a_message_is_text_not_markup(browser_page):
-    button = browser_page.locator("#grid tr.model button.fail").first
-    target = button.get_attribute("data-target")
-    button.click()
-    assert EVIL in browser_page.inner_text("#" + target)
+    browser_page.locator("#grid tr.model button.fail").first.click()
+    assert EVIL in browser_page.inner_text("#details")
     assert browser_page.eval_on_selector_all("em", "ems => ems.length") == 0
+
+
+# ---------------------------------------------------------------- the same run, 100 models
+@pytest.fixture(scope="module")
+def scaled_report(report):
+    """The real run's 4 models copied 25 times: 100 models, rendered by the report command."""
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    from report_scale import multiply_run
+
+    reports = report.parent.parent
+    multiply_run(str(reports / "runs" / "r1"), str(reports / "runs" / "r100"), 25)
+    made = subprocess.run([sys.executable, "-m", "conformance", "--matrix", str(reports.parent / "matrix.yaml"),
+                           "report", "--reports", str(reports), "--run-id", "r100"], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300)
+    page = reports / "r100" / "index.html"
+    assert page.is_file(), made.stdout
+    return page
+
+
+@pytest.fixture
+def scaled_page(scaled_report):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto("file://%s" % scaled_report)
+        yield page
+        browser.close()
+
+
+def test_a_100_model_page_is_small_and_its_verdict_and_grid_are_on_the_first_screen(scaled_report, scaled_page):
+    assert len(scaled_page.eval_on_selector_all("#grid tbody.model-rows", "rows => rows")) == 100
+    assert scaled_report.stat().st_size < 10 * 1000 * 1000
+    verdict = scaled_page.eval_on_selector("#verdict", "e => e.getBoundingClientRect().toJSON()")
+    grid = scaled_page.eval_on_selector("#grid", "e => e.getBoundingClientRect().toJSON()")
+    assert verdict["bottom"] < 1000 and grid["top"] < 1000, (verdict, grid)
+    assert grid["width"] <= 1600
+    assert "gpu" in scaled_page.inner_text(".hidden-columns"), "a device no runtime has is one note, not a column"
+    assert not scaled_page.is_visible("#changes"), "the full list of changes is collapsed"
+
+
+def test_the_filters_narrow_the_grid_and_list_the_matching_cases(scaled_page):
+    scaled_page.fill("#filter", "hazard_c7 hub.load")
+    visible = scaled_page.eval_on_selector_all("#grid tbody.model-rows:not([hidden])", "rows => rows.map(r => r.dataset.model)")
+    assert visible == ["hazard_c7"]
+    listed = scaled_page.inner_text("#matches")
+    assert "hazard_c7" in listed and "hub.load" in listed and "hazard_c8" not in listed
+    scaled_page.fill("#filter", "")
+    scaled_page.select_option("#status-filter", "fail")
+    shown = scaled_page.eval_on_selector_all(
+        "#grid tbody.model-rows:not([hidden])", "rows => rows.map(r => r.querySelectorAll('button.fail').length)")
+    assert 0 < len(shown) < 100 and all(shown), "only the models with an unexpected failure stay"
+    assert "case(s) match" in scaled_page.inner_text("#match-count")

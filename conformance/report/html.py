@@ -23,6 +23,7 @@ def render(document: Dict[str, Any], run_diff: RunDiff, runtimes: Sequence[str],
         unexpected=sum(1 for r in results if unexpected(r)), incomplete=incomplete(document),
         totals=[(status, totals[status]) for status in page.SEVERITY if totals[status]],
         labels=page.LABELS, severity=page.SEVERITY, diff=run_diff, grid=grid,
+        case_data=page.script_json(page.case_data(grid)),
         compat=page.compat_table(results, formats, [r for r in runtimes if r in document["run_info"]], apis),
         heatmap=page.heatmap_png(results, grid["columns"]),
         run_info=sorted(document["run_info"].items()))

@@ -21,7 +21,10 @@ def worst(statuses: Sequence[str]) -> str:
     return min(statuses, key=SEVERITY.index) if statuses else "skip"
 
 
-DETAIL_CHARACTERS = 3000  # per case in the page; results.json keeps everything
+# Characters of details per case in the page, by status (results.json keeps everything): a page of 100
+# models holds ~30,000 cases, so what passed or failed as expected says little here.
+DETAIL_CHARACTERS = {"pass": 200, "xfail": 800, "skip": 0}
+MORE_DETAILS = 3000
 
 
 def _details_text(result: Dict[str, Any]) -> str:
@@ -39,7 +42,7 @@ def _details_text(result: Dict[str, Any]) -> str:
     if details:
         parts.append(json.dumps(details, indent=1, sort_keys=True, default=str))
     text = "\n\n".join(parts)
-    limit = DETAIL_CHARACTERS if result["status"] != "pass" else DETAIL_CHARACTERS // 5
+    limit = DETAIL_CHARACTERS.get(result["status"], MORE_DETAILS)
     return text if len(text) <= limit else text[:limit] + "\n… (all of it in results.json)"
 
 
@@ -49,8 +52,24 @@ def columns_of(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> List[T
     return [(rt, dev) for rt in order for dev in DEVICES if (rt, dev) in seen]
 
 
+def skipped_columns(results: List[Dict[str, Any]], columns: List[Tuple[str, str]]) -> List[Dict[str, Any]]:
+    """Columns where every case was skipped (a device no runtime has, here gpu): one note instead of a
+    column of grey cells, with the count and the commonest reason."""
+    cases = collections.defaultdict(list)  # type: Dict[Tuple[str, str], List[Dict[str, Any]]]
+    for result in results:
+        cases[(result["runtime"], result["device"])].append(result)
+    notes = []
+    for column in columns:
+        if cases[column] and all(r["status"] == "skip" for r in cases[column]):
+            reasons = collections.Counter(r["message"].replace("Skipped: ", "", 1) for r in cases[column])
+            notes.append({"runtime": column[0], "device": column[1], "cases": len(cases[column]),
+                          "reason": reasons.most_common(1)[0][0]})
+    return notes
+
+
 def grid(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dict[str, Any]:
-    columns = columns_of(results, runtimes)
+    hidden = skipped_columns(results, columns_of(results, runtimes))
+    columns = [c for c in columns_of(results, runtimes) if not any((n["runtime"], n["device"]) == c for n in hidden)]
     by_cell = collections.defaultdict(list)  # type: Dict[Tuple[str, str, str], List[Dict[str, Any]]]
     apis_of = collections.defaultdict(set)
     for result in results:
@@ -78,7 +97,25 @@ def grid(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dict[str, An
         rows.append({"model": model, "cells": cells, "apis": sub, "counts": _counts(
             [r for (m, _, _), rs in by_cell.items() if m == model for r in rs])})
     column_counts = [_counts(by_cell_column(by_cell, rt, dev)) for rt, dev in columns]
-    return {"columns": columns, "rows": rows, "column_counts": column_counts}
+    spans = []  # type: List[List[Any]]
+    for runtime, _ in columns:
+        if spans and spans[-1][0] == runtime:
+            spans[-1][1] += 1
+        else:
+            spans.append([runtime, 1])
+    return {"columns": columns, "rows": rows, "column_counts": column_counts, "runtime_spans": spans,
+            "hidden_columns": _hidden_note(hidden)}
+
+
+def _hidden_note(hidden: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The skipped columns grouped by device: "gpu on tf1.15-graph, …: 1320 cases skipped (e.g. …)"."""
+    groups = collections.OrderedDict()  # type: collections.OrderedDict
+    for note in hidden:
+        group = groups.setdefault(note["device"], {"device": note["device"], "runtimes": [], "cases": 0,
+                                                   "reason": note["reason"]})
+        group["runtimes"].append(note["runtime"])
+        group["cases"] += note["cases"]
+    return list(groups.values())
 
 
 def by_cell_column(by_cell, runtime: str, device: str) -> List[Dict[str, Any]]:
@@ -99,8 +136,40 @@ def _status_of(cases: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 
 def _cell(cell_id: str, cases: List[Dict[str, Any]]) -> Dict[str, Any]:
-    return dict(_status_of(cases), id=cell_id,
-                cases=[dict(r, text=_details_text(r), label=LABELS[r["status"]]) for r in cases])
+    return dict(_status_of(cases), id=cell_id, cases=cases)
+
+
+class _Strings(object):
+    """A table of the page's strings, each stored once (messages and details repeat across cells)."""
+
+    def __init__(self):
+        self.items, self.index = [], {}  # type: List[str], Dict[str, int]
+
+    def __call__(self, text: str) -> int:
+        if text not in self.index:
+            self.index[text] = len(self.items)
+            self.items.append(text)
+        return self.index[text]
+
+
+def case_data(grid_view: Dict[str, Any]) -> Dict[str, Any]:
+    """Every cell's cases, once, for the page to render on demand: ``cells[id] = [model, runtime, device,
+    [[status, test, expected, message, details], ...]]`` with strings as indexes into ``strings``."""
+    strings = _Strings()
+    cells = {}
+    for row in grid_view["rows"]:
+        for (runtime, device), cell in zip(grid_view["columns"], row["cells"]):
+            cells[cell["id"]] = [strings(row["model"]), strings(runtime), strings(device), [
+                [strings(r["status"]), strings(r["test"]), strings(r["expected"] or ""), strings(r["message"] or ""),
+                 strings(_details_text(r))] for r in cell["cases"]]]
+    return {"strings": strings.items, "cells": cells, "labels": LABELS}
+
+
+def script_json(data: Any) -> str:
+    """JSON safe inside <script type="application/json">: no ``<``, ``>`` or ``&`` at all, so no model-supplied
+    ``</script>`` or ``<!--`` can end or change the element (JSON.parse reads the escapes back)."""
+    return json.dumps(data, separators=(",", ":"), sort_keys=True).replace("<", "\\u003c").replace(
+        ">", "\\u003e").replace("&", "\\u0026")
 
 
 def compat_table(results: List[Dict[str, Any]], formats: Dict[str, Optional[str]], runtimes: Sequence[str],
