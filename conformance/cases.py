@@ -69,6 +69,10 @@ def facts_of(check: str, model: Model, runtime: Runtime, device: str, api: str,
 
 
 SIGNATURE_CHECKS = ("semantics", "cost", "proof")  # made per signature; proof only for models with a counter
+# The parameter-server case (TF Hub migration guide): TF2 SavedModels, cpu, the two apis the guide trains with,
+# without and with share_cluster_devices_in_session (in the signature slot of the case id).
+CLUSTER_APIS = ("hub.load", "hub.KerasLayer")
+CLUSTER_VARIANTS = ("unshared", "shared")
 
 
 def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",
@@ -79,8 +83,15 @@ def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",
         if not matrix.runs_on(model, runtime) or (check == "proof" and not model.counter):
             continue
         signatures = list(model.signatures or model.detected_signatures) if check in SIGNATURE_CHECKS else [None]
-        for device in matrix.devices_of(model, runtime):
-            for api in matrix.apis_of(model):
+        devices, apis = matrix.devices_of(model, runtime), matrix.apis_of(model)
+        if check == "cluster":
+            if model.format != "saved_model_v2":
+                continue
+            signatures = list(CLUSTER_VARIANTS)
+            devices = [d for d in devices if d == "cpu"]
+            apis = [a for a in apis if a in CLUSTER_APIS]
+        for device in devices:
+            for api in apis:
                 for signature in signatures:
                     facts = facts_of(check, model, runtime, device, api, versions, signature)
                     cases.append(Case(check, Cell(model.id, runtime.id, device), api,

@@ -80,6 +80,13 @@ _RULES = [
      "variable {0} was read before it was initialized"),
     ("graph-mismatch", r"Module must be applied in the graph it was instantiated for",
      "hub.Module cannot be applied inside another graph, such as a compiled tf.function"),
+    ("remote-device-unshared", r"Assigned device '([^']+)' does not match any device",
+     "the model's variables live on {0}, a device the session's worker does not know: set "
+     "share_cluster_devices_in_session in the session's ConfigProto (TF Hub migration guide)"),
+    ("function-device-pinned", r"Cannot assign a device for operation (GroupCrossDeviceControlEdges[^:\s]*):[^\n]*?"
+                               r"explicitly assigned to (\S+)",
+     "a function saved by TF 1.15 pins its ops to {1} ({0}); a TF 2.x session on a cluster cannot place it: "
+     "write the SavedModel with TF 2.x"),
     ("device-pinned", r"Cannot assign a device for operation ([^:\s]+): Could not satisfy explicit device "
                       r"specification '([^']+)'",
      "the graph pins op {0} to {1}, which this runtime does not have" + _CLEAR_DEVICES),

@@ -47,12 +47,14 @@ def pytest_configure(config):
                                       "conformance-compare")
 
 
-MODE_OF_CASE_FILE = {"test_load.py": "runtime", "test_semantics.py": "runtime", "test_compare.py": "compare"}
+MODE_OF_CASE_FILE = {"test_load.py": "runtime", "test_semantics.py": "runtime", "test_cluster.py": "runtime",
+                     "test_compare.py": "compare"}
 
 
 def pytest_ignore_collect(collection_path, config):
     """Case files of the other mode are not collected: ``pytest cases --runtime X`` runs the runtime cases
-    (test_load.py, test_semantics.py), ``pytest cases --compare RUN`` the comparison (test_compare.py)."""
+    (test_load.py, test_semantics.py, test_cluster.py), ``pytest cases --compare RUN`` the comparison
+    (test_compare.py)."""
     mode = MODE_OF_CASE_FILE.get(collection_path.name)
     if mode is not None and collection_path.parent.name == "cases":
         return not config.getoption(mode)

@@ -231,6 +231,15 @@ class SupervisedSession(object):
             record(**lost.fields())
             return lost.cause
 
+    def probe_cluster(self, model: Any, api: str, shared: bool) -> Dict[str, Any]:
+        """The parameter-server case in a process group of its own (no executor: its servers cannot be
+        stopped, so the group is ended with the case); within the model's time limit."""
+        from conformance.handles import expand, loadable
+        from conformance.runtime.cluster_case import run_cluster
+
+        handle = loadable(expand(model.handle, self._setup["places"], model.id))
+        return run_cluster(handle, model.tags, api, shared, self.limit_of(model), self._env)
+
     def probe_semantics(self, model: Any, api: str, device_name: str, signature: str) -> Dict[str, Any]:
         return self._findings("probe_semantics", model, (api, device_name, signature))
 
