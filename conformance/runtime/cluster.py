@@ -1,15 +1,15 @@
 """The parameter-server case of the TF Hub migration guide, in a process of its own (it imports TensorFlow).
 
-``python -m conformance.runtime.cluster '{"handle": ..., "tags": ..., "api": ..., "shared": ...}'`` starts a
-``{ps: 1, worker: 1}`` cluster of ``tf.compat.v1.train.Server`` on 127.0.0.1 ports, loads the model under
+``python -m conformance.runtime.cluster '{"handle": ..., "tags": ..., "variants": [[api, shared], ...]}'``
+runs each variant in a fresh graph with a fresh ``{ps: 1, worker: 1}`` cluster of ``tf.compat.v1.train.Server`` on 127.0.0.1 ports, loads the model under
 ``replica_device_setter`` (its variables go to ``/job:ps``), builds a loss that *consumes* the model's output
 (fetching the output alone is inlined by Grappler and never shows the problem), one SGD step with
 ``minimize(var_list=...)``, and runs it in a TF1 Session on the worker, with or without
 ``share_cluster_devices_in_session`` in the ConfigProto. Servers cannot be stopped in TF1: the caller
 (:mod:`conformance.runtime.cluster_case`) runs this in a process group it kills when the case ends.
 
-Prints one line ``CLUSTER-RESULT {json}``: ``outcome`` ok | error | skip, the losses before and after the
-step, or the error's type and message.
+Prints one line ``CLUSTER-RESULT {json}``: per variant (``"<api> shared|unshared"``), ``outcome`` ok | error |
+skip | harness-error, the losses before and after the step, or the error's type and message.
 """
 from __future__ import annotations
 
@@ -55,25 +55,27 @@ def _call_arguments(tf: Any, obj: Any) -> List[Any]:
                                              or "nothing (it has no __call__)"))
 
 
-def run(request: Dict[str, Any]) -> Dict[str, Any]:
+def variant_key(api: str, shared: bool) -> str:
+    return "%s %s" % (api, "shared" if shared else "unshared")
+
+
+def run(handle: str, tags: Any, api: str, shared: bool) -> Dict[str, Any]:
     import tensorflow as tf
     import tensorflow_hub as hub
 
     tf1 = tf.compat.v1
-    tf1.disable_eager_execution()
     cluster = tf.train.ClusterSpec({"ps": ["127.0.0.1:%d" % _port()], "worker": ["127.0.0.1:%d" % _port()]})
     tf1.train.Server(cluster, job_name="ps", task_index=0)
     worker = tf1.train.Server(cluster, job_name="worker", task_index=0)
-    tags = request.get("tags")
     kwargs = {} if tags is None else {"tags": list(tags)}
-    with tf1.device(tf1.train.replica_device_setter(cluster=cluster)):  # variables -> /job:ps
-        obj = hub.load(request["handle"], **kwargs)
+    with tf.Graph().as_default(), tf1.device(tf1.train.replica_device_setter(cluster=cluster)):  # vars -> ps
+        obj = hub.load(handle, **kwargs)
         try:
             arguments = _call_arguments(tf, obj)
         except LookupError as outside:
             return {"outcome": "skip", "why": str(outside)}
-        if request["api"] == "hub.KerasLayer":
-            layer = hub.KerasLayer(request["handle"], trainable=True, **kwargs)
+        if api == "hub.KerasLayer":
+            layer = hub.KerasLayer(handle, trainable=True, **kwargs)
             output, variables = layer(arguments[0], training=True), layer.trainable_weights
         else:
             output, variables = obj(*arguments), list(obj.trainable_variables)
@@ -81,36 +83,43 @@ def run(request: Dict[str, Any]) -> Dict[str, Any]:
             return {"outcome": "skip", "why": "the model has no trainable variables"}
         loss = tf.reduce_sum(tf.square(tf.nest.flatten(output)[0]))
         step = tf1.train.GradientDescentOptimizer(0.01).minimize(loss, var_list=variables)
-    config = tf1.ConfigProto()
-    field = "share_cluster_devices_in_session"
-    holder = config if hasattr(config, field) else config.experimental  # top-level since TF 2.2
-    setattr(holder, field, bool(request["shared"]))
-    result = {"variables": sorted(v.name for v in variables), "flag": ("" if holder is config else "experimental.")
-              + field, "ps": cluster.as_dict()["ps"][0]}  # type: Dict[str, Any]
-    with tf1.Session(worker.target, config=config) as session:
-        session.run(tf1.global_variables_initializer())
-        try:
-            before = float(session.run(loss))
-            session.run(step)
-            after = float(session.run(loss))
-        except tf.errors.OpError as error:
-            result.update(outcome="error", type=type(error).__name__, message=error.message)
-            return result
+        config = tf1.ConfigProto()
+        field = "share_cluster_devices_in_session"
+        holder = config if hasattr(config, field) else config.experimental  # top-level since TF 2.2
+        setattr(holder, field, bool(shared))
+        result = {"variables": sorted(v.name for v in variables), "flag": ("" if holder is config else
+                                                                           "experimental.") + field}
+        with tf1.Session(worker.target, config=config) as session:
+            session.run(tf1.global_variables_initializer())
+            try:
+                before = float(session.run(loss))
+                session.run(step)
+                after = float(session.run(loss))
+            except tf.errors.OpError as error:
+                result.update(outcome="error", type=type(error).__name__, message=error.message)
+                return result
     result.update(outcome="ok", loss_before=before, loss_after=after)
     return result
 
 
 def main() -> int:
-    started = time.perf_counter()
-    try:
-        result = run(json.loads(sys.argv[1]))
-    except Exception as error:  # noqa: BLE001 - the caller classifies TensorFlow's errors; ours are ours
-        from conformance.blame import raised_by_harness
+    request = json.loads(sys.argv[1])
+    import tensorflow as tf
 
-        result = {"outcome": "harness-error" if raised_by_harness(error) else "error", "type": type(error).__name__,
-                  "message": str(error), "traceback": traceback.format_exc()[-3000:]}
-    result["seconds"] = round(time.perf_counter() - started, 3)
-    sys.stdout.write(RESULT_PREFIX + json.dumps(result, sort_keys=True) + "\n")
+    tf.compat.v1.disable_eager_execution()
+    results = {}
+    for api, shared in request["variants"]:
+        started = time.perf_counter()
+        try:
+            result = run(request["handle"], request.get("tags"), api, shared)
+        except Exception as error:  # noqa: BLE001 - the caller classifies TensorFlow's errors; ours are ours
+            from conformance.blame import raised_by_harness
+
+            result = {"outcome": "harness-error" if raised_by_harness(error) else "error",
+                      "type": type(error).__name__, "message": str(error), "traceback": traceback.format_exc()[-3000:]}
+        result["seconds"] = round(time.perf_counter() - started, 3)
+        results[variant_key(api, shared)] = result
+    sys.stdout.write(RESULT_PREFIX + json.dumps(results, sort_keys=True) + "\n")
     sys.stdout.flush()
     return 0
 

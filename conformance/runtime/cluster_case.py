@@ -8,9 +8,9 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
-from conformance.runtime.cluster import RESULT_PREFIX
+from conformance.runtime.cluster import RESULT_PREFIX, variant_key
 from conformance.runtime.supervisor import stderr_evidence
 
 
@@ -22,11 +22,13 @@ def _end_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def run_cluster(handle: str, tags: Optional[Sequence[str]], api: str, shared: bool, timeout: float,
-                env: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
-    """The case's record: ``outcome`` ok | error | skip | harness-error | timeout | crash, and what it saw."""
-    request = json.dumps({"handle": handle, "tags": None if tags is None else list(tags), "api": api,
-                          "shared": shared})
+def run_cluster(handle: str, tags: Optional[Sequence[str]], variants: Sequence[Tuple[str, bool]], timeout: float,
+                env: Optional[Mapping[str, str]] = None) -> Dict[str, Dict[str, Any]]:
+    """Each variant's record (by ``variant_key``): ``outcome`` ok | error | skip | harness-error, or for all of
+    them timeout | crash, and what it saw. One process runs every variant of a model (each in its own graph
+    and cluster): TensorFlow is imported once."""
+    request = json.dumps({"handle": handle, "tags": None if tags is None else list(tags),
+                          "variants": [[api, bool(shared)] for api, shared in variants]})
     process = subprocess.Popen([sys.executable, "-m", "conformance.runtime.cluster", request],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                                env=dict(env if env is not None else os.environ), start_new_session=True)
@@ -34,16 +36,22 @@ def run_cluster(handle: str, tags: Optional[Sequence[str]], api: str, shared: bo
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _end_group(process)
-        return {"outcome": "timeout", "message": "the cluster case passed its limit of %gs and was killed "
-                                                 "(its process group, servers included)" % timeout,
-                "pid": process.pid}
+        return _everyone(variants, {"outcome": "timeout", "pid": process.pid, "message": "the cluster cases passed "
+                                    "their limit of %gs and were killed (their process group, servers included)"
+                                    % timeout})
     finally:
         if process.poll() is None or process.returncode is not None:
             _end_group(process)  # the servers' threads die with the group, even if the child left some behind
     lines = [line for line in stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if not lines:
-        return {"outcome": "crash", "message": "the cluster process ended (exit status %s) without a result: %s"
-                % (process.returncode, stderr_evidence(stderr)), "pid": process.pid}
-    result = json.loads(lines[-1][len(RESULT_PREFIX):])
-    result["pid"] = process.pid
-    return result
+        return _everyone(variants, {"outcome": "crash", "pid": process.pid, "message": "the cluster process ended "
+                                    "(exit status %s) without a result: %s" % (process.returncode,
+                                                                              stderr_evidence(stderr))})
+    results = json.loads(lines[-1][len(RESULT_PREFIX):])
+    for result in results.values():
+        result["pid"] = process.pid
+    return results
+
+
+def _everyone(variants: Sequence[Tuple[str, bool]], result: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    return {variant_key(api, shared): dict(result) for api, shared in variants}

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from conformance.causes import Cause
 from conformance.runtime import channel
@@ -138,6 +138,7 @@ class SupervisedSession(object):
                        "outputs": outputs}
         self._env = dict(os.environ)
         self._executor = None  # type: Optional[_Executor]
+        self._cluster = ("", {})  # type: Tuple[str, Dict[str, Dict[str, Any]]]
         self._losses = collections.defaultdict(list)  # type: Dict[str, List[ExecutorLost]]
         self.restarts = 0
         first = self._start()
@@ -232,13 +233,19 @@ class SupervisedSession(object):
             return lost.cause
 
     def probe_cluster(self, model: Any, api: str, shared: bool) -> Dict[str, Any]:
-        """The parameter-server case in a process group of its own (no executor: its servers cannot be
-        stopped, so the group is ended with the case); within the model's time limit."""
+        """The parameter-server case: every variant of a model runs in one process group of its own (no
+        executor: its servers cannot be stopped, so the group is ended with it), within the model's time
+        limit; the worker keeps the results of the current model."""
+        from conformance.cases import CLUSTER_APIS, CLUSTER_VARIANTS
         from conformance.handles import expand, loadable
+        from conformance.runtime.cluster import variant_key
         from conformance.runtime.cluster_case import run_cluster
 
-        handle = loadable(expand(model.handle, self._setup["places"], model.id))
-        return run_cluster(handle, model.tags, api, shared, self.limit_of(model), self._env)
+        if self._cluster[0] != model.id:
+            handle = loadable(expand(model.handle, self._setup["places"], model.id))
+            variants = [(a, v == "shared") for a in CLUSTER_APIS for v in CLUSTER_VARIANTS]
+            self._cluster = (model.id, run_cluster(handle, model.tags, variants, self.limit_of(model), self._env))
+        return self._cluster[1][variant_key(api, shared)]
 
     def probe_semantics(self, model: Any, api: str, device_name: str, signature: str) -> Dict[str, Any]:
         return self._findings("probe_semantics", model, (api, device_name, signature))
