@@ -255,6 +255,30 @@ class RuntimeSession(object):
         also = "; also failing: %s" % ", ".join("%s (%s)" % (s, c.id) for s, c in others) if others else ""
         return Cause(cause.id, "signature %s: %s%s" % (signature, cause.diagnosis, also))
 
+    def cluster_fit(self, model: Model) -> Optional[str]:
+        """Why the parameter-server case cannot call this model (it calls ``__call__(x[, training])`` with one
+        float tensor), or None: asked here, where TensorFlow is up, before a cluster process starts."""
+        try:
+            loaded, error, _, _ = self.load(model, "hub.load", self.devices["cpu"])
+        except apis.NotApplicable:
+            return None
+        if loaded is None:
+            return None  # the cluster case meets the same load failure and reports it
+        if apis.CALL not in loaded.signature_names():
+            return "the model has no __call__ (the cluster case trains through __call__(x[, training]))"
+        try:
+            inputs = loaded.describe(apis.CALL)["inputs"]
+        except Exception as failure:  # noqa: BLE001 - the cluster case reports the model's own failures
+            if raised_by_harness(failure):
+                raise
+            return None
+        floats = [n for n, i in inputs.items() if i["kind"] == "dense" and i["dtype"].startswith(("float", "bfloat"))
+                  and i["shape"]]
+        if len(inputs) != 1 or len(floats) != 1:
+            return ("the cluster case calls __call__(x[, training]) with one float tensor x; this model's __call__ "
+                    "takes %s" % ", ".join("%s (%s %s)" % (n, i["kind"], i["dtype"]) for n, i in sorted(inputs.items())))
+        return None
+
     # ------------------------------------------------------------------ eager-computes-all-outputs
     def _measure(self, compute) -> Dict[str, Any]:
         """Run ``compute`` once to warm up, then time it; record error, finiteness and the best time."""

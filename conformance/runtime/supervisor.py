@@ -242,6 +242,11 @@ class SupervisedSession(object):
         from conformance.runtime.cluster_case import run_cluster
 
         if self._cluster[0] != model.id:
+            misfit = self._findings("cluster_fit", model, ())
+            if misfit is not None and not isinstance(misfit, str):  # the executor was lost
+                return {"outcome": misfit["lost"]["lost"], "message": misfit["cause"].diagnosis}
+            if misfit:
+                return {"outcome": "skip", "why": misfit}
             handle = loadable(expand(model.handle, self._setup["places"], model.id))
             variants = [(a, v == "shared") for a in CLUSTER_APIS for v in CLUSTER_VARIANTS]
             self._cluster = (model.id, run_cluster(handle, model.tags, variants, self.limit_of(model), self._env))
