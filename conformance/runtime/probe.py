@@ -263,7 +263,7 @@ class RuntimeSession(object):
         except apis.NotApplicable:
             return None
         if loaded is None:
-            return None  # the cluster case meets the same load failure and reports it
+            return "did not load through hub.load: %s" % error["diagnosis"]  # its load case says so
         if apis.CALL not in loaded.signature_names():
             return "the model has no __call__ (the cluster case trains through __call__(x[, training]))"
         try:
