@@ -84,6 +84,8 @@ def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",
             continue
         signatures = list(model.signatures or model.detected_signatures) if check in SIGNATURE_CHECKS else [None]
         devices, apis = matrix.devices_of(model, runtime), matrix.apis_of(model)
+        if check == "train":  # XLA training is not measured yet: cpu, and gpu where there is one
+            devices = [d for d in devices if d != "xla"]
         if check == "cluster":
             if model.format != "saved_model_v2":
                 continue

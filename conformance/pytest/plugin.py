@@ -48,6 +48,7 @@ def pytest_configure(config):
 
 
 MODE_OF_CASE_FILE = {"test_load.py": "runtime", "test_semantics.py": "runtime", "test_cluster.py": "runtime",
+                     "test_train.py": "runtime",
                      "test_compare.py": "compare"}
 
 

@@ -57,6 +57,8 @@ def _serve(in_fd: int, out_fd: int) -> None:
                 value = session.probe_semantics(model, *args)
             elif method == "probe_counter":
                 value = session.probe_counter(model, *args)
+            elif method == "probe_train":
+                value = session.probe_train(model, *args)
             elif method == "cluster_fit":
                 value = session.cluster_fit(model)
             else:

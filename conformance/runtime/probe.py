@@ -17,7 +17,7 @@ from conformance.matrix import Model, Runtime
 from conformance.observations import safe_stem
 from conformance import tf_example
 from conformance.runtime import apis, composite_spec, devices, example_spec, op_scan, tfmode
-from conformance.runtime.apis.tensors import component_feeds
+from conformance.runtime.apis.tensors import component_feeds, to_tensors
 from conformance.semantics import migration_snippet
 
 TIMING_REPEATS = 3
@@ -254,6 +254,62 @@ class RuntimeSession(object):
         (signature, cause), others = failures[0], failures[1:]
         also = "; also failing: %s" % ", ".join("%s (%s)" % (s, c.id) for s, c in others) if others else ""
         return Cause(cause.id, "signature %s: %s%s" % (signature, cause.diagnosis, also))
+
+    def probe_train(self, model: Model, api: str, device_name: str) -> Dict[str, Any]:
+        """One fine-tuning step through ``api`` (see :mod:`conformance.runtime.training`); cached per worker."""
+        key = ("train", model.id, api, device_name)
+        if key not in self._findings:
+            record = {}  # type: Dict[str, Any]
+            try:
+                self._train(model, api, self.devices[device_name], record)
+            except (_Skip, apis.NotApplicable) as reason:
+                record["skip"] = str(reason)
+            except Exception as error:  # noqa: BLE001 - a step that fails is a finding
+                if raised_by_harness(error):
+                    raise
+                cause = classify_exception(error)
+                record["error"] = _error_record("train", error, cause)
+                record["cause"] = cause.id
+            self._findings[key] = record
+        return self._findings[key]
+
+    def _train(self, model: Model, api: str, device: devices.Device, record: Dict[str, Any]) -> None:
+        from conformance.runtime import training
+
+        loaded = self._loaded_or_skip(model, api, device)
+        names = loaded.signature_names()
+        signature = apis.CALL if apis.CALL in names else "default" if "default" in names else None
+        if signature is None:
+            raise _Skip("no __call__ or default signature to fine-tune through (a named signature is not "
+                        "fine-tuned: hub.KerasLayer refuses trainable=True with one)")
+        description = self.describe(model, loaded, signature)
+        if any(info.get("kind", "dense") != "dense" for info in description["inputs"].values()):
+            raise _Skip("the training check feeds dense inputs; %s takes composite ones" % signature)
+        inputs = self.agreed_inputs(model, signature, description)
+        record.update(signature=signature, inputs_fingerprint=fingerprint(inputs), mode=self.runtime.mode)
+        handle, tf, hub = self._handle(model), self.tf, self.hub
+        kwargs = {} if model.tags is None else {"tags": list(model.tags)}
+        eager = tf.executing_eagerly()
+        with devices.placement(tf, device)():
+            if api == "hub.Module":
+                result = training.hub_module(tf, hub, handle, model.tags, signature, description["inputs"], inputs)
+            elif api == "hub.KerasLayer":
+                result = training.keras_model(tf, hub, handle, model.tags, signature, description["inputs"], inputs)
+            elif api == "hub.load" and not eager:
+                result = training.graph_object(tf, lambda: hub.load(handle, **kwargs), signature,
+                                               description["inputs"], inputs)
+            elif eager:
+                obj = hub.load(handle, **kwargs) if api == "hub.load" else tf.compat.v2.saved_model.load(
+                    self.hub.resolve(handle) if is_url(handle) else handle, **kwargs)
+                result = training.eager_object(tf, obj, signature, to_tensors(tf, inputs, description["inputs"]))
+            else:
+                raise _Skip("the TF1 loader restores a serving graph; fine-tune through hub.Module (TF1 Hub "
+                            "format) or hub.load (TF2 SavedModels)")
+        arrays = result.pop("arrays")
+        cell = _cell_name(model, device.name, api, "train")
+        record.update(result, gradient_file=self.recorder.save_outputs(cell + ".gradient", arrays["gradient"])
+                      if arrays["gradient"] else None,
+                      after_file=self.recorder.save_outputs(cell + ".after", arrays["after"]))
 
     def cluster_fit(self, model: Model) -> Optional[str]:
         """Why the parameter-server case cannot call this model (it calls ``__call__(x[, training])`` with one

@@ -252,6 +252,9 @@ class SupervisedSession(object):
             self._cluster = (model.id, run_cluster(handle, model.tags, variants, self.limit_of(model), self._env))
         return self._cluster[1][variant_key(api, shared)]
 
+    def probe_train(self, model: Any, api: str, device_name: str) -> Dict[str, Any]:
+        return self._findings("probe_train", model, (api, device_name))
+
     def probe_semantics(self, model: Any, api: str, device_name: str, signature: str) -> Dict[str, Any]:
         return self._findings("probe_semantics", model, (api, device_name, signature))
 

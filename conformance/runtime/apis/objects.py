@@ -41,19 +41,20 @@ def training_kind(function: Any) -> str:
     return "other"
 
 
-def call_function(obj: Any) -> Any:
-    """The concrete function behind ``__call__`` that runs with training=False: a Reusable SavedModel's
-    (``x``, bool tensor ``training``), a Keras export's (inputs, ``False``, mask), or one without training."""
+def call_function(obj: Any, training: bool = False) -> Any:
+    """The concrete function behind ``__call__`` that runs with ``training``: a Reusable SavedModel's
+    (``x``, bool tensor ``training``), a Keras export's (inputs, the Python bool, mask), or one without
+    training."""
     call = getattr(obj, "__call__", None)
     concrete = getattr(call, "concrete_functions", None) or []
     if not concrete and hasattr(call, "_list_all_concrete_functions_for_serialization"):
         concrete = call._list_all_concrete_functions_for_serialization()
     usable = [f for f in concrete if f.structured_input_signature and f.structured_input_signature[0]]
-    for kind in ("python", "tensor", "none"):
+    for kind in ("python-true" if training else "python", "tensor", "none"):
         for function in usable:
             if training_kind(function) == kind:
                 return function
-    raise missing(CALL, [], "this object (no traced __call__ that runs with training=False)")
+    raise missing(CALL, [], "this object (no traced __call__ that runs with training=%s)" % training)
 
 
 def spec_leaves(structure: Any, prefix: str = "x") -> List[Any]:
@@ -87,16 +88,16 @@ def call_spec(obj: Any) -> Dict[str, Any]:
             "outputs": {name: describe_spec(value) for name, value in as_dict(function.structured_outputs).items()}}
 
 
-def invoke_call(obj: Any, tensors: Mapping[str, Any], tf: Any) -> Dict[str, Any]:
-    """``obj(inputs, training=False, ...)`` with the arguments its traced ``__call__`` was saved with."""
-    function = call_function(obj)
+def invoke_call(obj: Any, tensors: Mapping[str, Any], tf: Any, training: bool = False) -> Dict[str, Any]:
+    """``obj(inputs, training, ...)`` with the arguments its traced ``__call__`` was saved with."""
+    function = call_function(obj, training)
     args = function.structured_input_signature[0]
     rest = []  # type: List[Any]
     kind = training_kind(function)
     if kind == "tensor":
-        rest = [tf.constant(False)] + list(args[2:])
-    elif kind == "python":
-        rest = [False] + list(args[2:])
+        rest = [tf.constant(training)] + list(args[2:])
+    elif kind in ("python", "python-true"):
+        rest = [training] + list(args[2:])
     return as_dict(obj(pack(args[0], tensors), *rest))
 
 

@@ -1,0 +1,182 @@
+"""One fine-tuning step through each api, as the TF Hub guides write it (imports TensorFlow).
+
+- ``hub.Module`` (graph): ``hub.Module(handle, trainable=True, tags={"train"})`` where the module has that
+  variant, an SGD step on the TRAINABLE_VARIABLES collection with ``UPDATE_OPS`` as control dependencies;
+- ``hub.load`` / ``saved_model``: ``tf.GradientTape`` over ``obj.trainable_variables`` (eager), or
+  ``minimize(var_list=obj.trainable_variables)`` in a graph (the loaded variables are not in the
+  TRAINABLE_VARIABLES collection there: recorded as ``in_trainable_collection``);
+- ``hub.KerasLayer``: ``hub.KerasLayer(handle, trainable=True)`` in a Keras model with a ``Dense(1)`` head,
+  ``compile`` + ``fit`` on one batch, eager or in a graph.
+
+The loss is the sum of squares of the signature's first output (by name), or for the Keras model the mean
+squared error of its head against zeros; the step is plain SGD with a fixed learning rate. Each returns the
+trainable variables (names, shapes), the gradients (and which are missing or not finite), the loss before and
+after the step, the regularization losses and update ops found, and the variables' values after the step.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+
+from conformance.runtime.apis import objects
+from conformance.runtime.apis.loaded import CALL, NotApplicable, as_dict
+
+LEARNING_RATE = 0.01
+
+
+def _first(outputs: Mapping[str, Any]) -> Any:
+    return outputs[sorted(outputs)[0]]
+
+
+def _summary(variables: Sequence[Any], gradients: Sequence[Any], before: float, after: float,
+             values: Sequence[Any], **found: Any) -> Dict[str, Any]:
+    names = [v.name for v in variables]
+    present = {n: np.asarray(g) for n, g in zip(names, gradients) if g is not None}
+    return dict(found, variables=[[n, [int(d) for d in np.shape(value)]] for n, value in zip(names, values)],
+                gradients_missing=sorted(set(names) - set(present)),
+                gradients_finite=all(bool(np.all(np.isfinite(g))) for g in present.values()),
+                loss_before=float(before), loss_after=float(after),
+                arrays={"gradient": present, "after": {n: np.asarray(v) for n, v in zip(names, values)}})
+
+
+def _dense(gradient: Any, tf: Any) -> Any:
+    return tf.convert_to_tensor(gradient) if gradient is not None else None
+
+
+def eager_object(tf: Any, obj: Any, signature: str, tensors: Mapping[str, Any]) -> Dict[str, Any]:
+    variables = list(getattr(obj, "trainable_variables", None) or [])
+    if not variables:
+        raise NotApplicable("the loaded object has no trainable_variables")
+
+    def loss() -> Any:
+        if signature == CALL:
+            outputs = objects.invoke_call(obj, tensors, tf, training=True)
+        else:
+            outputs = as_dict(obj.signatures[signature](**tensors))
+        return tf.reduce_sum(tf.square(tf.cast(_first(outputs), tf.float32)))
+
+    with tf.GradientTape() as tape:
+        before = loss()
+    gradients = [_dense(g, tf) for g in tape.gradient(before, variables)]
+    for variable, gradient in zip(variables, gradients):
+        if gradient is not None:
+            variable.assign_sub(LEARNING_RATE * tf.cast(gradient, variable.dtype))
+    after = loss()
+    regularization = list(getattr(obj, "regularization_losses", None) or [])
+    return _summary(variables, [None if g is None else g.numpy() for g in gradients], before.numpy(), after.numpy(),
+                    [v.numpy() for v in variables], regularization_losses=len(regularization))
+
+
+def graph_step(tf: Any, session: Any, loss: Any, variables: Sequence[Any], feed: Mapping[Any, Any],
+               step_dependencies: Sequence[Any] = ()) -> Dict[str, Any]:
+    """Gradients, one SGD step (after ``step_dependencies``, e.g. UPDATE_OPS) and the losses, in ``session``."""
+    tf1 = tf.compat.v1
+    gradients = tf.gradients(loss, list(variables))
+    with tf.control_dependencies(list(step_dependencies)):
+        step = tf1.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss, var_list=list(variables))
+    session.run(tf1.global_variables_initializer())  # restores what hub.Module and hub.load loaded
+    session.run([tf1.tables_initializer()] + list(session.graph.get_collection("saved_model_initializers")))
+    before = session.run(loss, feed)
+    values = session.run([g for g in gradients if g is not None], feed)
+    computed = iter(values)
+    gradients = [None if g is None else next(computed) for g in gradients]
+    session.run(step, feed)
+    after = session.run(loss, feed)
+    return _summary(variables, gradients, before, after, session.run(list(variables)))
+
+
+def _placeholders(tf: Any, described: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
+    return {name: tf.compat.v1.placeholder(tf.as_dtype(info["dtype"]), shape=info["shape"], name=name)
+            for name, info in described.items()}
+
+
+def graph_object(tf: Any, load: Callable[[], Any], signature: str, described: Mapping[str, Mapping[str, Any]],
+                 inputs: Mapping[str, np.ndarray]) -> Dict[str, Any]:
+    tf1 = tf.compat.v1
+    with tf.Graph().as_default() as graph, tf1.Session(graph=graph) as session:
+        obj = load()
+        variables = list(getattr(obj, "trainable_variables", None) or [])
+        if not variables:
+            raise NotApplicable("the loaded object has no trainable_variables")
+        feeds = _placeholders(tf, described)
+        if signature == CALL:
+            outputs = objects.invoke_call(obj, feeds, tf, training=True)
+        else:
+            outputs = as_dict(obj.signatures[signature](**feeds))
+        loss = tf.reduce_sum(tf.square(tf.cast(_first(outputs), tf.float32)))
+        collected = len(tf1.trainable_variables())  # the guide: without var_list, "No variables to optimize"
+        result = graph_step(tf, session, loss, variables, {feeds[n]: v for n, v in inputs.items()})
+        result.update(in_trainable_collection=collected,
+                      regularization_losses=len(list(getattr(obj, "regularization_losses", None) or [])))
+        return result
+
+
+def hub_module(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], signature: str,
+               described: Mapping[str, Mapping[str, Any]], inputs: Mapping[str, np.ndarray]) -> Dict[str, Any]:
+    tf1 = tf.compat.v1
+    variants = [set(t) for t in hub.load_module_spec(handle).get_tags()]
+    train_tags = {"train"} | set(tags or ()) if ({"train"} | set(tags or ())) in variants else set(tags or ())
+    with tf.Graph().as_default() as graph, tf1.Session(graph=graph) as session:
+        module = hub.Module(handle, trainable=True, tags=train_tags)
+        feeds = _placeholders(tf, described)
+        outputs = module(feeds, signature=signature, as_dict=True)
+        loss = tf.reduce_sum(tf.square(tf.cast(_first(outputs), tf.float32)))
+        variables = tf1.trainable_variables()
+        if not variables:
+            raise NotApplicable("the module has no trainable variables")
+        update_ops = tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)
+        result = graph_step(tf, session, loss, variables, {feeds[n]: v for n, v in inputs.items()}, update_ops)
+        result.update(tags=sorted(train_tags), update_ops=len(update_ops),
+                      regularization_losses=len(tf1.get_collection(tf1.GraphKeys.REGULARIZATION_LOSSES)))
+        return result
+
+
+def keras_model(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], signature: str,
+                described: Mapping[str, Mapping[str, Any]], inputs: Mapping[str, np.ndarray]) -> Dict[str, Any]:
+    """The guide's ``Sequential([hub.KerasLayer(handle, trainable=True), Dense(1)])``, compiled and fitted on
+    one batch (a functional model of the same layers, so that any input dtype and shape fits)."""
+    if len(inputs) != 1:
+        raise NotApplicable("the Keras model check feeds one input; this signature takes %d" % len(inputs))
+    keras = tf.keras
+    (name, x), = inputs.items()
+    kwargs = {} if tags is None else {"tags": list(tags)}  # type: Dict[str, Any]
+    if signature != CALL:
+        kwargs.update(signature=signature, signature_outputs_as_dict=True)
+    if not tf.executing_eagerly():  # Keras in a graph keeps its session per graph: a fresh one per case
+        with tf.Graph().as_default():
+            keras.backend.clear_session()
+            return _keras_step(tf, keras, hub, handle, kwargs, name, x, described)
+    return _keras_step(tf, keras, hub, handle, kwargs, name, x, described)
+
+
+def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, Any], name: str, x: np.ndarray,
+                described: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
+    layer = hub.KerasLayer(handle, trainable=True, **kwargs)
+    features = keras.Input(shape=x.shape[1:], dtype=tf.as_dtype(described[name]["dtype"]), name=name)
+    output = layer(features)
+    if isinstance(output, dict):
+        output = _first(output)
+    head = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(0.1), bias_initializer="zeros")
+    model = keras.Model(features, head(keras.layers.Flatten()(tf.cast(output, tf.float32))))
+    model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE), loss="mse")
+    target = np.zeros((x.shape[0], 1), np.float32)
+    before = model.evaluate(x, target, verbose=0, batch_size=len(x))
+    if tf.executing_eagerly():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(x, training=True) - target)) + sum(model.losses)
+        gradients = [None if g is None else _dense(g, tf).numpy()
+                     for g in tape.gradient(loss, layer.trainable_weights)]
+    else:
+        loss = tf.reduce_mean(tf.square(model.output - target)) + sum(model.losses)
+        symbolic = tf.gradients(loss, layer.trainable_weights)
+        session = keras.backend.get_session()
+        present = session.run([g for g in symbolic if g is not None], {model.input: x})
+        computed = iter(present)
+        gradients = [None if g is None else next(computed) for g in symbolic]
+    model.fit(x, target, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
+    after = model.evaluate(x, target, verbose=0, batch_size=len(x))
+    if not layer.trainable_weights:
+        raise NotApplicable("the hub.KerasLayer has no trainable weights")
+    return _summary(layer.trainable_weights, gradients, before, after, keras.backend.batch_get_value(
+        layer.trainable_weights), regularization_losses=len(model.losses))
