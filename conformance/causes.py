@@ -31,8 +31,9 @@ def root_line(text: str) -> str:
     stack ending in ``ValueError: …``.
     """
     lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
-    if lines and lines[0].startswith("in user code:"):
-        raised = [m.group(1) for m in (_CHAINED.match(line) for line in lines) if m]
+    user_code = [i for i, line in enumerate(lines) if line.startswith("in user code:")]
+    if user_code:  # also inside Keras's "Exception encountered when calling layer …" wrapper
+        raised = [m.group(1) for m in (_CHAINED.match(line) for line in lines[user_code[0]:]) if m]
         if raised:
             return raised[-1].strip()[:300]
     for line in lines:
@@ -60,6 +61,10 @@ _RULES = [
      "hub.{0} does not exist in this tensorflow-hub (removed in 0.16)"),
     ("api-absent", r"module 'tensorflow[\w.]*' has no attribute '(\w+)'",
      "tf.{0} does not exist in this TensorFlow"),
+    ("fine-tune-unsupported", r"trainable = True is unsupported when (loading from the TF1 Hub format|calling a "
+                              r"SavedModel signature)",
+     "hub.KerasLayer cannot fine-tune when {0} (tensorflow_hub's documented limit: fine-tune a TF1 Hub module "
+     "with hub.Module in TF1, or a TF2 SavedModel through its __call__)"),
     ("graph-only-api", r"(?:not supported when eager execution is enabled|can't be used in eager mode"
                        r"|is not supported in eager mode|No graph exists when eager execution is enabled)",
      "this api is graph-only (TF1 hub.Module) and the runtime executes eagerly"),
