@@ -24,6 +24,9 @@ def test_train(case, matrix, runtime_session, device, case_record):
         cause = Cause("gradient-missing", "no gradient reaches %s" % ", ".join(record["gradients_missing"]))
     elif not record["gradients_finite"]:
         cause = Cause("gradient-not-finite", "a gradient holds inf or nan on the agreed inputs")
+    elif record.get("random_ops"):  # dropout in the trained graph: each run draws a new loss
+        if not record.get("moved"):
+            cause = Cause("no-progress", "one SGD step left every trainable variable as it was")
     elif not record["loss_after"] < record["loss_before"]:
         cause = Cause("no-progress", "one SGD step did not lower the loss (%g before, %g after)"
                       % (record["loss_before"], record["loss_after"]))

@@ -23,6 +23,10 @@ from conformance.runtime.apis import objects
 from conformance.runtime.apis.loaded import CALL, NotApplicable, as_dict
 
 LEARNING_RATE = 0.01
+# Ops that make a loss differ between two runs of one graph (dropout): there the step is held to moving the
+# variables, not to lowering a loss that is drawn anew each run.
+RANDOM_OPS = ("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt", "Multinomial",
+              "RandomShuffle", "RandomGamma", "RandomPoisson", "RandomPoissonV2")
 
 
 def _first(outputs: Mapping[str, Any]) -> Any:
@@ -49,41 +53,46 @@ def eager_object(tf: Any, obj: Any, signature: str, tensors: Mapping[str, Any]) 
     if not variables:
         raise NotApplicable("the loaded object has no trainable_variables")
 
-    def loss() -> Any:
+    def loss(training: bool) -> Any:
         if signature == CALL:
-            outputs = objects.invoke_call(obj, tensors, tf, training=True)
+            outputs = objects.invoke_call(obj, tensors, tf, training=training)
         else:
             outputs = as_dict(obj.signatures[signature](**tensors))
         return tf.reduce_sum(tf.square(tf.cast(_first(outputs), tf.float32)))
 
+    before = loss(False)  # the losses in inference mode: dropout would make them noise
     with tf.GradientTape() as tape:
-        before = loss()
-    gradients = [_dense(g, tf) for g in tape.gradient(before, variables)]
+        trained = loss(True)
+    gradients = [_dense(g, tf) for g in tape.gradient(trained, variables)]
     for variable, gradient in zip(variables, gradients):
         if gradient is not None:
             variable.assign_sub(LEARNING_RATE * tf.cast(gradient, variable.dtype))
-    after = loss()
+    after = loss(False)
     regularization = list(getattr(obj, "regularization_losses", None) or [])
     return _summary(variables, [None if g is None else g.numpy() for g in gradients], before.numpy(), after.numpy(),
                     [v.numpy() for v in variables], regularization_losses=len(regularization))
 
 
 def graph_step(tf: Any, session: Any, loss: Any, variables: Sequence[Any], feed: Mapping[Any, Any],
-               step_dependencies: Sequence[Any] = ()) -> Dict[str, Any]:
-    """Gradients, one SGD step (after ``step_dependencies``, e.g. UPDATE_OPS) and the losses, in ``session``."""
+               step_dependencies: Sequence[Any] = (), eval_loss: Any = None) -> Dict[str, Any]:
+    """Gradients, one SGD step on ``loss`` (after ``step_dependencies``, e.g. UPDATE_OPS) and ``eval_loss``
+    (default: ``loss``) before and after it, in ``session``."""
     tf1 = tf.compat.v1
+    eval_loss = loss if eval_loss is None else eval_loss
     gradients = tf.gradients(loss, list(variables))
     with tf.control_dependencies(list(step_dependencies)):
         step = tf1.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss, var_list=list(variables))
     session.run(tf1.global_variables_initializer())  # restores what hub.Module and hub.load loaded
     session.run([tf1.tables_initializer()] + list(session.graph.get_collection("saved_model_initializers")))
-    before = session.run(loss, feed)
+    before, initial = session.run([eval_loss, list(variables)], feed)
     values = session.run([g for g in gradients if g is not None], feed)
     computed = iter(values)
     gradients = [None if g is None else next(computed) for g in gradients]
     session.run(step, feed)
-    after = session.run(loss, feed)
-    return _summary(variables, gradients, before, after, session.run(list(variables)))
+    after, final = session.run([eval_loss, list(variables)], feed)
+    random_ops = sorted({op.type for op in session.graph.get_operations() if op.type in RANDOM_OPS})
+    return _summary(variables, gradients, before, after, final, moved=any(
+        not np.array_equal(a, b) for a, b in zip(initial, final)), random_ops=random_ops)
 
 
 def _placeholders(tf: Any, described: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
@@ -100,13 +109,18 @@ def graph_object(tf: Any, load: Callable[[], Any], signature: str, described: Ma
         if not variables:
             raise NotApplicable("the loaded object has no trainable_variables")
         feeds = _placeholders(tf, described)
-        if signature == CALL:
-            outputs = objects.invoke_call(obj, feeds, tf, training=True)
-        else:
-            outputs = as_dict(obj.signatures[signature](**feeds))
-        loss = tf.reduce_sum(tf.square(tf.cast(_first(outputs), tf.float32)))
+
+        def loss(training: bool) -> Any:
+            if signature == CALL:
+                outputs = objects.invoke_call(obj, feeds, tf, training=training)
+            else:
+                outputs = as_dict(obj.signatures[signature](**feeds))
+            return tf.reduce_sum(tf.square(tf.cast(_first(outputs), tf.float32)))
+
         collected = len(tf1.trainable_variables())  # the guide: without var_list, "No variables to optimize"
-        result = graph_step(tf, session, loss, variables, {feeds[n]: v for n, v in inputs.items()})
+        result = graph_step(tf, session, loss(True), variables, {feeds[n]: v for n, v in inputs.items()},
+                            eval_loss=loss(False))
+        result["random_ops"] = []  # the losses are measured in inference mode
         result.update(in_trainable_collection=collected,
                       regularization_losses=len(list(getattr(obj, "regularization_losses", None) or [])))
         return result
@@ -145,7 +159,6 @@ def keras_model(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], s
         kwargs.update(signature=signature, signature_outputs_as_dict=True)
     if not tf.executing_eagerly():  # Keras in a graph keeps its session per graph: a fresh one per case
         with tf.Graph().as_default():
-            keras.backend.clear_session()
             return _keras_step(tf, keras, hub, handle, kwargs, name, x, described)
     return _keras_step(tf, keras, hub, handle, kwargs, name, x, described)
 
