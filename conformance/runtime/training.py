@@ -33,12 +33,14 @@ def _first(outputs: Mapping[str, Any]) -> Any:
     return outputs[sorted(outputs)[0]]
 
 
-def _summary(variables: Sequence[Any], gradients: Sequence[Any], before: float, after: float,
+def _summary(variables: Sequence[Any], gradients: Optional[Sequence[Any]], before: float, after: float,
              values: Sequence[Any], **found: Any) -> Dict[str, Any]:
+    """What a step saw; ``gradients`` None where they are not measured (Keras's own step in a graph)."""
     names = [v.name for v in variables]
-    present = {n: np.asarray(g) for n, g in zip(names, gradients) if g is not None}
+    present = {n: np.asarray(g) for n, g in zip(names, gradients or []) if g is not None}
     return dict(found, variables=[[n, [int(d) for d in np.shape(value)]] for n, value in zip(names, values)],
-                gradients_missing=sorted(set(names) - set(present)),
+                gradients_measured=gradients is not None,
+                gradients_missing=sorted(set(names) - set(present)) if gradients is not None else [],
                 gradients_finite=all(bool(np.all(np.isfinite(g))) for g in present.values()),
                 loss_before=float(before), loss_after=float(after),
                 arrays={"gradient": present, "after": {n: np.asarray(v) for n, v in zip(names, values)}})
@@ -180,13 +182,8 @@ def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, An
             loss = tf.reduce_mean(tf.square(model(x, training=True) - target)) + sum(model.losses)
         gradients = [None if g is None else _dense(g, tf).numpy()
                      for g in tape.gradient(loss, layer.trainable_weights)]
-    else:
-        loss = tf.reduce_mean(tf.square(model.output - target)) + sum(model.losses)
-        symbolic = tf.gradients(loss, layer.trainable_weights)
-        session = keras.backend.get_session()
-        present = session.run([g for g in symbolic if g is not None], {model.input: x})
-        computed = iter(present)
-        gradients = [None if g is None else next(computed) for g in symbolic]
+    else:  # Keras takes its own step in a graph; gradients built beside it would be a second, other graph
+        gradients = None
     model.fit(x, target, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
     after = model.evaluate(x, target, verbose=0, batch_size=len(x))
     if not layer.trainable_weights:
