@@ -65,6 +65,9 @@ _RULES = [
                               r"SavedModel signature)",
      "hub.KerasLayer cannot fine-tune when {0} (tensorflow_hub's documented limit: fine-tune a TF1 Hub module "
      "with hub.Module in TF1, or a TF2 SavedModel through its __call__)"),
+    ("function-gradient-broken", r"Node '([^']+_grad[^']*)': Connecting to invalid output (\d+) of source node (\S+)",
+     "TensorFlow built an invalid gradient graph for the call of a restored function ({2}, output {1}): "
+     "fine-tuning this SavedModel in this runtime's graph mode is broken"),
     ("graph-only-api", r"(?:not supported when eager execution is enabled|can't be used in eager mode"
                        r"|is not supported in eager mode|No graph exists when eager execution is enabled)",
      "this api is graph-only (TF1 hub.Module) and the runtime executes eagerly"),

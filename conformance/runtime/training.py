@@ -174,7 +174,10 @@ def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, An
         output = _first(output)
     head = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(0.1), bias_initializer="zeros")
     model = keras.Model(features, head(keras.layers.Flatten()(tf.cast(output, tf.float32))))
-    model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE), loss="mse")
+    optimizers = keras.optimizers
+    if not tf.executing_eagerly() and hasattr(optimizers, "legacy"):  # Keras >= 2.11's optimizers need eager
+        optimizers = optimizers.legacy
+    model.compile(optimizer=optimizers.SGD(LEARNING_RATE), loss="mse")
     target = np.zeros((x.shape[0], 1), np.float32)
     before = model.evaluate(x, target, verbose=0, batch_size=len(x))
     if tf.executing_eagerly():
