@@ -47,6 +47,7 @@ def _summary(variables: Sequence[Any], gradients: Optional[Sequence[Any]], befor
 
 
 def _dense(gradient: Any, tf: Any) -> Any:
+    """A gradient as a dense tensor (an embedding lookup's gradient is IndexedSlices)."""
     return tf.convert_to_tensor(gradient) if gradient is not None else None
 
 
@@ -81,7 +82,7 @@ def graph_step(tf: Any, session: Any, loss: Any, variables: Sequence[Any], feed:
     (default: ``loss``) before and after it, in ``session``."""
     tf1 = tf.compat.v1
     eval_loss = loss if eval_loss is None else eval_loss
-    gradients = tf.gradients(loss, list(variables))
+    gradients = [_dense(g, tf) for g in tf.gradients(loss, list(variables))]  # IndexedSlices (lookups) densified
     with tf.control_dependencies(list(step_dependencies)):
         step = tf1.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss, var_list=list(variables))
     session.run(tf1.global_variables_initializer())  # restores what hub.Module and hub.load loaded
