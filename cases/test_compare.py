@@ -78,3 +78,23 @@ def test_lazy(case, comparison, case_record):
 def test_compared(case, comparison, case_record):
     """A model the runtimes recorded (or a whole run) that gave nothing to compare is a failure, not green."""
     settle(case.id, case.expectation, checks.Cause("nothing-compared", comparison.why_nothing_compared(case)))
+
+
+def _training(case, comparison, case_record, which, drift):
+    model = comparison.matrix.model(case.model)
+    try:
+        reference = checks.training_reference(comparison.observed, comparison.matrix, model, case.api, which)
+        result = checks.check_numeric(comparison.cell(case), model, "train", reference, which, drift)
+    except checks.NoReference as reason:
+        pytest.skip(str(reason))
+    _finish(case, case_record, result)
+
+
+def test_gradient(case, comparison, case_record):
+    """The gradients of one fine-tuning step through an api equal the reference runtime's (same api, cpu)."""
+    _training(case, comparison, case_record, "gradient_file", "gradient-drift")
+
+
+def test_step(case, comparison, case_record):
+    """The trainable variables after that step equal the reference runtime's."""
+    _training(case, comparison, case_record, "outputs_file", "step-drift")

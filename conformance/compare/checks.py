@@ -4,6 +4,8 @@
 - ``signature``: the cell's description of a signature equals the reference's, field by field.
 - ``numeric``: every output is within tolerance of the reference (the reference cell, or a golden).
 - ``repeat``: two identical calls in one cell gave identical outputs (else *nondeterministic*).
+- ``gradient`` / ``step``: a train cell's gradients / its variables after one SGD step are within tolerance
+  of the same api's train cell in the reference runtime.
 - ``lazy``: each output fetched alone in a graph runtime equals that output of the same cell's call of the
   whole signature (one runtime: TF-version drift is numeric's business).
 """
@@ -16,7 +18,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from conformance.causes import Cause
 from conformance.compare.goldens import GoldenError, Goldens
 from conformance.compare.numeric import Difference, compare, flatten
-from conformance.compare.observed import Cell, Observed, default_reference_runtime, reference_cell
+from conformance.compare.observed import (Cell, Observed, default_reference_runtime, reference_cell,
+                                          training_reference_cell)
 from conformance.compare.tolerance import tolerance_for
 from conformance.matrix import Matrix, Model
 
@@ -110,8 +113,11 @@ def check_signature(cell: Cell, signature: str, reference: Reference) -> Result:
         details
 
 
-def check_numeric(cell: Cell, model: Model, signature: str, reference: Reference) -> Result:
-    outputs = cell.arrays(signature)
+def check_numeric(cell: Cell, model: Model, signature: str, reference: Reference, which: str = "outputs_file",
+                  drift: str = "numeric-drift") -> Result:
+    """Every array of ``which`` (outputs; for a train cell also its gradients) within tolerance of the
+    reference's; a difference is ``drift``."""
+    outputs = cell.arrays(signature, which)
     if outputs is None:
         raise NoReference("%s produced no outputs for %s" % (cell.label(), signature))
     skipped = sorted(set(cell.signature(signature).get("repeat_differs") or []) | set(reference.repeat_differs))
@@ -137,7 +143,16 @@ def check_numeric(cell: Cell, model: Model, signature: str, reference: Reference
         raise NoReference("no output of %s in common with the reference (%s)" % (signature, "; ".join(notes)))
     if not failing:
         return None, details
-    return Cause("numeric-drift", "vs %s: %s" % (reference.label, "; ".join(d.line() for d in failing))), details
+    return Cause(drift, "vs %s: %s" % (reference.label, "; ".join(d.line() for d in failing))), details
+
+
+def training_reference(observed: Observed, matrix: Matrix, model: Model, api: str, which: str) -> Reference:
+    cell = training_reference_cell(observed, matrix, model, api)
+    arrays = cell.arrays("train", which) if cell is not None else None
+    if not arrays:
+        raise NoReference("no runtime trained %s through %s on cpu with %s recorded in this run"
+                          % (model.id, api, "gradients" if which == "gradient_file" else "variables"))
+    return Reference(cell.label(), None, arrays, [])
 
 
 def check_repeat(cell: Cell, signature: str) -> Result:

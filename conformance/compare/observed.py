@@ -70,6 +70,7 @@ class Observed(object):
     def __init__(self, directories: List[str]):
         self.cells = {}  # type: Dict[Tuple[str, str, str, str], Cell]
         self.semantics = {}  # type: Dict[Tuple[str, str, str, str, str], Cell]
+        self.training = {}  # type: Dict[Tuple[str, str, str, str], Cell]  # a train case's arrays, as "train"
         self.run_info = {}  # type: Dict[str, Dict[str, Any]]
         for directory in directories:
             for runtime in sorted(os.listdir(directory)):
@@ -100,6 +101,14 @@ class Observed(object):
                             {"signatures": {entry["signature"]: entry["semantics"]}}, os.path.dirname(path), path,
                             info)
                 self.semantics[cell.key + (entry["signature"],)] = cell
+            train = entry.get("train") or {}
+            if entry.get("check") == "train" and train.get("after_file"):
+                cell = Cell(entry["model"], entry["runtime"], entry["device"], entry["api"],
+                            {"signatures": {"train": {"outputs_file": train.get("after_file"),
+                                                      "gradient_file": train.get("gradient_file"),
+                                                      "inputs_fingerprint": train.get("inputs_fingerprint")}}},
+                            os.path.dirname(path), path, info)
+                self.training[cell.key] = cell
             if entry.get("check") != "load":
                 continue
             cell = Cell(entry["model"], entry["runtime"], entry["device"], entry["api"], entry,
@@ -169,4 +178,16 @@ def eager_reference_cell(observed: Observed, matrix: Matrix, model: Model, signa
             cell = observed.cells.get((model.id, runtime.id, "cpu", api))
             if cell is not None and cell.signature(signature).get("outputs_file"):
                 return cell
+    return None
+
+
+def training_reference_cell(observed: Observed, matrix: Matrix, model: Model, api: str) -> Optional[Cell]:
+    """The train cell every runtime's step through ``api`` is held to: the reference runtime's on cpu, else
+    the first runtime in matrix order that trained through ``api`` on cpu."""
+    preferred = default_reference_runtime(model, matrix, observed)
+    order = [preferred] + [r.id for r in matrix.runtimes if r.id != preferred]
+    for runtime in order:
+        cell = observed.training.get((model.id, runtime, "cpu", api))
+        if cell is not None:
+            return cell
     return None

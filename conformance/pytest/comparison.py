@@ -22,7 +22,7 @@ from conformance.outcome import counts_line
 from conformance.run_ids import latest_run
 from conformance.yaml_source import SourceError
 
-CHECKS = ("inputs", "signature", "numeric", "repeat", "lazy", "compared")
+CHECKS = ("inputs", "signature", "numeric", "repeat", "lazy", "gradient", "step", "compared")
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,13 @@ class ComparisonPlugin(CasePlugin):
                         cases.append(CompareCase(check, model.id, signature, cell.runtime, cell.device, cell.api,
                                                  expected_for(self._facts(check, model, signature, cell),
                                                               expectations)))
+            for key, trained in sorted(self.observed.training.items()):
+                if key[0] != model.id:
+                    continue
+                seen = trained.signature("train")
+                for check in (["gradient"] if seen.get("gradient_file") else []) + ["step"]:
+                    cases.append(CompareCase(check, model.id, "train", key[1], key[2], key[3],
+                                             expected_for(self._facts(check, model, "train", trained), expectations)))
             if len(cases) == before and self.observed.of_model(model.id):
                 cases.append(CompareCase("compared", model.id, "*", None, None, None,
                                          expected_for(self._facts("compared", model, "*"), expectations)))
@@ -158,6 +165,8 @@ class ComparisonPlugin(CasePlugin):
         self.parametrize(metafunc, [case for case in self.generate() if case.check == check])
 
     def cell(self, case: CompareCase):
+        if case.check in ("gradient", "step"):
+            return self.observed.training[(case.model, case.runtime, case.device, case.api)]
         if case.check == "lazy":
             return self.observed.semantics[(case.model, case.runtime, case.device, case.api, case.signature)]
         return self.observed.cells[(case.model, case.runtime, case.device, case.api)]
