@@ -18,8 +18,9 @@ STATUSES = ("pass", "xfail", "fail", "skip", "crash", "timeout", "error", "missi
 def register(commands) -> None:
     parser = commands.add_parser("summary", help="print case counts per runtime for a run")
     parser.add_argument("--reports", default="reports")
-    parser.add_argument("--run-id", default=os.environ.get("CONFORMANCE_RUN_ID"),
-                        help="run to summarize (default: $CONFORMANCE_RUN_ID, else the newest run)")
+    parser.add_argument("--run-id", default=None,
+                        help="run to summarize (default: $CONFORMANCE_RUN_ID if it has observations, else the "
+                             "newest run)")
     parser.set_defaults(run=run)
 
 
@@ -42,7 +43,9 @@ def _reason(message: str) -> str:
 
 
 def run(args) -> int:
-    run_id = args.run_id or latest_run(args.reports)
+    wanted = os.environ.get("CONFORMANCE_RUN_ID")
+    shared = wanted if wanted and os.path.isdir(os.path.join(args.reports, "runs", wanted)) else None
+    run_id = args.run_id or shared or latest_run(args.reports)  # like report: `tox -e report` alone works
     if run_id is None:
         print("summary: no runs under %s/runs" % args.reports, file=sys.stderr)
         return 2
