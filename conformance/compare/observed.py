@@ -183,11 +183,12 @@ def eager_reference_cell(observed: Observed, matrix: Matrix, model: Model, signa
 
 def training_reference_cell(observed: Observed, matrix: Matrix, model: Model, api: str) -> Optional[Cell]:
     """The train cell every runtime's step through ``api`` is held to: the reference runtime's on cpu, else
-    the first runtime in matrix order that trained through ``api`` on cpu."""
-    preferred = default_reference_runtime(model, matrix, observed)
+    the first runtime in matrix order that trained through ``api`` on cpu; a planted twin's is its twin's."""
+    target = matrix.model(model.twin) if model.twin else model
+    preferred = default_reference_runtime(target, matrix, observed)
     order = [preferred] + [r.id for r in matrix.runtimes if r.id != preferred]
     for runtime in order:
-        cell = observed.training.get((model.id, runtime, "cpu", api))
+        cell = observed.training.get((target.id, runtime, "cpu", api))
         if cell is not None:
             return cell
     return None

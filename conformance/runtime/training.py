@@ -64,6 +64,7 @@ def eager_object(tf: Any, obj: Any, signature: str, tensors: Mapping[str, Any]) 
         return tf.reduce_sum(tf.square(tf.cast(_first(outputs), tf.float32)))
 
     before = loss(False)  # the losses in inference mode: dropout would make them noise
+    training_matters = bool(signature == CALL and abs(float(loss(True)) - float(before)) > 0)
     with tf.GradientTape() as tape:
         trained = loss(True)
     gradients = [_dense(g, tf) for g in tape.gradient(trained, variables)]
@@ -73,7 +74,8 @@ def eager_object(tf: Any, obj: Any, signature: str, tensors: Mapping[str, Any]) 
     after = loss(False)
     regularization = list(getattr(obj, "regularization_losses", None) or [])
     return _summary(variables, [None if g is None else g.numpy() for g in gradients], before.numpy(), after.numpy(),
-                    [v.numpy() for v in variables], regularization_losses=len(regularization))
+                    [v.numpy() for v in variables], regularization_losses=len(regularization),
+                    training_changes_output=training_matters)
 
 
 def graph_step(tf: Any, session: Any, loss: Any, variables: Sequence[Any], feed: Mapping[Any, Any],

@@ -36,6 +36,9 @@ ZOO = [
     ZooModel("side_effect", "conformance.zoo.tf1_formats:build_side_effect", "tf1.15-graph", "hub_tf1"),
     ZooModel("reusable_tf1_written", "conformance.zoo.reusable:build_reusable", "tf1.15-eager", "saved_model_v2"),
     ZooModel("reusable_tf2_written", "conformance.zoo.reusable:build_reusable", "tf2.21", "saved_model_v2"),
+    # The planted training twin: reusable_tf2_written whose __call__ ignores `training`.
+    ZooModel("reusable_training_ignored", "conformance.zoo.reusable:build_reusable", "tf2.21", "saved_model_v2",
+             kwargs={"ignore_training": True}),
     # The planted change: reusable_tf1_written with one weight multiplied by (1 + 1e-4).
     ZooModel("reusable_planted", "conformance.zoo.reusable:build_reusable", "tf1.15-eager", "saved_model_v2",
              kwargs={"scale_weight": 1.0001}),

@@ -17,8 +17,10 @@ def _weights(seed, shape, scale=0.5):
     return (np.random.RandomState(seed).uniform(-1.0, 1.0, size=shape) * scale).astype(np.float32)
 
 
-def build_reusable(export_dir, scale_weight=1.0):
-    """Write the model; ``scale_weight`` multiplies one weight (a planted-change twin for comparisons)."""
+def build_reusable(export_dir, scale_weight=1.0, ignore_training=False):
+    """Write the model; ``scale_weight`` multiplies one weight (a planted-change twin for comparisons);
+    ``ignore_training`` plants a twin whose ``__call__`` takes ``training`` and ignores it (its inference
+    outputs are the same: only the training checks can tell)."""
     if not tf.executing_eagerly():
         raise RuntimeError("build_reusable needs eager execution (TF 1.15: run it in an eager runtime)")
     v2 = tf.compat.v2
@@ -32,6 +34,8 @@ def build_reusable(export_dir, scale_weight=1.0):
     def call(x, training):
         logits = tf.matmul(x, kernel) + bias
         # Training halves the logits: deterministic, so every runtime can be compared.
+        if ignore_training:
+            return logits
         return tf.cond(training, lambda: logits * 0.5, lambda: logits)
 
     @v2.function(input_signature=[])
