@@ -59,7 +59,7 @@ def facts_of(check: str, model: Model, runtime: Runtime, device: str, api: str,
     """The fields expectations match on; ``versions`` overrides unpinned runtime versions."""
     versions = versions or {}
     facts = {"check": check, "model": model.id, "runtime": runtime.id, "device": device, "api": api,
-             "format": model.format, "mode": runtime.mode,
+             "format": model.format, "mode": runtime.mode, "keras": runtime.keras,
              "tensorflow": runtime.tensorflow_version or versions.get("tensorflow"),
              "tensorflow_hub": runtime.tensorflow_hub_version or versions.get("tensorflow_hub")}
     facts["signature"] = signature

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
+from packaging.version import Version
+
 from conformance import schema
 from conformance.expectations import Expectation, load_expectations
 from conformance.handles import is_url
@@ -41,6 +43,16 @@ class Runtime:
     @property
     def tensorflow_hub_version(self) -> Optional[str]:
         return pinned_version(self.tensorflow_hub)
+
+    @property
+    def keras(self) -> str:
+        """The Keras that ``tf.keras`` is in this runtime: "2" (TF < 2.16, or tf-keras with
+        TF_USE_LEGACY_KERAS=1), else "3" (Keras 3, TF >= 2.16's default)."""
+        version = self.tensorflow_version
+        if version is not None and Version(version) < Version("2.16"):
+            return "2"
+        legacy = any(extra.replace("_", "-").startswith("tf-keras") for extra in self.extras)
+        return "2" if legacy and dict(self.env).get("TF_USE_LEGACY_KERAS") == "1" else "3"
 
     @property
     def is_default(self) -> bool:

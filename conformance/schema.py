@@ -132,6 +132,7 @@ EXPECTATION = {
                 "case": _STRING_OR_STRINGS, "check": _STRING_OR_STRINGS, "model": _STRING_OR_STRINGS,
                 "runtime": _STRING_OR_STRINGS, "device": _STRING_OR_STRINGS, "api": _STRING_OR_STRINGS,
                 "format": _STRING_OR_STRINGS, "signature": _STRING_OR_STRINGS, "mode": {"enum": MODES},
+                "keras": {"enum": ["2", "3"]},
                 "tensorflow": {"type": "string"}, "tensorflow_hub": {"type": "string"},
             },
         },

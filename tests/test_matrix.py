@@ -147,3 +147,24 @@ def test_expectation_bad_version_specifier(write):
     """)
     message = error_of(write, "expectations: expectations.yaml\n" + RUNTIMES + MODELS)
     assert "match.tensorflow_hub 'newer than 0.16' is not a version specifier" in message
+
+
+def test_a_runtimes_keras_is_what_tf_keras_is_there(write):
+    """TF < 2.16 has Keras 2; TF >= 2.16 has Keras 3 unless tf-keras is installed and TF_USE_LEGACY_KERAS=1."""
+    matrix = load_matrix(write("matrix.yaml", """
+        runtimes:
+          - {id: old, python: "3.7", tensorflow: tensorflow==1.15.5, tensorflow_hub: tensorflow-hub==0.12.0,
+             mode: graph}
+          - {id: legacy, python: "3.11", tensorflow: tensorflow-cpu==2.21.0, tensorflow_hub: tensorflow-hub==0.16.1,
+             mode: eager, extras: [tf-keras==2.21.0], env: {TF_USE_LEGACY_KERAS: "1"}}
+          - {id: keras3, python: "3.11", tensorflow: tensorflow-cpu==2.21.0, tensorflow_hub: tensorflow-hub==0.16.1,
+             mode: eager}
+          - {id: unflagged, python: "3.11", tensorflow: tensorflow-cpu==2.21.0,
+             tensorflow_hub: tensorflow-hub==0.16.1, mode: eager, extras: [tf-keras==2.21.0]}
+          - {id: nightly, python: "3.11", tensorflow: tf-nightly-cpu, tensorflow_hub: tensorflow-hub==0.16.1,
+             mode: eager, extras: [tf-keras-nightly], env: {TF_USE_LEGACY_KERAS: "1"}}
+        models:
+          - {id: m, handle: /m}
+        """))
+    assert {r.id: r.keras for r in matrix.runtimes} == {"old": "2", "legacy": "2", "keras3": "3", "unflagged": "3",
+                                                        "nightly": "2"}

@@ -92,6 +92,8 @@ class ComparisonPlugin(CasePlugin):
         facts = {"check": check, "model": model.id, "signature": signature, "format": model.format}
         if cell is not None:
             info = cell.run_info
+            declared = [r for r in self.matrix.runtimes if r.id == cell.runtime]
+            facts.update(keras=declared[0].keras if declared else None)
             facts.update(runtime=cell.runtime, device=cell.device, api=cell.api, mode=info.get("mode"),
                          tensorflow=info.get("tensorflow"), tensorflow_hub=info.get("tensorflow_hub"))
             facts["case"] = "%s[%s-%s-%s-%s-%s]" % (check, model.id, cell.runtime, cell.device, cell.api, signature)
