@@ -38,3 +38,32 @@ def test_page_escapes_every_string():
                        {name: "saved_model_v2" for name in HOSTILE})
     assert "<script>alert(1)</script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "modèle-ü-名前" in text
+
+
+def test_the_training_tables_name_each_failures_cause():
+    """The fine-tuning table (format × api × runtime) and the parameter-server table read the cause of a
+    failure from its record or from an expected failure's message."""
+    from conformance.report import page
+
+    def case(check, model, runtime, api, status, message="", details=None, signature=None):
+        return {"check": check, "model": model, "runtime": runtime, "device": "cpu", "api": api, "status": status,
+                "message": message, "details": details or {}, "signature": signature, "test": "%s[%s]" % (check, model)}
+
+    results = [
+        case("train", "hub_model", "tf2", "hub.KerasLayer", "xfail",
+             "KerasLayer refuses TF1 Hub (fine-tune-unsupported: hub.KerasLayer cannot fine-tune ...)"),
+        case("train", "tf2_model", "tf2", "hub.load", "pass"),
+        case("train", "tf2_model", "tf2", "hub.KerasLayer", "fail",
+             details={"train": {"error": {"cause": "keras-mismatch"}}}),
+        case("cluster", "tf2_model", "tf2", "hub.load", "xfail", "flag needed (remote-device-unshared: ...)",
+             signature="unshared"),
+        case("cluster", "tf2_model", "tf2", "hub.load", "pass", signature="shared"),
+    ]
+    formats = {"hub_model": "hub_tf1", "tf2_model": "saved_model_v2"}
+    table = page.compat_table(results, formats, ["tf2"], ["hub.load", "hub.KerasLayer"], "train")
+    texts = {(row["format"], row["api"]): row["entries"][0]["text"] for row in table["rows"]}
+    assert texts[("hub_tf1", "hub.KerasLayer")] == "fails: fine-tune-unsupported"
+    assert texts[("saved_model_v2", "hub.load")] == "works"
+    assert texts[("saved_model_v2", "hub.KerasLayer")] == "fails: keras-mismatch"
+    cluster = page.cluster_table(results, ["tf2"])
+    assert cluster["rows"][0]["entries"][0]["text"] == "unshared: fails (remote-device-unshared); shared: trains"

@@ -25,5 +25,8 @@ def render(document: Dict[str, Any], run_diff: RunDiff, runtimes: Sequence[str],
         labels=page.LABELS, severity=page.SEVERITY, diff=run_diff, grid=grid,
         case_data=page.script_json(page.case_data(grid)),
         compat=page.compat_table(results, formats, [r for r in runtimes if r in document["run_info"]], apis),
+        compat_train=page.compat_table(results, formats, [r for r in runtimes if r in document["run_info"]], apis,
+                                       "train"),
+        cluster=page.cluster_table(results, [r for r in runtimes if r in document["run_info"]]),
         heatmap=page.heatmap_png(results, grid["columns"]),
         run_info=sorted(document["run_info"].items()))

@@ -7,6 +7,7 @@ import collections
 import io
 import json
 import math
+import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 # Worst first: a cell shows the worst status among its cases.
@@ -173,11 +174,12 @@ def script_json(data: Any) -> str:
 
 
 def compat_table(results: List[Dict[str, Any]], formats: Dict[str, Optional[str]], runtimes: Sequence[str],
-                 apis: Sequence[str]) -> Dict[str, Any]:
-    """Model format × api × runtime → works / fails (how), from the cpu load cases."""
+                 apis: Sequence[str], check: str = "load") -> Dict[str, Any]:
+    """Model format × api × runtime → works / fails (how), from the cpu cases of ``check`` (load: loading
+    and calling; train: one fine-tuning step)."""
     cells = collections.defaultdict(list)
     for result in results:
-        if result["check"] == "load" and result["device"] == "cpu" and result["status"] != "skip":
+        if result["check"] == check and result["device"] == "cpu" and result["status"] != "skip":
             cells[(formats.get(result["model"]) or "unknown", result["api"], result["runtime"])].append(result)
     rows = []
     for fmt in sorted({key[0] for key in cells}):
@@ -192,12 +194,56 @@ def compat_table(results: List[Dict[str, Any]], formats: Dict[str, Optional[str]
                 if not failing:
                     entries.append({"text": "works", "status": "pass"})
                     continue
-                causes = sorted({(r["details"].get("error") or {}).get("cause") or _signature_cause(r) for r in failing})
+                causes = sorted({cause_of(r) for r in failing})
                 text = ("fails: " if len(failing) == len(cases) else "%d of %d fail: " % (len(failing), len(cases)))
                 entries.append({"text": text + ", ".join(c for c in causes if c), "status": worst(
                     [r["status"] for r in failing])})
             rows.append({"format": fmt, "api": api, "entries": entries})
     return {"runtimes": list(runtimes), "rows": rows}
+
+
+def cluster_table(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dict[str, Any]:
+    """The parameter-server case per model × api (rows) and runtime (columns): without / with the flag."""
+    cells = {}  # type: Dict[Tuple[str, str, str], Dict[str, Dict[str, Any]]]
+    for result in results:
+        if result["check"] == "cluster" and result["status"] != "skip":
+            cells.setdefault((result["model"], result["api"], result["runtime"]), {})[result["signature"]] = result
+    rows = []
+    for model, api in sorted({(m, a) for m, a, _ in cells}):
+        entries = []
+        for runtime in runtimes:
+            variants = cells.get((model, api, runtime), {})
+            parts = []
+            for variant in ("unshared", "shared"):
+                result = variants.get(variant)
+                if result is None:
+                    continue
+                if result["status"] == "pass":
+                    parts.append("%s: trains" % variant)
+                else:
+                    cause = cause_of(result)
+                    parts.append("%s: fails (%s)" % (variant, cause))
+            statuses = [r["status"] for r in variants.values()]
+            entries.append({"text": "; ".join(parts) or "—", "status": worst(statuses) if statuses else "none"})
+        rows.append({"model": model, "api": api, "entries": entries})
+    return {"runtimes": list(runtimes), "rows": rows}
+
+
+_CAUSE_IN_MESSAGE = re.compile(r"but the cause is ([a-z][a-z0-9-]+)|\(([a-z][a-z0-9]*(?:-[a-z0-9]+)+): |"
+                               r"^(?:Failed: )?\S+\[[^\]]*\]: ([a-z][a-z0-9]*(?:-[a-z0-9]+)*): ")
+
+
+def cause_of(result: Dict[str, Any]) -> str:
+    """The diagnosed cause of a failing case: from its recorded error (load, train, cluster), a failing
+    signature, or the message (an expected failure's reads "reason (cause: diagnosis)")."""
+    details = result["details"]
+    for error in (details.get("error"), (details.get("train") or {}).get("error")):
+        if error and error.get("cause"):
+            return error["cause"]
+    found = _CAUSE_IN_MESSAGE.search(result.get("message") or "")
+    if found:
+        return next(group for group in found.groups() if group)
+    return _signature_cause(result)
 
 
 def _signature_cause(result: Dict[str, Any]) -> str:
