@@ -1,7 +1,8 @@
 """Fine-tuning: one SGD step through each api, as the TF Hub guides write it (hub.Module(trainable=True,
 tags={"train"}) in a graph, hub.KerasLayer(trainable=True) in a Keras model, GradientTape over hub.load's
 trainable_variables). ``train[<model>-<runtime>-<device>-<api>]`` holds that every trainable variable gets a
-finite gradient and that the step lowers the loss on the agreed inputs."""
+finite gradient, that a Keras model holds the regularization losses the model exports, and that the step
+lowers the loss on the agreed inputs."""
 import pytest
 
 from conformance.causes import Cause
@@ -24,6 +25,9 @@ def test_train(case, matrix, runtime_session, device, case_record):
         cause = Cause("gradient-missing", "no gradient reaches %s" % ", ".join(record["gradients_missing"]))
     elif not record["gradients_finite"]:
         cause = Cause("gradient-not-finite", "a gradient holds inf or nan on the agreed inputs")
+    elif record.get("regularization_losses", 0) < record.get("exported_regularization_losses", 0):
+        cause = Cause("regularization-lost", "the model exports %d regularization losses, the Keras model holds %d"
+                      % (record["exported_regularization_losses"], record["regularization_losses"]))
     elif record.get("random_ops"):  # dropout in the trained graph: each run draws a new loss
         if not record.get("moved"):
             cause = Cause("no-progress", "one SGD step left every trainable variable as it was")

@@ -70,9 +70,10 @@ def facts_of(check: str, model: Model, runtime: Runtime, device: str, api: str,
 
 SIGNATURE_CHECKS = ("semantics", "cost", "proof")  # made per signature; proof only for models with a counter
 # The parameter-server case (TF Hub migration guide): TF2 SavedModels, cpu, the two apis the guide trains with,
-# without and with share_cluster_devices_in_session (in the signature slot of the case id).
+# without and with share_cluster_devices_in_session, in a TF1 Session and in an Estimator (in the signature
+# slot of the case id).
 CLUSTER_APIS = ("hub.load", "hub.KerasLayer")
-CLUSTER_VARIANTS = ("unshared", "shared")
+CLUSTER_VARIANTS = ("unshared", "shared", "estimator-unshared", "estimator-shared")
 
 
 def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",

@@ -11,6 +11,7 @@ Matching is fast on large matrices: globs and version specifiers are compiled on
 from __future__ import annotations
 
 import functools
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Pattern, Sequence, Tuple
@@ -178,8 +179,11 @@ def load_expectations(path: str, runtimes: Sequence[Any] = (), models: Sequence[
         causes = _patterns(entry["cause"]) if "cause" in entry else []
         for cause in causes:
             if cause not in schema.CAUSES:
-                raise SourceError("%s: expectations[%d].cause: %s is not allowed (expected one of: %s)"
-                                  % (where(entry, "cause"), index, shown(cause), ", ".join(schema.CAUSES)))
+                closest = difflib.get_close_matches(str(cause), schema.CAUSES, n=3, cutoff=0.5)
+                raise SourceError("%s: expectations[%d].cause: %s is not a known cause (%sall %d are listed in "
+                                  "docs/expectations.md)" % (where(entry, "cause"), index, shown(cause),
+                                                             "closest: %s; " % ", ".join(closest) if closest else "",
+                                                             len(schema.CAUSES)))
         entries.append(Expectation(
             status=entry["status"], reason=entry["reason"], source=where(document, index),
             cause=" | ".join(causes) or None, intermittent=tuple(entry.get("intermittent") or ()),

@@ -8,7 +8,8 @@ import pytest
 from conformance.causes import classify
 from conformance.runtime.cluster_case import run_cluster
 
-VARIANTS = [("hub.load", False), ("hub.load", True), ("hub.KerasLayer", False), ("hub.KerasLayer", True)]
+VARIANTS = [("hub.load", False, False), ("hub.load", True, False), ("hub.KerasLayer", False, False),
+            ("hub.KerasLayer", True, False)]
 
 
 def gone(pid):
@@ -34,8 +35,17 @@ def test_the_flag_decides_whether_a_tf2_savedmodel_trains_on_a_parameter_server(
 
 
 @pytest.mark.tensorflow
+def test_the_estimator_variant_says_that_tf_estimator_is_gone_from_tf_2_21(zoo_dir):
+    results = run_cluster(os.path.join(zoo_dir, "reusable_tf2_written"), ["serve"],
+                          [("hub.KerasLayer", False, True)], 300)
+    assert results["hub.KerasLayer estimator-unshared"] == dict(results["hub.KerasLayer estimator-unshared"],
+                                                                outcome="skip")
+    assert "tf.estimator" in results["hub.KerasLayer estimator-unshared"]["why"]
+
+
+@pytest.mark.tensorflow
 def test_a_tf1_written_savedmodel_fails_differently_with_the_flag_in_tf2(zoo_dir):
-    results = run_cluster(os.path.join(zoo_dir, "reusable_tf1_written"), ["serve"], [("hub.load", True)], 300)
+    results = run_cluster(os.path.join(zoo_dir, "reusable_tf1_written"), ["serve"], [("hub.load", True, False)], 300)
     shared = results["hub.load shared"]
     assert shared["outcome"] == "error"
     assert classify(shared["type"], shared["message"]).id == "function-device-pinned"
@@ -65,4 +75,5 @@ def test_cluster_cases_are_made_for_tf2_savedmodels_on_cpu_through_two_apis(writ
     cases = runtime_cases(matrix, matrix.runtimes[0], "cluster")
     assert sorted(c.id for c in cases) == sorted(
         "cluster[tf2_model-tf2-cpu-%s-%s]" % (api, variant)
-        for api in ("hub.load", "hub.KerasLayer") for variant in ("unshared", "shared"))
+        for api in ("hub.load", "hub.KerasLayer")
+        for variant in ("unshared", "shared", "estimator-unshared", "estimator-shared"))

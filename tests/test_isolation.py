@@ -130,7 +130,7 @@ def test_models_with_file_ops_are_not_run_unless_trusted(tmp_path, hostile):
     signature is reported with the op and where it is, and nothing is written; ``trust: true`` runs it."""
     target = os.environ["HOSTILE_TARGET"]
     matrix = _matrix(tmp_path, hostile, [("writes", ""), ("writes_tf1", ""), ("good", "")])
-    result, cases, _ = _run(tmp_path, matrix, "-p", "no:xdist", "-k", "load")
+    result, cases, _ = _run(tmp_path, matrix, "-p", "no:xdist", "-k", "test_load")
     assert result.returncode == 1, result.stdout[-3000:]
     tf2 = cases["load[writes-tf2.21-cpu-hub.load]"]
     assert tf2["status"] == "fail" and tf2["error"]["cause"] == "untrusted-op", tf2
@@ -152,7 +152,7 @@ def test_a_run_stopped_early_is_incomplete_not_green(tmp_path, hostile):
     """pytest stopping at the first failure (as Ctrl-C or a CI limit would) leaves cases unrecorded:
     summary says which and exits 3."""
     matrix = _matrix(tmp_path, hostile, [("crash", ""), ("good", "")])
-    result, cases, _ = _run(tmp_path, matrix, "-p", "no:xdist", "--maxfail=1", "-k", "load")
+    result, cases, _ = _run(tmp_path, matrix, "-p", "no:xdist", "--maxfail=1", "-k", "test_load")
     assert result.returncode == 1 and len(cases) == 1, result.stdout[-3000:]
     summary = subprocess.run([sys.executable, "-m", "conformance", "--matrix", matrix, "summary", "--reports",
                               str(tmp_path / "reports"), "--run-id", "r1"], stdout=subprocess.PIPE,
@@ -191,7 +191,7 @@ def test_a_killed_pytest_worker_ends_the_run_and_its_cases_are_missing(tmp_path,
     os.environ["PYTHONPATH"], saved = str(plant), os.environ.get("PYTHONPATH")
     try:
         result, cases, seconds = _run(tmp_path, matrix, "-n", "2", "--dist", "loadgroup", "--max-worker-restart=0",
-                                      "-k", "load")
+                                      "-k", "test_load")
     finally:
         if saved is None:
             del os.environ["PYTHONPATH"]

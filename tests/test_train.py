@@ -48,7 +48,10 @@ def test_one_step_through_every_api_finds_the_same_variables_and_lowers_the_loss
         assert set(result["arrays"]["gradient"]) == {name for name, _ in result["variables"]}, api
     assert shapes(results["hub.load"]) == shapes(results["saved_model"]) == shapes(results["hub.KerasLayer"])
     np.testing.assert_allclose(results["hub.load"]["loss_after"], results["saved_model"]["loss_after"], rtol=1e-6)
-    assert results["hub.load"]["regularization_losses"] == len(hub.load(path).regularization_losses)
+    assert results["hub.load"]["regularization_losses"] == len(hub.load(path).regularization_losses) == 1
+    keras = results["hub.KerasLayer"]
+    assert keras["regularization_losses"] >= keras["exported_regularization_losses"] == 1, \
+        "the Keras model holds the regularization loss the model exports"
 
 
 def test_hub_keras_layer_refuses_to_fine_tune_a_tf1_hub_module(runtime, zoo_dir):

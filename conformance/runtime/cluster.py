@@ -1,6 +1,6 @@
 """The parameter-server case of the TF Hub migration guide, in a process of its own (it imports TensorFlow).
 
-``python -m conformance.runtime.cluster '{"handle": ..., "tags": ..., "variants": [[api, shared], ...]}'``
+``python -m conformance.runtime.cluster '{"handle": ..., "tags": ..., "variants": [[api, shared, estimator], ...]}'``
 runs each variant in a fresh graph with a fresh ``{ps: 1, worker: 1}`` cluster of ``tf.compat.v1.train.Server`` on 127.0.0.1 ports, loads the model under
 ``replica_device_setter`` (its variables go to ``/job:ps``), builds a loss that *consumes* the model's output
 (fetching the output alone is inlined by Grappler and never shows the problem), one SGD step with
@@ -14,11 +14,15 @@ skip | harness-error, the losses before and after the step, or the error's type 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
+import tempfile
 import time
 import traceback
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
+
+import numpy as np
 
 RESULT_PREFIX = "CLUSTER-RESULT "
 UNKNOWN_DIM = 3
@@ -55,8 +59,70 @@ def _call_arguments(tf: Any, obj: Any) -> List[Any]:
                                              or "nothing (it has no __call__)"))
 
 
-def variant_key(api: str, shared: bool) -> str:
-    return "%s %s" % (api, "shared" if shared else "unshared")
+def variant_key(api: str, shared: bool, estimator: bool = False) -> str:
+    return "%s %s%s" % (api, "estimator-" if estimator else "", "shared" if shared else "unshared")
+
+
+def _session_config(tf: Any, shared: bool) -> Tuple[Any, str]:
+    """A ConfigProto with ``share_cluster_devices_in_session`` (top-level since TF 2.2, else experimental.)."""
+    config = tf.compat.v1.ConfigProto()
+    field = "share_cluster_devices_in_session"
+    holder = config if hasattr(config, field) else config.experimental
+    setattr(holder, field, bool(shared))
+    return config, ("" if holder is config else "experimental.") + field
+
+
+def run_estimator(handle: str, tags: Any, api: str, shared: bool) -> Dict[str, Any]:
+    """The guide's literal case: an Estimator whose model_fn fine-tunes the model, TF_CONFIG naming a chief
+    (this process) and a ps (a server in this process) on loopback, ``train_and_evaluate`` for 2 steps."""
+    import tensorflow as tf
+    import tensorflow_hub as hub
+
+    if not hasattr(tf, "estimator") or not hasattr(getattr(tf, "estimator", None), "Estimator"):
+        return {"outcome": "skip", "why": "tf.estimator is not in this TensorFlow (removed in 2.16)"}
+    tf1 = tf.compat.v1
+    kwargs = {} if tags is None else {"tags": list(tags)}
+    with tf.Graph().as_default():
+        arguments = _call_arguments(tf, hub.load(handle, **kwargs))
+    shape = [None] + arguments[0].shape.as_list()[1:]
+    batch = np.ones([2] + shape[1:], arguments[0].dtype.as_numpy_dtype)
+    cluster = {"chief": ["127.0.0.1:%d" % _port()], "ps": ["127.0.0.1:%d" % _port()]}
+    tf1.train.Server(tf.train.ClusterSpec(cluster), job_name="ps", task_index=0)
+    previous = os.environ.get("TF_CONFIG")
+    os.environ["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {"type": "chief", "index": 0}})
+
+    def model_fn(features, labels, mode):
+        if api == "hub.KerasLayer":
+            layer = hub.KerasLayer(handle, trainable=True, **kwargs)
+            output, variables = layer(features["x"], training=True), layer.trainable_weights
+        else:
+            obj = hub.load(handle, **kwargs)
+            training = _call_arguments(tf, obj)[1:]  # made in this graph, like the rest of model_fn
+            output, variables = obj(features["x"], *training), list(obj.trainable_variables)
+        loss = tf.reduce_mean(tf.square(tf.nest.flatten(output)[0]))
+        step = tf1.train.GradientDescentOptimizer(0.01).minimize(loss, global_step=tf1.train.get_global_step(),
+                                                                 var_list=variables)
+        return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=step)
+
+    def input_fn():
+        return tf.data.Dataset.from_tensors(({"x": batch}, np.zeros([2, 1], np.float32))).repeat()
+
+    config, flag = _session_config(tf, shared)
+    try:
+        with tempfile.TemporaryDirectory() as model_dir:
+            estimator = tf.estimator.Estimator(model_fn=model_fn, config=tf.estimator.RunConfig(
+                model_dir=model_dir, session_config=config, save_checkpoints_steps=None, save_checkpoints_secs=None))
+            try:
+                tf.estimator.train_and_evaluate(estimator, tf.estimator.TrainSpec(input_fn, max_steps=2),
+                                                tf.estimator.EvalSpec(input_fn, steps=1))
+            except tf.errors.OpError as error:
+                return {"outcome": "error", "type": type(error).__name__, "message": error.message, "flag": flag}
+    finally:
+        if previous is None:
+            os.environ.pop("TF_CONFIG", None)
+        else:
+            os.environ["TF_CONFIG"] = previous
+    return {"outcome": "ok", "flag": flag, "steps": 2}
 
 
 def run(handle: str, tags: Any, api: str, shared: bool) -> Dict[str, Any]:
@@ -83,12 +149,8 @@ def run(handle: str, tags: Any, api: str, shared: bool) -> Dict[str, Any]:
             return {"outcome": "skip", "why": "the model has no trainable variables"}
         loss = tf.reduce_sum(tf.square(tf.nest.flatten(output)[0]))
         step = tf1.train.GradientDescentOptimizer(0.01).minimize(loss, var_list=variables)
-        config = tf1.ConfigProto()
-        field = "share_cluster_devices_in_session"
-        holder = config if hasattr(config, field) else config.experimental  # top-level since TF 2.2
-        setattr(holder, field, bool(shared))
-        result = {"variables": sorted(v.name for v in variables), "flag": ("" if holder is config else
-                                                                           "experimental.") + field}
+        config, flag = _session_config(tf, shared)
+        result = {"variables": sorted(v.name for v in variables), "flag": flag}
         with tf1.Session(worker.target, config=config) as session:
             session.run(tf1.global_variables_initializer())
             try:
@@ -108,17 +170,17 @@ def main() -> int:
 
     tf.compat.v1.disable_eager_execution()
     results = {}
-    for api, shared in request["variants"]:
+    for api, shared, estimator in request["variants"]:
         started = time.perf_counter()
         try:
-            result = run(request["handle"], request.get("tags"), api, shared)
+            result = (run_estimator if estimator else run)(request["handle"], request.get("tags"), api, shared)
         except Exception as error:  # noqa: BLE001 - the caller classifies TensorFlow's errors; ours are ours
             from conformance.blame import raised_by_harness
 
             result = {"outcome": "harness-error" if raised_by_harness(error) else "error",
                       "type": type(error).__name__, "message": str(error), "traceback": traceback.format_exc()[-3000:]}
         result["seconds"] = round(time.perf_counter() - started, 3)
-        results[variant_key(api, shared)] = result
+        results[variant_key(api, shared, estimator)] = result
     sys.stdout.write(RESULT_PREFIX + json.dumps(results, sort_keys=True) + "\n")
     sys.stdout.flush()
     return 0

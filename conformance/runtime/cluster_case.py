@@ -22,13 +22,13 @@ def _end_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def run_cluster(handle: str, tags: Optional[Sequence[str]], variants: Sequence[Tuple[str, bool]], timeout: float,
+def run_cluster(handle: str, tags: Optional[Sequence[str]], variants: Sequence[Tuple[str, bool, bool]], timeout: float,
                 env: Optional[Mapping[str, str]] = None) -> Dict[str, Dict[str, Any]]:
     """Each variant's record (by ``variant_key``): ``outcome`` ok | error | skip | harness-error, or for all of
     them timeout | crash, and what it saw. One process runs every variant of a model (each in its own graph
     and cluster): TensorFlow is imported once."""
     request = json.dumps({"handle": handle, "tags": None if tags is None else list(tags),
-                          "variants": [[api, bool(shared)] for api, shared in variants]})
+                          "variants": [[api, bool(shared), bool(estimator)] for api, shared, estimator in variants]})
     process = subprocess.Popen([sys.executable, "-m", "conformance.runtime.cluster", request],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                                env=dict(env if env is not None else os.environ), start_new_session=True)
@@ -53,5 +53,5 @@ def run_cluster(handle: str, tags: Optional[Sequence[str]], variants: Sequence[T
     return results
 
 
-def _everyone(variants: Sequence[Tuple[str, bool]], result: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
-    return {variant_key(api, shared): dict(result) for api, shared in variants}
+def _everyone(variants: Sequence[Tuple[str, bool, bool]], result: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    return {variant_key(*variant): dict(result) for variant in variants}

@@ -232,7 +232,7 @@ class SupervisedSession(object):
             record(**lost.fields())
             return lost.cause
 
-    def probe_cluster(self, model: Any, api: str, shared: bool) -> Dict[str, Any]:
+    def probe_cluster(self, model: Any, api: str, variant: str) -> Dict[str, Any]:
         """The parameter-server case: every variant of a model runs in one process group of its own (no
         executor: its servers cannot be stopped, so the group is ended with it), within the model's time
         limit; the worker keeps the results of the current model."""
@@ -248,9 +248,11 @@ class SupervisedSession(object):
             if misfit:
                 return {"outcome": "skip", "why": misfit}
             handle = loadable(expand(model.handle, self._setup["places"], model.id))
-            variants = [(a, v == "shared") for a in CLUSTER_APIS for v in CLUSTER_VARIANTS]
+            variants = [(a, v.endswith("-shared") or v == "shared", v.startswith("estimator-"))
+                        for a in CLUSTER_APIS for v in CLUSTER_VARIANTS]
             self._cluster = (model.id, run_cluster(handle, model.tags, variants, self.limit_of(model), self._env))
-        return self._cluster[1][variant_key(api, shared)]
+        return self._cluster[1][variant_key(api, variant.endswith("-shared") or variant == "shared",
+                                            variant.startswith("estimator-"))]
 
     def probe_train(self, model: Any, api: str, device_name: str) -> Dict[str, Any]:
         return self._findings("probe_train", model, (api, device_name))

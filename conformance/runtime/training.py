@@ -194,5 +194,7 @@ def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, An
     after = model.evaluate(x, target, verbose=0, batch_size=len(x))
     if not layer.trainable_weights:
         raise NotApplicable("the hub.KerasLayer has no trainable weights")
+    exported = len(list(getattr(hub.load(handle, **({"tags": kwargs["tags"]} if "tags" in kwargs else {})),
+                                "regularization_losses", None) or []))
     return _summary(layer.trainable_weights, gradients, before, after, keras.backend.batch_get_value(
-        layer.trainable_weights), regularization_losses=len(model.losses))
+        layer.trainable_weights), regularization_losses=len(model.losses), exported_regularization_losses=exported)
