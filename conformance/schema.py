@@ -27,7 +27,8 @@ CAUSES = list(dict.fromkeys([rule[0] for rule in causes._RULES] + [
     "error", "input-mismatch", "signature-mismatch", "numeric-drift", "nondeterministic", "lazy-eager-mismatch",
     "golden-missing", "golden-stale", "migration-hazard", "overhead", "semantics-changed", "timeout", "crash",
     "harness-error", "untrusted-op", "nothing-compared", "no-progress", "gradient-missing",
-    "gradient-not-finite", "gradient-drift", "step-drift", "regularization-lost"]))
+    "gradient-not-finite", "gradient-drift", "step-drift", "regularization-lost",
+    "update-ops-ignored"]))
 
 # Ids name pytest cases, tox envs and files: a safe token.
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", "maxLength": 200,

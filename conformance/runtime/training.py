@@ -79,9 +79,11 @@ def eager_object(tf: Any, obj: Any, signature: str, tensors: Mapping[str, Any]) 
 
 
 def graph_step(tf: Any, session: Any, loss: Any, variables: Sequence[Any], feed: Mapping[Any, Any],
-               step_dependencies: Sequence[Any] = (), eval_loss: Any = None) -> Dict[str, Any]:
+               step_dependencies: Sequence[Any] = (), eval_loss: Any = None,
+               statistics: Sequence[Any] = ()) -> Dict[str, Any]:
     """Gradients, one SGD step on ``loss`` (after ``step_dependencies``, e.g. UPDATE_OPS) and ``eval_loss``
-    (default: ``loss``) before and after it, in ``session``."""
+    (default: ``loss``) before and after it, in ``session``; ``statistics`` (batch norm's moving averages)
+    are recorded as moved or not."""
     tf1 = tf.compat.v1
     eval_loss = loss if eval_loss is None else eval_loss
     gradients = [_dense(g, tf) for g in tf.gradients(loss, list(variables))]  # IndexedSlices (lookups) densified
@@ -89,15 +91,17 @@ def graph_step(tf: Any, session: Any, loss: Any, variables: Sequence[Any], feed:
         step = tf1.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss, var_list=list(variables))
     session.run(tf1.global_variables_initializer())  # restores what hub.Module and hub.load loaded
     session.run([tf1.tables_initializer()] + list(session.graph.get_collection("saved_model_initializers")))
-    before, initial = session.run([eval_loss, list(variables)], feed)
+    before, initial, kept = session.run([eval_loss, list(variables), list(statistics)], feed)
     values = session.run([g for g in gradients if g is not None], feed)
     computed = iter(values)
     gradients = [None if g is None else next(computed) for g in gradients]
     session.run(step, feed)
-    after, final = session.run([eval_loss, list(variables)], feed)
+    after, final, updated = session.run([eval_loss, list(variables), list(statistics)], feed)
     random_ops = sorted({op.type for op in session.graph.get_operations() if op.type in RANDOM_OPS})
+    moved_statistics = sorted(v.name for v, a, b in zip(statistics, kept, updated) if not np.array_equal(a, b))
     return _summary(variables, gradients, before, after, final, moved=any(
-        not np.array_equal(a, b) for a, b in zip(initial, final)), random_ops=random_ops)
+        not np.array_equal(a, b) for a, b in zip(initial, final)), random_ops=random_ops,
+        statistics=sorted(v.name for v in statistics), statistics_moved=moved_statistics)
 
 
 def _placeholders(tf: Any, described: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
@@ -145,7 +149,9 @@ def hub_module(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], si
         if not variables:
             raise NotApplicable("the module has no trainable variables")
         update_ops = tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)
-        result = graph_step(tf, session, loss, variables, {feeds[n]: v for n, v in inputs.items()}, update_ops)
+        statistics = [v for v in tf1.global_variables() if v.name.split("/")[-1].startswith("moving_")]
+        result = graph_step(tf, session, loss, variables, {feeds[n]: v for n, v in inputs.items()}, update_ops,
+                            statistics=statistics)
         result.update(tags=sorted(train_tags), update_ops=len(update_ops),
                       regularization_losses=len(tf1.get_collection(tf1.GraphKeys.REGULARIZATION_LOSSES)))
         return result
