@@ -63,3 +63,25 @@ def test_hub_keras_layer_refuses_to_fine_tune_a_tf1_hub_module(runtime, zoo_dir)
     with pytest.raises(Exception) as raised:
         training.keras_model(tf, hub, os.path.join(zoo_dir, "text_embed"), [], "default", described, inputs)
     assert classify_exception(raised.value).id == "fine-tune-unsupported"
+
+
+def test_a_graph_step_tells_whether_the_moving_statistics_moved(runtime):
+    """hub.Module's step runs the train variant's UPDATE_OPS with it; without them batch norm's moving
+    statistics stay where they were, which the train case reports as update-ops-ignored."""
+    from conformance.runtime import training
+
+    tf, _ = runtime
+    tf1 = tf.compat.v1
+    for with_updates in (True, False):
+        with tf.Graph().as_default() as graph, tf1.Session(graph=graph) as session:
+            x = tf1.placeholder(tf.float32, [None, 2])
+            kernel = tf1.get_variable("kernel", initializer=tf.ones([2, 1]), use_resource=True)
+            moving = tf1.get_variable("bn/moving_mean", initializer=tf.zeros([2]), trainable=False,
+                                      use_resource=True)
+            update = moving.assign(0.9 * moving + 0.1 * tf.reduce_mean(x, 0))
+            loss = tf.reduce_sum(tf.square(tf.matmul(x, kernel)))
+            result = training.graph_step(tf, session, loss, [kernel], {x: np.ones([2, 2], np.float32)},
+                                         [update] if with_updates else [], statistics=[moving])
+        assert result["statistics"] == ["bn/moving_mean:0"]
+        assert result["statistics_moved"] == (["bn/moving_mean:0"] if with_updates else []), with_updates
+        assert result["loss_after"] < result["loss_before"] and result["moved"]
