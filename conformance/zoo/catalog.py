@@ -39,6 +39,9 @@ ZOO = [
     # The planted training twin: reusable_tf2_written whose __call__ ignores `training`.
     ZooModel("reusable_training_ignored", "conformance.zoo.reusable:build_reusable", "tf2.21", "saved_model_v2",
              kwargs={"ignore_training": True}),
+    # And one that exports no regularization_losses: a Keras model fine-tuning it loses its L2 term.
+    ZooModel("reusable_regularization_dropped", "conformance.zoo.reusable:build_reusable", "tf2.21",
+             "saved_model_v2", kwargs={"drop_regularization": True}),
     # The planted change: reusable_tf1_written with one weight multiplied by (1 + 1e-4).
     ZooModel("reusable_planted", "conformance.zoo.reusable:build_reusable", "tf1.15-eager", "saved_model_v2",
              kwargs={"scale_weight": 1.0001}),

@@ -17,10 +17,11 @@ def _weights(seed, shape, scale=0.5):
     return (np.random.RandomState(seed).uniform(-1.0, 1.0, size=shape) * scale).astype(np.float32)
 
 
-def build_reusable(export_dir, scale_weight=1.0, ignore_training=False):
+def build_reusable(export_dir, scale_weight=1.0, ignore_training=False, drop_regularization=False):
     """Write the model; ``scale_weight`` multiplies one weight (a planted-change twin for comparisons);
-    ``ignore_training`` plants a twin whose ``__call__`` takes ``training`` and ignores it (its inference
-    outputs are the same: only the training checks can tell)."""
+    ``ignore_training`` plants a twin whose ``__call__`` takes ``training`` and ignores it, and
+    ``drop_regularization`` one that exports no ``regularization_losses`` (their inference outputs are the
+    same: only the training checks can tell)."""
     if not tf.executing_eagerly():
         raise RuntimeError("build_reusable needs eager execution (TF 1.15: run it in an eager runtime)")
     v2 = tf.compat.v2
@@ -51,5 +52,5 @@ def build_reusable(export_dir, scale_weight=1.0, ignore_training=False):
     root.__call__ = call
     root.variables = [kernel, bias, calls]
     root.trainable_variables = [kernel, bias]
-    root.regularization_losses = [kernel_l2]
+    root.regularization_losses = [] if drop_regularization else [kernel_l2]
     v2.saved_model.save(root, export_dir, signatures={"serving_default": serve})
