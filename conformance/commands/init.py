@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import yaml
 

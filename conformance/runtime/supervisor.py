@@ -242,15 +242,18 @@ class SupervisedSession(object):
         from conformance.runtime.cluster_case import run_cluster
 
         if self._cluster[0] != model.id:
-            misfit = self._findings("cluster_fit", model, ())
-            if misfit is not None and not isinstance(misfit, str):  # the executor was lost
-                return {"outcome": misfit["lost"]["lost"], "message": misfit["cause"].diagnosis}
-            if misfit:
-                return {"outcome": "skip", "why": misfit}
-            handle = loadable(expand(model.handle, self._setup["places"], model.id))
             variants = [(a, v.endswith("-shared") or v == "shared", v.startswith("estimator-"))
                         for a in CLUSTER_APIS for v in CLUSTER_VARIANTS]
-            self._cluster = (model.id, run_cluster(handle, model.tags, variants, self.limit_of(model), self._env))
+            misfit = self._findings("cluster_fit", model, ())
+            if misfit is not None and not isinstance(misfit, str):  # the executor was lost
+                lost = {"outcome": misfit["lost"]["lost"], "message": misfit["cause"].diagnosis}
+                results = {variant_key(*v): dict(lost) for v in variants}
+            elif misfit:
+                results = {variant_key(*v): {"outcome": "skip", "why": misfit} for v in variants}
+            else:
+                handle = loadable(expand(model.handle, self._setup["places"], model.id))
+                results = run_cluster(handle, model.tags, variants, self.limit_of(model), self._env)
+            self._cluster = (model.id, results)  # the model's other variants ask the executor no more
         return self._cluster[1][variant_key(api, variant.endswith("-shared") or variant == "shared",
                                             variant.startswith("estimator-"))]
 

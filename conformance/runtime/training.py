@@ -15,7 +15,7 @@ after the step, the regularization losses and update ops found, and the variable
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -51,17 +51,22 @@ def _dense(gradient: Any, tf: Any) -> Any:
     return tf.convert_to_tensor(gradient) if gradient is not None else None
 
 
+def _object_loss(tf: Any, obj: Any, signature: str, tensors: Mapping[str, Any], training: bool) -> Any:
+    """The sum of squares of the first output of ``signature`` (``__call__`` with ``training``)."""
+    if signature == CALL:
+        outputs = objects.invoke_call(obj, tensors, tf, training=training)
+    else:
+        outputs = as_dict(obj.signatures[signature](**tensors))
+    return tf.reduce_sum(tf.square(tf.cast(_first(outputs), tf.float32)))
+
+
 def eager_object(tf: Any, obj: Any, signature: str, tensors: Mapping[str, Any]) -> Dict[str, Any]:
     variables = list(getattr(obj, "trainable_variables", None) or [])
     if not variables:
         raise NotApplicable("the loaded object has no trainable_variables")
 
     def loss(training: bool) -> Any:
-        if signature == CALL:
-            outputs = objects.invoke_call(obj, tensors, tf, training=training)
-        else:
-            outputs = as_dict(obj.signatures[signature](**tensors))
-        return tf.reduce_sum(tf.square(tf.cast(_first(outputs), tf.float32)))
+        return _object_loss(tf, obj, signature, tensors, training)
 
     before = loss(False)  # the losses in inference mode: dropout would make them noise
     training_matters = bool(signature == CALL and abs(float(loss(True)) - float(before)) > 0)
@@ -118,17 +123,10 @@ def graph_object(tf: Any, load: Callable[[], Any], signature: str, described: Ma
         if not variables:
             raise NotApplicable("the loaded object has no trainable_variables")
         feeds = _placeholders(tf, described)
-
-        def loss(training: bool) -> Any:
-            if signature == CALL:
-                outputs = objects.invoke_call(obj, feeds, tf, training=training)
-            else:
-                outputs = as_dict(obj.signatures[signature](**feeds))
-            return tf.reduce_sum(tf.square(tf.cast(_first(outputs), tf.float32)))
-
         collected = len(tf1.trainable_variables())  # the guide: without var_list, "No variables to optimize"
-        result = graph_step(tf, session, loss(True), variables, {feeds[n]: v for n, v in inputs.items()},
-                            eval_loss=loss(False))
+        result = graph_step(tf, session, _object_loss(tf, obj, signature, feeds, True), variables,
+                            {feeds[n]: v for n, v in inputs.items()},
+                            eval_loss=_object_loss(tf, obj, signature, feeds, False))
         result["random_ops"] = []  # the losses are measured in inference mode
         result.update(in_trainable_collection=collected,
                       regularization_losses=len(list(getattr(obj, "regularization_losses", None) or [])))
@@ -200,7 +198,6 @@ def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, An
     after = model.evaluate(x, target, verbose=0, batch_size=len(x))
     if not layer.trainable_weights:
         raise NotApplicable("the hub.KerasLayer has no trainable weights")
-    exported = len(list(getattr(hub.load(handle, **({"tags": kwargs["tags"]} if "tags" in kwargs else {})),
-                                "regularization_losses", None) or []))
+    exported = len(list(getattr(layer.resolved_object, "regularization_losses", None) or []))  # no second load
     return _summary(layer.trainable_weights, gradients, before, after, keras.backend.batch_get_value(
         layer.trainable_weights), regularization_losses=len(model.losses), exported_regularization_losses=exported)

@@ -2,7 +2,7 @@
 graph-mode build where the loaded object's functions are called inside a graph."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from conformance.runtime.apis import objects
 from conformance.runtime.apis.graph import GraphModel
