@@ -6,6 +6,7 @@ blessed goldens. Ids: ``test_<check>[<model>-<runtime>-<device>-<api>-<signature
 import pytest
 
 from conformance.compare import checks
+from conformance.compare.observed import variables_reference_cell
 from conformance.compare.goldens import GoldenError
 from conformance.outcome import settle
 
@@ -83,8 +84,9 @@ def test_compared(case, comparison, case_record):
 def _training(case, comparison, case_record, which, drift):
     model = comparison.matrix.model(case.model)
     try:
-        reference = checks.training_reference(comparison.observed, comparison.matrix, model, case.api, which)
-        result = checks.check_numeric(comparison.cell(case), model, "train", reference, which, drift)
+        reference = checks.training_reference(comparison.observed, comparison.matrix, model, case.api, which,
+                                              case.signature)
+        result = checks.check_numeric(comparison.cell(case), model, case.signature, reference, which, drift)
     except checks.NoReference as reason:
         pytest.skip(str(reason))
     _finish(case, case_record, result)
@@ -98,3 +100,12 @@ def test_gradient(case, comparison, case_record):
 def test_step(case, comparison, case_record):
     """The trainable variables after that step equal the reference runtime's."""
     _training(case, comparison, case_record, "outputs_file", "step-drift")
+
+
+def test_variables(case, comparison, case_record):
+    """Every api's train step finds the trainable variables the first api's finds in the same runtime and
+    device (as many, of the same shapes)."""
+    cell = comparison.cell(case)
+    reference = variables_reference_cell(comparison.observed, comparison.matrix, case.model, case.runtime,
+                                         case.device)
+    _finish(case, case_record, checks.check_variables(cell, reference))

@@ -3,7 +3,9 @@ tags={"train"}) in a graph, hub.KerasLayer(trainable=True) in a Keras model, Gra
 trainable_variables). ``train[<model>-<runtime>-<device>-<api>]`` holds that every trainable variable gets a
 finite gradient, that a Keras model holds the regularization losses the model exports, that batch norm's
 moving statistics move where the module has update ops, and that the step lowers the loss on the agreed
-inputs."""
+inputs. ``train[...-hub.KerasLayer-frozen]`` holds the guide's options for models that cannot be fine-tuned:
+each ``output_key`` gives that entry of ``signature_outputs_as_dict``, the frozen layer stays as it was and
+the head above it learns."""
 import pytest
 
 from conformance.causes import Cause
@@ -12,7 +14,7 @@ from conformance.outcome import settle, settle_lost
 
 def test_train(case, matrix, runtime_session, device, case_record):
     model = matrix.model(case.cell.model)
-    record = runtime_session.probe_train(model, case.api, device.name)
+    record = runtime_session.probe_train(model, case.api, device.name, case.signature)
     if "lost" in record:
         settle_lost(case, record, case_record)
     case_record(train=record)
@@ -22,7 +24,16 @@ def test_train(case, matrix, runtime_session, device, case_record):
         settle(case.id, case.expectation, Cause(record["error"]["cause"], record["error"]["diagnosis"]))
         return
     cause = None
-    if record["gradients_missing"]:
+    if record.get("output_keys_differ"):
+        cause = Cause("output-key-mismatch", "hub.KerasLayer(signature=%r, output_key=K) differs from that entry of "
+                      "signature_outputs_as_dict=True for %s" % (record["signature"],
+                                                                  ", ".join(record["output_keys_differ"])))
+    elif record.get("frozen_trainable_weights") or record.get("frozen_weights_moved"):
+        cause = Cause("frozen-layer-trained", "the frozen hub.KerasLayer (trainable=False) %s" % (
+            "has trainable weights: %s" % ", ".join(record["frozen_trainable_weights"][:3])
+            if record.get("frozen_trainable_weights") else "changed in fit: %s"
+            % ", ".join(record["frozen_weights_moved"][:3])))
+    elif record["gradients_missing"]:
         cause = Cause("gradient-missing", "no gradient reaches %s" % ", ".join(record["gradients_missing"]))
     elif not record["gradients_finite"]:
         cause = Cause("gradient-not-finite", "a gradient holds inf or nan on the agreed inputs")

@@ -73,6 +73,10 @@ SIGNATURE_CHECKS = ("semantics", "cost", "proof")  # made per signature; proof o
 # without and with share_cluster_devices_in_session, in a TF1 Session and in an Estimator (in the signature
 # slot of the case id).
 CLUSTER_APIS = ("hub.load", "hub.KerasLayer")
+# Fine-tuning through hub.KerasLayer, beside the plain step (None): trainable=True through a named signature
+# (which tensorflow_hub refuses) and the guide's options (tags, signature, output_key,
+# signature_outputs_as_dict) in a frozen layer under a trained head, for models that cannot be fine-tuned.
+TRAIN_VARIANTS = {"hub.KerasLayer": (None, "signature", "frozen")}
 CLUSTER_VARIANTS = ("unshared", "shared", "estimator-unshared", "estimator-shared")
 
 
@@ -95,7 +99,7 @@ def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",
             apis = [a for a in apis if a in CLUSTER_APIS]
         for device in devices:
             for api in apis:
-                for signature in signatures:
+                for signature in (TRAIN_VARIANTS.get(api, signatures) if check == "train" else signatures):
                     facts = facts_of(check, model, runtime, device, api, versions, signature)
                     cases.append(Case(check, Cell(model.id, runtime.id, device), api,
                                       expected_for(facts, matrix.expectations), signature))

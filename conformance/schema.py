@@ -28,7 +28,7 @@ CAUSES = list(dict.fromkeys([rule[0] for rule in causes._RULES] + [
     "golden-missing", "golden-stale", "migration-hazard", "overhead", "semantics-changed", "timeout", "crash",
     "harness-error", "untrusted-op", "nothing-compared", "no-progress", "gradient-missing",
     "gradient-not-finite", "gradient-drift", "step-drift", "regularization-lost",
-    "update-ops-ignored"]))
+    "update-ops-ignored", "output-key-mismatch", "frozen-layer-trained", "variables-differ"]))
 
 # Ids name pytest cases, tox envs and files: a safe token.
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", "maxLength": 200,

@@ -115,3 +115,21 @@ def test_missing_signature_is_spelled_out():
     cause, _ = check_signature(cell, "tokens", Reference("ref", DESCRIPTION, {}, []))
     assert cause.diagnosis == ("signature `tokens` missing under hub.load in tf1.15-eager: signature tokens is "
                                "not there under this api")
+
+
+def test_an_api_that_finds_other_trainable_variables_is_named():
+    """The variables check holds each api's train step to the variables the first api's found in the same
+    runtime and device: names may differ by api, the count and shapes may not."""
+    from conformance.compare.checks import check_variables
+
+    def trained(api, variables):
+        return Cell("m", "tf2.21", "cpu", api, {"signatures": {"train": {"variables": variables}}}, "", "", {})
+
+    module = trained("hub.Module", [["module/kernel:0", [4, 2]], ["module/bias:0", [2]]])
+    same = trained("hub.load", [["kernel:0", [4, 2]], ["bias:0", [2]]])
+    fewer = trained("hub.KerasLayer", [["keras_layer/kernel:0", [4, 2]]])
+    assert check_variables(same, module)[0] is None
+    cause, details = check_variables(fewer, module)
+    assert cause.id == "variables-differ"
+    assert cause.diagnosis == "hub.KerasLayer finds 1 trainable variables, hub.Module finds 2: 1 fewer of shape [2]"
+    assert details["reference_variables"] == ["module/kernel:0", "module/bias:0"]

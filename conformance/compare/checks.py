@@ -6,6 +6,7 @@
 - ``repeat``: two identical calls in one cell gave identical outputs (else *nondeterministic*).
 - ``gradient`` / ``step``: a train cell's gradients / its variables after one SGD step are within tolerance
   of the same api's train cell in the reference runtime.
+- ``variables``: an api's train step found the trainable variables the first api's found in the same cell.
 - ``lazy``: each output fetched alone in a graph runtime equals that output of the same cell's call of the
   whole signature (one runtime: TF-version drift is numeric's business).
 """
@@ -146,13 +147,30 @@ def check_numeric(cell: Cell, model: Model, signature: str, reference: Reference
     return Cause(drift, "vs %s: %s" % (reference.label, "; ".join(d.line() for d in failing))), details
 
 
-def training_reference(observed: Observed, matrix: Matrix, model: Model, api: str, which: str) -> Reference:
-    cell = training_reference_cell(observed, matrix, model, api)
-    arrays = cell.arrays("train", which) if cell is not None else None
+def training_reference(observed: Observed, matrix: Matrix, model: Model, api: str, which: str,
+                       label: str = "train") -> Reference:
+    cell = training_reference_cell(observed, matrix, model, api, label)
+    arrays = cell.arrays(label, which) if cell is not None else None
     if not arrays:
-        raise NoReference("no runtime trained %s through %s on cpu with %s recorded in this run"
-                          % (model.id, api, "gradients" if which == "gradient_file" else "variables"))
+        raise NoReference("no runtime took the %s step of %s through %s on cpu with %s recorded in this run"
+                          % (label, model.id, api, "gradients" if which == "gradient_file" else "variables"))
     return Reference(cell.label(), None, arrays, [])
+
+
+def check_variables(cell: Cell, reference: Cell) -> Result:
+    """The trainable variables one api's train step found are those the reference api found in the same
+    runtime and device: as many, of the same shapes (names differ by api: ``module/`` scopes and the like)."""
+    found, wanted = (list(c.signature("train").get("variables") or []) for c in (cell, reference))
+    shapes, expected = (collections.Counter(tuple(shape) for _, shape in v) for v in (found, wanted))
+    details = {"reference": reference.label(), "variables": [name for name, _ in found],
+               "reference_variables": [name for name, _ in wanted]}
+    if shapes == expected:
+        return None, details
+    missing, extra = expected - shapes, shapes - expected
+    parts = (["%d fewer of shape %s" % (n, list(s)) for s, n in sorted(missing.items())]
+             + ["%d more of shape %s" % (n, list(s)) for s, n in sorted(extra.items())])
+    return Cause("variables-differ", "%s finds %d trainable variables, %s finds %d: %s"
+                 % (cell.api, len(found), reference.api, len(wanted), "; ".join(parts))), details
 
 
 def check_repeat(cell: Cell, signature: str) -> Result:

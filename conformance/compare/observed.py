@@ -70,7 +70,8 @@ class Observed(object):
     def __init__(self, directories: List[str]):
         self.cells = {}  # type: Dict[Tuple[str, str, str, str], Cell]
         self.semantics = {}  # type: Dict[Tuple[str, str, str, str, str], Cell]
-        self.training = {}  # type: Dict[Tuple[str, str, str, str], Cell]  # a train case's arrays, as "train"
+        # the train cases' arrays per (model, runtime, device, api), each variant as a "signature" (train_label)
+        self.training = {}  # type: Dict[Tuple[str, str, str, str], Cell]
         self.run_info = {}  # type: Dict[str, Dict[str, Any]]
         for directory in directories:
             for runtime in sorted(os.listdir(directory)):
@@ -103,12 +104,13 @@ class Observed(object):
                 self.semantics[cell.key + (entry["signature"],)] = cell
             train = entry.get("train") or {}
             if entry.get("check") == "train" and train.get("after_file"):
-                cell = Cell(entry["model"], entry["runtime"], entry["device"], entry["api"],
-                            {"signatures": {"train": {"outputs_file": train.get("after_file"),
-                                                      "gradient_file": train.get("gradient_file"),
-                                                      "inputs_fingerprint": train.get("inputs_fingerprint")}}},
-                            os.path.dirname(path), path, info)
-                self.training[cell.key] = cell
+                step = {"outputs_file": train.get("after_file"), "gradient_file": train.get("gradient_file"),
+                        "inputs_fingerprint": train.get("inputs_fingerprint"), "variables": train.get("variables")}
+                key = (entry["model"], entry["runtime"], entry["device"], entry["api"])
+                if key not in self.training:
+                    self.training[key] = Cell(key[0], key[1], key[2], key[3], {"signatures": {}},
+                                              os.path.dirname(path), path, info)
+                self.training[key].entry["signatures"][train_label(entry.get("signature"))] = step
             if entry.get("check") != "load":
                 continue
             cell = Cell(entry["model"], entry["runtime"], entry["device"], entry["api"], entry,
@@ -181,14 +183,32 @@ def eager_reference_cell(observed: Observed, matrix: Matrix, model: Model, signa
     return None
 
 
-def training_reference_cell(observed: Observed, matrix: Matrix, model: Model, api: str) -> Optional[Cell]:
-    """The train cell every runtime's step through ``api`` is held to: the reference runtime's on cpu, else
-    the first runtime in matrix order that trained through ``api`` on cpu; a planted twin's is its twin's."""
+def variables_reference_cell(observed: Observed, matrix: Matrix, model: str, runtime: str, device: str
+                             ) -> Optional[Cell]:
+    """The first api in matrix order whose plain train step (``train``) ran in the cell: the trainable
+    variables every other api finds there are held to its."""
+    for api in matrix.apis:
+        cell = observed.training.get((model, runtime, device, api))
+        if cell is not None and "train" in cell.entry["signatures"]:
+            return cell
+    return None
+
+
+def train_label(variant: Optional[str]) -> str:
+    """How a train case's step is named among a cell's "signatures": ``train``, ``train-frozen``, ..."""
+    return "train" if variant is None else "train-" + variant
+
+
+def training_reference_cell(observed: Observed, matrix: Matrix, model: Model, api: str,
+                            label: str = "train") -> Optional[Cell]:
+    """The train cell every runtime's step ``label`` through ``api`` is held to: the reference runtime's on
+    cpu, else the first runtime in matrix order that took that step through ``api`` on cpu; a planted twin's
+    is its twin's."""
     target = matrix.model(model.twin) if model.twin else model
     preferred = default_reference_runtime(target, matrix, observed)
     order = [preferred] + [r.id for r in matrix.runtimes if r.id != preferred]
     for runtime in order:
         cell = observed.training.get((target.id, runtime, "cpu", api))
-        if cell is not None:
+        if cell is not None and label in cell.entry["signatures"]:
             return cell
     return None

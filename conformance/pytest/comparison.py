@@ -13,7 +13,8 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 from conformance.compare.goldens import GOLDEN_DIR, Goldens
-from conformance.compare.observed import COMPARE_RUNTIME, Observed, ObservationError, run_directories
+from conformance.compare.observed import (COMPARE_RUNTIME, Observed, ObservationError, run_directories,
+                                          variables_reference_cell)
 from conformance.expectations import PASS, Expectation, expected_for
 from conformance.matrix import DEFAULT_MATRIX, Matrix, load_matrix
 from conformance.pytest.case import CasePlugin
@@ -22,7 +23,7 @@ from conformance.outcome import counts_line
 from conformance.run_ids import latest_run
 from conformance.yaml_source import SourceError
 
-CHECKS = ("inputs", "signature", "numeric", "repeat", "lazy", "gradient", "step", "compared")
+CHECKS = ("inputs", "signature", "numeric", "repeat", "lazy", "gradient", "step", "variables", "compared")
 
 
 @dataclass(frozen=True)
@@ -126,10 +127,16 @@ class ComparisonPlugin(CasePlugin):
             for key, trained in sorted(self.observed.training.items()):
                 if key[0] != model.id:
                     continue
-                seen = trained.signature("train")
-                for check in (["gradient"] if seen.get("gradient_file") else []) + ["step"]:
-                    cases.append(CompareCase(check, model.id, "train", key[1], key[2], key[3],
-                                             expected_for(self._facts(check, model, "train", trained), expectations)))
+                first = variables_reference_cell(self.observed, self.matrix, *key[:3])
+                if first is not None and first is not trained and "train" in trained.entry["signatures"]:
+                    cases.append(CompareCase("variables", model.id, "train", key[1], key[2], key[3],
+                                             expected_for(self._facts("variables", model, "train", trained),
+                                                          expectations)))
+                for label, seen in sorted(trained.entry["signatures"].items()):
+                    for check in (["gradient"] if seen.get("gradient_file") else []) + ["step"]:
+                        cases.append(CompareCase(check, model.id, label, key[1], key[2], key[3],
+                                                 expected_for(self._facts(check, model, label, trained),
+                                                              expectations)))
             if len(cases) == before and self.observed.of_model(model.id):
                 cases.append(CompareCase("compared", model.id, "*", None, None, None,
                                          expected_for(self._facts("compared", model, "*"), expectations)))
@@ -167,7 +174,7 @@ class ComparisonPlugin(CasePlugin):
         self.parametrize(metafunc, [case for case in self.generate() if case.check == check])
 
     def cell(self, case: CompareCase):
-        if case.check in ("gradient", "step"):
+        if case.check in ("gradient", "step", "variables"):
             return self.observed.training[(case.model, case.runtime, case.device, case.api)]
         if case.check == "lazy":
             return self.observed.semantics[(case.model, case.runtime, case.device, case.api, case.signature)]

@@ -28,5 +28,6 @@ def render(document: Dict[str, Any], run_diff: RunDiff, runtimes: Sequence[str],
         compat_train=page.compat_table(results, formats, [r for r in runtimes if r in document["run_info"]], apis,
                                        "train"),
         cluster=page.cluster_table(results, [r for r in runtimes if r in document["run_info"]]),
+        drift=page.drift_table(results, [r for r in runtimes if r in document["run_info"]]),
         heatmap=page.heatmap_png(results, grid["columns"]),
         run_info=sorted(document["run_info"].items()))

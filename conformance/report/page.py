@@ -10,6 +10,8 @@ import math
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from conformance.cases import CLUSTER_VARIANTS
+
 # Worst first: a cell shows the worst status among its cases.
 SEVERITY = ("missing", "error", "crash", "timeout", "regression", "fail", "nondeterministic", "xfail", "skip", "pass")
 LABELS = {"pass": "pass", "xfail": "expected failure", "fail": "unexpected failure", "regression": "new regression",
@@ -214,7 +216,7 @@ def cluster_table(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dic
         for runtime in runtimes:
             variants = cells.get((model, api, runtime), {})
             parts = []
-            for variant in ("unshared", "shared"):
+            for variant in CLUSTER_VARIANTS:
                 result = variants.get(variant)
                 if result is None:
                     continue
@@ -226,6 +228,35 @@ def cluster_table(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dic
             statuses = [r["status"] for r in variants.values()]
             entries.append({"text": "; ".join(parts) or "—", "status": worst(statuses) if statuses else "none"})
         rows.append({"model": model, "api": api, "entries": entries})
+    return {"runtimes": list(runtimes), "rows": rows}
+
+
+def drift_table(results: List[Dict[str, Any]], runtimes: Sequence[str], check: str = "gradient") -> Dict[str, Any]:
+    """Per model × api × step (rows) and runtime (columns): the largest relative difference of the ``check``
+    compare case's arrays (gradients, or variables after the step) from the reference runtime's, on cpu."""
+    cells = {}  # type: Dict[Tuple[str, str, str, str], Dict[str, Any]]
+    for result in results:
+        if result["check"] == check and result["device"] == "cpu" and result["status"] != "skip":
+            cells[(result["model"], result["api"], result["signature"], result["runtime"])] = result
+    rows = []
+    for model, api, step in sorted({key[:3] for key in cells}):
+        entries = []
+        for runtime in runtimes:
+            result = cells.get((model, api, step, runtime))
+            if result is None:
+                entries.append({"text": "—", "status": "none"})
+                continue
+            details = result["details"]
+            differences = details.get("differences") or []
+            worst_rel = max([d.get("max_rel") or 0.0 for d in differences] or [0.0])
+            if details.get("reference") == "%s cpu %s" % (runtime, api):
+                text = "reference"
+            elif result["status"] == "pass":
+                text = "max rel %.2g" % worst_rel
+            else:
+                text = "%s: max rel %.2g" % (cause_of(result) or result["status"], worst_rel)
+            entries.append({"text": text, "status": result["status"]})
+        rows.append({"model": model, "api": api, "step": step, "entries": entries})
     return {"runtimes": list(runtimes), "rows": rows}
 
 

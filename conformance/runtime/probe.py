@@ -18,6 +18,7 @@ from conformance.observations import safe_stem
 from conformance import tf_example
 from conformance.runtime import apis, composite_spec, devices, example_spec, op_scan, tfmode
 from conformance.runtime.apis.tensors import component_feeds, to_tensors
+from conformance.runtime.training import NotFineTunable
 from conformance.semantics import migration_snippet
 
 TIMING_REPEATS = 3
@@ -255,15 +256,20 @@ class RuntimeSession(object):
         also = "; also failing: %s" % ", ".join("%s (%s)" % (s, c.id) for s, c in others) if others else ""
         return Cause(cause.id, "signature %s: %s%s" % (signature, cause.diagnosis, also))
 
-    def probe_train(self, model: Model, api: str, device_name: str) -> Dict[str, Any]:
-        """One fine-tuning step through ``api`` (see :mod:`conformance.runtime.training`); cached per worker."""
-        key = ("train", model.id, api, device_name)
+    def probe_train(self, model: Model, api: str, device_name: str, variant: Optional[str] = None
+                    ) -> Dict[str, Any]:
+        """One fine-tuning step through ``api`` (see :mod:`conformance.runtime.training`); ``variant`` (Keras:
+        ``signature``, ``frozen``) as in :data:`conformance.cases.TRAIN_VARIANTS`; cached per worker."""
+        key = ("train", model.id, api, device_name, variant)
         if key not in self._findings:
             record = {}  # type: Dict[str, Any]
             try:
-                self._train(model, api, self.devices[device_name], record)
+                self._train(model, api, self.devices[device_name], record, variant)
             except (_Skip, apis.NotApplicable) as reason:
                 record["skip"] = str(reason)
+            except NotFineTunable as limit:
+                cause = Cause("fine-tune-unsupported", str(limit))
+                record.update(error=_error_record("train", limit, cause), cause=cause.id)
             except Exception as error:  # noqa: BLE001 - a step that fails is a finding
                 if raised_by_harness(error):
                     raise
@@ -273,43 +279,70 @@ class RuntimeSession(object):
             self._findings[key] = record
         return self._findings[key]
 
-    def _train(self, model: Model, api: str, device: devices.Device, record: Dict[str, Any]) -> None:
+    def _train(self, model: Model, api: str, device: devices.Device, record: Dict[str, Any],
+               variant: Optional[str] = None) -> None:
         from conformance.runtime import training
 
         loaded = self._loaded_or_skip(model, api, device)
         names = loaded.signature_names()
         signature = apis.CALL if apis.CALL in names else "default" if "default" in names else None
-        if signature is None:
-            raise _Skip("no __call__ or default signature to fine-tune through (a named signature is not "
-                        "fine-tuned: hub.KerasLayer refuses trainable=True with one)")
+        if variant is not None:
+            signature = self._named_signature(names, signature, variant)
+        elif signature is None and api in ("hub.load", "saved_model"):  # a TF1 SavedModel's serving signature
+            signature = self._named_signature(names, None, None)
+        elif signature is None:
+            raise _Skip("no __call__ or default signature to fine-tune through (the named ones are tried by "
+                        "train[...-hub.KerasLayer-signature] and -frozen)")
         description = self.describe(model, loaded, signature)
         if any(info.get("kind", "dense") != "dense" for info in description["inputs"].values()):
             raise _Skip("the training check feeds dense inputs; %s takes composite ones" % signature)
-        inputs = self.agreed_inputs(model, signature, description)
-        record.update(signature=signature, inputs_fingerprint=fingerprint(inputs), mode=self.runtime.mode)
+        record.update(signature=signature, mode=self.runtime.mode)
+
+        def agreed() -> Dict[str, np.ndarray]:  # made once the api has taken the model (its refusal comes first)
+            inputs = self.agreed_inputs(model, signature, description)
+            record.update(inputs_fingerprint=fingerprint(inputs))
+            return inputs
+
         handle, tf, hub = self._handle(model), self.tf, self.hub
         kwargs = {} if model.tags is None else {"tags": list(model.tags)}
         eager = tf.executing_eagerly()
         with devices.placement(tf, device)():
             if api == "hub.Module":
-                result = training.hub_module(tf, hub, handle, model.tags, signature, description["inputs"], inputs)
+                result = training.hub_module(tf, hub, handle, model.tags, signature, description["inputs"], agreed)
+            elif variant == "frozen":
+                result = training.keras_frozen(tf, hub, handle, model.tags, signature, description, agreed)
             elif api == "hub.KerasLayer":
-                result = training.keras_model(tf, hub, handle, model.tags, signature, description["inputs"], inputs)
+                result = training.keras_model(tf, hub, handle, model.tags, signature, description["inputs"], agreed)
             elif api == "hub.load" and not eager:
                 result = training.graph_object(tf, lambda: hub.load(handle, **kwargs), signature,
-                                               description["inputs"], inputs)
+                                               description["inputs"], agreed)
             elif eager:
                 obj = hub.load(handle, **kwargs) if api == "hub.load" else tf.compat.v2.saved_model.load(
                     self.hub.resolve(handle) if is_url(handle) else handle, **kwargs)
-                result = training.eager_object(tf, obj, signature, to_tensors(tf, inputs, description["inputs"]))
+                result = training.eager_object(tf, obj, signature,
+                                               lambda: to_tensors(tf, agreed(), description["inputs"]), api)
             else:
                 raise _Skip("the TF1 loader restores a serving graph; fine-tune through hub.Module (TF1 Hub "
                             "format) or hub.load (TF2 SavedModels)")
         arrays = result.pop("arrays")
-        cell = _cell_name(model, device.name, api, "train")
+        cell = _cell_name(model, device.name, api, "train" if variant is None else "train-" + variant)
         record.update(result, gradient_file=self.recorder.save_outputs(cell + ".gradient", arrays["gradient"])
                       if arrays["gradient"] else None,
                       after_file=self.recorder.save_outputs(cell + ".after", arrays["after"]))
+
+    @staticmethod
+    def _named_signature(names: List[str], base: Optional[str], variant: Optional[str]) -> str:
+        """The named signature a step goes through: ``default`` (TF1 Hub format), else ``serving_default``,
+        else the first by name."""
+        named = sorted(n for n in names if n != apis.CALL)
+        if not named:
+            raise _Skip("the model has no __call__ and no signature to fine-tune through" if variant is None
+                        else "the model has no named signature for hub.KerasLayer(signature=...)")
+        signature = "default" if "default" in named else "serving_default" if "serving_default" in named \
+            else named[0]
+        if variant == "signature" and signature == base:
+            raise _Skip("train[...-hub.KerasLayer] already fine-tunes through signature %s" % signature)
+        return signature
 
     def cluster_fit(self, model: Model) -> Optional[str]:
         """Why the parameter-server case cannot call this model (it calls ``__call__(x[, training])`` with one

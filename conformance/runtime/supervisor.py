@@ -257,8 +257,9 @@ class SupervisedSession(object):
         return self._cluster[1][variant_key(api, variant.endswith("-shared") or variant == "shared",
                                             variant.startswith("estimator-"))]
 
-    def probe_train(self, model: Any, api: str, device_name: str) -> Dict[str, Any]:
-        return self._findings("probe_train", model, (api, device_name))
+    def probe_train(self, model: Any, api: str, device_name: str, variant: Optional[str] = None
+                    ) -> Dict[str, Any]:
+        return self._findings("probe_train", model, (api, device_name, variant))
 
     def probe_semantics(self, model: Any, api: str, device_name: str, signature: str) -> Dict[str, Any]:
         return self._findings("probe_semantics", model, (api, device_name, signature))

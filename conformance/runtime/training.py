@@ -6,7 +6,9 @@
   ``minimize(var_list=obj.trainable_variables)`` in a graph (the loaded variables are not in the
   TRAINABLE_VARIABLES collection there: recorded as ``in_trainable_collection``);
 - ``hub.KerasLayer``: ``hub.KerasLayer(handle, trainable=True)`` in a Keras model with a ``Dense(1)`` head,
-  ``compile`` + ``fit`` on one batch, eager or in a graph.
+  ``compile`` + ``fit`` on one batch, eager or in a graph; the same through a named signature (which
+  tensorflow_hub refuses); and the guide's options for models that cannot be fine-tuned (``tags``,
+  ``signature``, ``output_key``, ``signature_outputs_as_dict``) in a frozen layer under a trained head.
 
 The loss is the sum of squares of the signature's first output (by name), or for the Keras model the mean
 squared error of its head against zeros; the step is plain SGD with a fixed learning rate. Each returns the
@@ -15,7 +17,7 @@ after the step, the regularization losses and update ops found, and the variable
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -27,6 +29,26 @@ LEARNING_RATE = 0.01
 # variables, not to lowering a loss that is drawn anew each run.
 RANDOM_OPS = ("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt", "Multinomial",
               "RandomShuffle", "RandomGamma", "RandomPoisson", "RandomPoissonV2")
+
+
+class NotFineTunable(Exception):
+    """The loaded object holds variables but none of them trainable (what hub.load makes of a TF1 Hub module
+    or a TF1 SavedModel): a documented limit of the api, recorded as ``fine-tune-unsupported``."""
+
+
+def _trainable(obj: Any, api: str) -> List[Any]:
+    variables = list(getattr(obj, "trainable_variables", None) or [])
+    if variables:
+        return variables
+    held = list(getattr(obj, "variables", None) or [])
+    if held:
+        raise NotFineTunable(
+            "%s restores the model's %d variables as non-trainable (.variables has %d, .trainable_variables %s): "
+            "a TF1 Hub module or TF1 SavedModel cannot be fine-tuned through %s, and its graph collections "
+            "(regularization losses, UPDATE_OPS) are not restored"
+            % (api, len(held), len(held), "is empty" if hasattr(obj, "trainable_variables") else "does not exist",
+               api))
+    raise NotApplicable("the loaded object has no variables")
 
 
 def _first(outputs: Mapping[str, Any]) -> Any:
@@ -60,10 +82,10 @@ def _object_loss(tf: Any, obj: Any, signature: str, tensors: Mapping[str, Any], 
     return tf.reduce_sum(tf.square(tf.cast(_first(outputs), tf.float32)))
 
 
-def eager_object(tf: Any, obj: Any, signature: str, tensors: Mapping[str, Any]) -> Dict[str, Any]:
-    variables = list(getattr(obj, "trainable_variables", None) or [])
-    if not variables:
-        raise NotApplicable("the loaded object has no trainable_variables")
+def eager_object(tf: Any, obj: Any, signature: str, tensors_of: Callable[[], Mapping[str, Any]], api: str
+                 ) -> Dict[str, Any]:
+    variables = _trainable(obj, api)
+    tensors = tensors_of()
 
     def loss(training: bool) -> Any:
         return _object_loss(tf, obj, signature, tensors, training)
@@ -115,13 +137,12 @@ def _placeholders(tf: Any, described: Mapping[str, Mapping[str, Any]]) -> Dict[s
 
 
 def graph_object(tf: Any, load: Callable[[], Any], signature: str, described: Mapping[str, Mapping[str, Any]],
-                 inputs: Mapping[str, np.ndarray]) -> Dict[str, Any]:
+                 inputs_of: Callable[[], Mapping[str, np.ndarray]]) -> Dict[str, Any]:
     tf1 = tf.compat.v1
     with tf.Graph().as_default() as graph, tf1.Session(graph=graph) as session:
         obj = load()
-        variables = list(getattr(obj, "trainable_variables", None) or [])
-        if not variables:
-            raise NotApplicable("the loaded object has no trainable_variables")
+        variables = _trainable(obj, "hub.load")
+        inputs = inputs_of()
         feeds = _placeholders(tf, described)
         collected = len(tf1.trainable_variables())  # the guide: without var_list, "No variables to optimize"
         result = graph_step(tf, session, _object_loss(tf, obj, signature, feeds, True), variables,
@@ -134,7 +155,8 @@ def graph_object(tf: Any, load: Callable[[], Any], signature: str, described: Ma
 
 
 def hub_module(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], signature: str,
-               described: Mapping[str, Mapping[str, Any]], inputs: Mapping[str, np.ndarray]) -> Dict[str, Any]:
+               described: Mapping[str, Mapping[str, Any]], inputs_of: Callable[[], Mapping[str, np.ndarray]]
+               ) -> Dict[str, Any]:
     tf1 = tf.compat.v1
     variants = [set(t) for t in hub.load_module_spec(handle).get_tags()]
     train_tags = {"train"} | set(tags or ()) if ({"train"} | set(tags or ())) in variants else set(tags or ())
@@ -148,43 +170,71 @@ def hub_module(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], si
             raise NotApplicable("the module has no trainable variables")
         update_ops = tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)
         statistics = [v for v in tf1.global_variables() if v.name.split("/")[-1].startswith("moving_")]
-        result = graph_step(tf, session, loss, variables, {feeds[n]: v for n, v in inputs.items()}, update_ops,
+        result = graph_step(tf, session, loss, variables, {feeds[n]: v for n, v in inputs_of().items()}, update_ops,
                             statistics=statistics)
         result.update(tags=sorted(train_tags), update_ops=len(update_ops),
                       regularization_losses=len(tf1.get_collection(tf1.GraphKeys.REGULARIZATION_LOSSES)))
         return result
 
 
-def keras_model(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], signature: str,
-                described: Mapping[str, Mapping[str, Any]], inputs: Mapping[str, np.ndarray]) -> Dict[str, Any]:
-    """The guide's ``Sequential([hub.KerasLayer(handle, trainable=True), Dense(1)])``, compiled and fitted on
-    one batch (a functional model of the same layers, so that any input dtype and shape fits)."""
+def _one_input(inputs: Mapping[str, np.ndarray]) -> Any:
     if len(inputs) != 1:
         raise NotApplicable("the Keras model check feeds one input; this signature takes %d" % len(inputs))
-    keras = tf.keras
-    (name, x), = inputs.items()
+    return next(iter(inputs.items()))
+
+
+def _in_fresh_graph(tf: Any, step: Callable[[], Dict[str, Any]]) -> Dict[str, Any]:
+    """Keras in a graph keeps its session per graph: a fresh graph per case (eager: as it is)."""
+    if tf.executing_eagerly():
+        return step()
+    with tf.Graph().as_default():
+        return step()
+
+
+def _sgd(tf: Any, keras: Any) -> Any:
+    optimizers = keras.optimizers
+    if not tf.executing_eagerly() and hasattr(optimizers, "legacy"):  # Keras >= 2.11's optimizers need eager
+        optimizers = optimizers.legacy
+    return optimizers.SGD(LEARNING_RATE)
+
+
+def _head(tf: Any, keras: Any, output: Any) -> Any:
+    """A ``Dense(1)`` over the flattened output; over its mean where the flattened width is unknown (a Dense
+    layer needs a known last dimension)."""
+    output = tf.cast(output, tf.float32)
+    if output.shape.ndims is None:  # Flatten needs a rank: the mean over everything but the batch
+        features = keras.layers.Lambda(lambda t: tf.reduce_mean(tf.reshape(t, [tf.shape(t)[0], -1]), axis=-1,
+                                                                keepdims=True))(output)
+    else:
+        features = keras.layers.Flatten()(output)
+    if tf.compat.dimension_value(features.shape[-1]) is None:
+        features = keras.layers.Lambda(lambda t: tf.reduce_mean(t, axis=-1, keepdims=True))(features)
+    dense = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(0.1), bias_initializer="zeros")
+    return dense(features)
+
+
+def keras_model(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], signature: str,
+                described: Mapping[str, Mapping[str, Any]], inputs_of: Callable[[], Mapping[str, np.ndarray]]
+                ) -> Dict[str, Any]:
+    """The guide's ``Sequential([hub.KerasLayer(handle, trainable=True), Dense(1)])``, compiled and fitted on
+    one batch (a functional model of the same layers, so that any input dtype and shape fits)."""
     kwargs = {} if tags is None else {"tags": list(tags)}  # type: Dict[str, Any]
     if signature != CALL:
         kwargs.update(signature=signature, signature_outputs_as_dict=True)
-    if not tf.executing_eagerly():  # Keras in a graph keeps its session per graph: a fresh one per case
-        with tf.Graph().as_default():
-            return _keras_step(tf, keras, hub, handle, kwargs, name, x, described)
-    return _keras_step(tf, keras, hub, handle, kwargs, name, x, described)
+    return _in_fresh_graph(tf, lambda: _keras_step(tf, tf.keras, hub, handle, kwargs, inputs_of, described))
 
 
-def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, Any], name: str, x: np.ndarray,
-                described: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
-    layer = hub.KerasLayer(handle, trainable=True, **kwargs)
+def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, Any],
+                inputs_of: Callable[[], Mapping[str, np.ndarray]], described: Mapping[str, Mapping[str, Any]]
+                ) -> Dict[str, Any]:
+    layer = hub.KerasLayer(handle, trainable=True, **kwargs)  # refuses a TF1 Hub module or a named signature
+    name, x = _one_input(inputs_of())
     features = keras.Input(shape=x.shape[1:], dtype=tf.as_dtype(described[name]["dtype"]), name=name)
     output = layer(features)
     if isinstance(output, dict):
         output = _first(output)
-    head = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(0.1), bias_initializer="zeros")
-    model = keras.Model(features, head(keras.layers.Flatten()(tf.cast(output, tf.float32))))
-    optimizers = keras.optimizers
-    if not tf.executing_eagerly() and hasattr(optimizers, "legacy"):  # Keras >= 2.11's optimizers need eager
-        optimizers = optimizers.legacy
-    model.compile(optimizer=optimizers.SGD(LEARNING_RATE), loss="mse")
+    model = keras.Model(features, _head(tf, keras, output))
+    model.compile(optimizer=_sgd(tf, keras), loss="mse")
     target = np.zeros((x.shape[0], 1), np.float32)
     before = model.evaluate(x, target, verbose=0, batch_size=len(x))
     if tf.executing_eagerly():
@@ -201,3 +251,91 @@ def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, An
     exported = len(list(getattr(layer.resolved_object, "regularization_losses", None) or []))  # no second load
     return _summary(layer.trainable_weights, gradients, before, after, keras.backend.batch_get_value(
         layer.trainable_weights), regularization_losses=len(model.losses), exported_regularization_losses=exported)
+
+
+def _keras_session(tf: Any, keras: Any) -> Any:
+    """Keras's session in a graph, with what hub.load restored in it initialized (the loaded variables and
+    tables: Keras initializes only its own variables)."""
+    get_session = getattr(keras.backend, "get_session", None) or tf.compat.v1.keras.backend.get_session
+    session = get_session()
+    graph = session.graph
+    session.run(tf.compat.v1.variables_initializer(
+        [v for v in graph.get_collection("variables") if not getattr(v, "_keras_initialized", False)]))
+    session.run([tf.compat.v1.tables_initializer()] + list(graph.get_collection("saved_model_initializers")))
+    return session
+
+
+def keras_frozen(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], signature: str,
+                 description: Mapping[str, Any], inputs_of: Callable[[], Mapping[str, np.ndarray]]
+                 ) -> Dict[str, Any]:
+    """The guide's options for a model that cannot be fine-tuned, in a Keras model:
+    ``hub.KerasLayer(handle, tags=..., signature=..., output_key=...)`` frozen under a ``Dense(1)`` head that
+    is fitted on one batch. Every output's ``output_key`` layer must give what ``signature_outputs_as_dict``
+    gives for that key (outputs that differ between two calls are left out), the head must learn and the
+    frozen layer's weights must stay as they were (but for the state the model's own calls change)."""
+    described, outputs = description["inputs"], dict(description.get("outputs") or {})
+    numeric = sorted(k for k, info in outputs.items() if info.get("dtype") not in ("string", "variant", "resource"))
+    floats = [k for k in numeric if str(outputs[k]["dtype"]).startswith(("float", "bfloat", "half"))]
+    if not floats:
+        raise NotApplicable("signature %s has no float output for a head to learn from" % signature)
+    common = {} if tags is None else {"tags": list(tags)}  # type: Dict[str, Any]
+    common["signature"] = signature
+
+    def step() -> Dict[str, Any]:
+        keras = tf.keras
+        whole = hub.KerasLayer(handle, signature_outputs_as_dict=True, **common)
+        name, x = _one_input(inputs_of())
+        features = keras.Input(shape=x.shape[1:], dtype=tf.as_dtype(described[name]["dtype"]), name=name)
+        layers = {k: hub.KerasLayer(handle, output_key=k, **common) for k in numeric}
+        frozen = layers[floats[0]]
+        model = keras.Model(features, _head(tf, keras, frozen(features)))
+        model.compile(optimizer=_sgd(tf, keras), loss="mse")
+        if tf.executing_eagerly():
+            def values(fetches: Callable[[Any], List[Any]]) -> List[np.ndarray]:
+                return [np.asarray(v) for v in fetches(tf.constant(x))]
+        else:
+            symbolic = {}  # type: Dict[int, Any]
+
+            def values(fetches: Callable[[Any], List[Any]]) -> List[np.ndarray]:
+                tensors = symbolic.setdefault(id(fetches), fetches(features))
+                return list(_keras_session(tf, keras).run(tensors, {features: x}))
+
+        def as_dict(t: Any) -> List[Any]:
+            entries = whole(t)
+            return [entries[k] for k in numeric]
+
+        def by_key(t: Any) -> List[Any]:
+            return [layers[k](t) for k in numeric]
+
+        first, again, keyed = values(as_dict), values(as_dict), values(by_key)
+        nondeterministic = [k for k, a, b in zip(numeric, first, again) if not _same(a, b)]
+        differ = [k for k, a, b in zip(numeric, first, keyed) if k not in nondeterministic and not _same(a, b)]
+        if not tf.executing_eagerly():
+            _keras_session(tf, keras)
+        target = np.zeros((x.shape[0], 1), np.float32)
+        before = model.evaluate(x, target, verbose=0, batch_size=len(x))
+        called = keras.backend.batch_get_value(frozen.weights)
+        model.predict(x, batch_size=len(x), verbose=0)  # what a call alone changes is the model's state
+        kept = keras.backend.batch_get_value(frozen.weights)
+        stateful = [w.name for w, a, b in zip(frozen.weights, called, kept) if not np.array_equal(a, b)]
+        model.fit(x, target, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
+        after = model.evaluate(x, target, verbose=0, batch_size=len(x))
+        moved = [w.name for w, a, b in zip(frozen.weights, kept, keras.backend.batch_get_value(frozen.weights))
+                 if not np.array_equal(a, b) and w.name not in stateful]
+        head = model.layers[-1].trainable_weights
+        return dict(signature=signature, output_keys_checked=[k for k in numeric if k not in nondeterministic],
+                    output_keys_differ=differ, nondeterministic_outputs=nondeterministic,
+                    trained_output_key=floats[0], frozen_trainable_weights=[w.name for w in frozen.trainable_weights],
+                    frozen_weights_moved=moved, state_changed_by_calls=stateful,
+                    loss_before=float(before), loss_after=float(after), gradients_measured=False,
+                    gradients_missing=[], gradients_finite=True,
+                    variables=[[w.name, [int(d) for d in w.shape]] for w in head],
+                    arrays={"gradient": {}, "after": {w.name: v for w, v in zip(
+                        head, keras.backend.batch_get_value(head))}})
+
+    return _in_fresh_graph(tf, step)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal values (NaN equal to NaN): two calls of one function on one input."""
+    return a.shape == b.shape and bool(np.all((a == b) | ((a != a) & (b != b))))
