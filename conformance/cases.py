@@ -75,7 +75,8 @@ SIGNATURE_CHECKS = ("semantics", "cost", "proof")  # made per signature; proof o
 CLUSTER_APIS = ("hub.load", "hub.KerasLayer")
 # Fine-tuning through hub.KerasLayer, beside the plain step (None): trainable=True through a named signature
 # (which tensorflow_hub refuses) and the guide's options (tags, signature, output_key,
-# signature_outputs_as_dict) in a frozen layer under a trained head, for models that cannot be fine-tuned.
+# signature_outputs_as_dict) in a frozen layer under a trained head, for models that cannot be fine-tuned
+# (on cpu and gpu: they check tensorflow_hub's Keras options, not a device).
 TRAIN_VARIANTS = {"hub.KerasLayer": (None, "signature", "frozen")}
 CLUSTER_VARIANTS = ("unshared", "shared", "estimator-unshared", "estimator-shared")
 
@@ -89,8 +90,8 @@ def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",
             continue
         signatures = list(model.signatures or model.detected_signatures) if check in SIGNATURE_CHECKS else [None]
         devices, apis = matrix.devices_of(model, runtime), matrix.apis_of(model)
-        if check == "train":  # XLA training is not measured yet: cpu, and gpu where there is one
-            devices = [d for d in devices if d != "xla"]
+        if check == "train" and runtime.mode == "graph" and not runtime.lists_xla_device:
+            devices = [d for d in devices if d != "xla"]  # no XLA_CPU device to place a graph step on
         if check == "cluster":
             if model.format != "saved_model_v2":
                 continue
@@ -99,7 +100,8 @@ def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",
             apis = [a for a in apis if a in CLUSTER_APIS]
         for device in devices:
             for api in apis:
-                for signature in (TRAIN_VARIANTS.get(api, signatures) if check == "train" else signatures):
+                variants = TRAIN_VARIANTS.get(api, signatures) if check == "train" and device != "xla" else signatures
+                for signature in variants:
                     facts = facts_of(check, model, runtime, device, api, versions, signature)
                     cases.append(Case(check, Cell(model.id, runtime.id, device), api,
                                       expected_for(facts, matrix.expectations), signature))

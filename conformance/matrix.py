@@ -55,6 +55,13 @@ class Runtime:
         return "2" if legacy and dict(self.env).get("TF_USE_LEGACY_KERAS") == "1" else "3"
 
     @property
+    def lists_xla_device(self) -> bool:
+        """Whether TensorFlow lists an ``XLA_CPU`` device here: TF 1.x only (TF 2 compiles through
+        tf.function); an unpinned TensorFlow counts as 2.x."""
+        version = self.tensorflow_version
+        return version is not None and Version(version) < Version("2")
+
+    @property
     def is_default(self) -> bool:
         return "default" in self.labels
 

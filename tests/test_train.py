@@ -101,3 +101,35 @@ def test_the_guides_options_serve_a_frozen_layer_under_a_head_that_learns(runtim
     assert result["trained_output_key"] == "default"
     assert result["loss_after"] < result["loss_before"]
     assert [shape for _, shape in result["variables"]] == [[48, 1], [1]], "the head: Dense(1) over 6 x 8 features"
+
+
+def test_an_xla_step_is_compiled_strictly_and_agrees_with_the_cpu_step(runtime, zoo_dir, tmp_path):
+    """On xla the loss and gradients are a compiled tf.function: the step agrees with the cpu step within
+    float tolerance, and an op XLA cannot compile fails the step instead of running on the CPU."""
+    from conformance.runtime import devices, training
+    from conformance.runtime.apis.tensors import to_tensors
+
+    tf, hub = runtime
+    found = devices.probe(tf)
+    path = os.path.join(zoo_dir, "reusable_tf2_written")
+    described = {"x": {"dtype": "float32", "shape": [None, 4]}}
+    inputs = reusable_inputs()
+    steps = {name: training.eager_object(tf, hub.load(path), "__call__", lambda: to_tensors(tf, inputs, described),
+                                         "hub.load", found[name]) for name in ("cpu", "xla")}
+    assert steps["xla"]["loss_after"] < steps["xla"]["loss_before"]
+    for name, gradient in steps["cpu"]["arrays"]["gradient"].items():
+        np.testing.assert_allclose(steps["xla"]["arrays"]["gradient"][name], gradient, rtol=1e-5, atol=1e-6)
+
+    scale = tf.Variable(1.0)
+    hashed = tf.train.Checkpoint()  # a Reusable SavedModel whose step holds an op XLA cannot compile
+    hashed.__call__ = tf.function(lambda words: scale * tf.cast(tf.strings.to_hash_bucket_fast(words, 10),
+                                                                 tf.float32),
+                                  input_signature=[tf.TensorSpec([None], tf.string)])
+    hashed.variables = hashed.trainable_variables = [scale]
+    tf.saved_model.save(hashed, str(tmp_path / "hashed"))
+    words = lambda: {"x": tf.constant([b"a", b"b"])}  # noqa: E731 - a single argument is named x
+    assert training.eager_object(tf, hub.load(str(tmp_path / "hashed")), "__call__", words, "hub.load",
+                                 found["cpu"])["gradients_finite"]
+    with pytest.raises(Exception) as raised:
+        training.eager_object(tf, hub.load(str(tmp_path / "hashed")), "__call__", words, "hub.load", found["xla"])
+    assert classify_exception(raised.value).id == "xla-unsupported-op"

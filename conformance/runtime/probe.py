@@ -306,21 +306,27 @@ class RuntimeSession(object):
         handle, tf, hub = self._handle(model), self.tf, self.hub
         kwargs = {} if model.tags is None else {"tags": list(model.tags)}
         eager = tf.executing_eagerly()
+        if device.name == "xla" and not eager and device.how != "XLA_CPU device":
+            raise _Skip("TF 2 in graph mode has no XLA_CPU device to place a training step on (a compiled "
+                        "tf.function cannot hold an optimizer's graph step); XLA training is measured in the "
+                        "eager runtimes")
         with devices.placement(tf, device)():
             if api == "hub.Module":
-                result = training.hub_module(tf, hub, handle, model.tags, signature, description["inputs"], agreed)
+                result = training.hub_module(tf, hub, handle, model.tags, signature, description["inputs"], agreed,
+                                             device)
             elif variant == "frozen":
-                result = training.keras_frozen(tf, hub, handle, model.tags, signature, description, agreed)
+                result = training.keras_frozen(tf, hub, handle, model.tags, signature, description, agreed, device)
             elif api == "hub.KerasLayer":
-                result = training.keras_model(tf, hub, handle, model.tags, signature, description["inputs"], agreed)
+                result = training.keras_model(tf, hub, handle, model.tags, signature, description["inputs"], agreed,
+                                              device)
             elif api == "hub.load" and not eager:
                 result = training.graph_object(tf, lambda: hub.load(handle, **kwargs), signature,
-                                               description["inputs"], agreed)
+                                               description["inputs"], agreed, device)
             elif eager:
                 obj = hub.load(handle, **kwargs) if api == "hub.load" else tf.compat.v2.saved_model.load(
                     self.hub.resolve(handle) if is_url(handle) else handle, **kwargs)
                 result = training.eager_object(tf, obj, signature,
-                                               lambda: to_tensors(tf, agreed(), description["inputs"]), api)
+                                               lambda: to_tensors(tf, agreed(), description["inputs"]), api, device)
             else:
                 raise _Skip("the TF1 loader restores a serving graph; fine-tune through hub.Module (TF1 Hub "
                             "format) or hub.load (TF2 SavedModels)")

@@ -17,10 +17,12 @@ after the step, the regularization losses and update ops found, and the variable
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
+from conformance.runtime import devices
 from conformance.runtime.apis import objects
 from conformance.runtime.apis.loaded import CALL, NotApplicable, as_dict
 
@@ -49,6 +51,14 @@ def _trainable(obj: Any, api: str) -> List[Any]:
             % (api, len(held), len(held), "is empty" if hasattr(obj, "trainable_variables") else "does not exist",
                api))
     raise NotApplicable("the loaded object has no variables")
+
+
+def _placed(tf: Any, device: Optional[devices.Device]) -> Any:
+    return devices.placement(tf, device)() if device is not None else contextlib.nullcontext()
+
+
+def _compiled(tf: Any, device: Optional[devices.Device], function: Callable) -> Callable:
+    return devices.compiled(tf, device, function) if device is not None else function
 
 
 def _first(outputs: Mapping[str, Any]) -> Any:
@@ -82,23 +92,32 @@ def _object_loss(tf: Any, obj: Any, signature: str, tensors: Mapping[str, Any], 
     return tf.reduce_sum(tf.square(tf.cast(_first(outputs), tf.float32)))
 
 
-def eager_object(tf: Any, obj: Any, signature: str, tensors_of: Callable[[], Mapping[str, Any]], api: str
-                 ) -> Dict[str, Any]:
+def eager_object(tf: Any, obj: Any, signature: str, tensors_of: Callable[[], Mapping[str, Any]], api: str,
+                 device: Optional[devices.Device] = None) -> Dict[str, Any]:
+    """GradientTape over ``obj.trainable_variables``; on xla the losses and the gradient computation are a
+    compiled tf.function."""
     variables = _trainable(obj, api)
     tensors = tensors_of()
 
     def loss(training: bool) -> Any:
         return _object_loss(tf, obj, signature, tensors, training)
 
-    before = loss(False)  # the losses in inference mode: dropout would make them noise
-    training_matters = bool(signature == CALL and abs(float(loss(True)) - float(before)) > 0)
-    with tf.GradientTape() as tape:
-        trained = loss(True)
-    gradients = [_dense(g, tf) for g in tape.gradient(trained, variables)]
+    def measured(feeds: Mapping[str, Any]) -> Any:
+        return _object_loss(tf, obj, signature, feeds, False)
+
+    def loss_and_gradients(feeds: Mapping[str, Any]) -> Any:
+        with tf.GradientTape() as tape:
+            trained = _object_loss(tf, obj, signature, feeds, True)
+        return trained, [_dense(g, tf) for g in tape.gradient(trained, variables)]
+
+    measure = _compiled(tf, device, measured)
+    before = measure(tensors)  # the losses in inference mode: dropout would make them noise
+    training_matters = bool(signature == CALL and abs(float(loss(True)) - float(loss(False))) > 0)
+    _, gradients = _compiled(tf, device, loss_and_gradients)(tensors)
     for variable, gradient in zip(variables, gradients):
         if gradient is not None:
             variable.assign_sub(LEARNING_RATE * tf.cast(gradient, variable.dtype))
-    after = loss(False)
+    after = measure(tensors)
     regularization = list(getattr(obj, "regularization_losses", None) or [])
     return _summary(variables, [None if g is None else g.numpy() for g in gradients], before.numpy(), after.numpy(),
                     [v.numpy() for v in variables], regularization_losses=len(regularization),
@@ -137,17 +156,19 @@ def _placeholders(tf: Any, described: Mapping[str, Mapping[str, Any]]) -> Dict[s
 
 
 def graph_object(tf: Any, load: Callable[[], Any], signature: str, described: Mapping[str, Mapping[str, Any]],
-                 inputs_of: Callable[[], Mapping[str, np.ndarray]]) -> Dict[str, Any]:
+                 inputs_of: Callable[[], Mapping[str, np.ndarray]], device: Optional[devices.Device] = None
+                 ) -> Dict[str, Any]:
     tf1 = tf.compat.v1
-    with tf.Graph().as_default() as graph, tf1.Session(graph=graph) as session:
+    with tf.Graph().as_default() as graph, tf1.Session(graph=graph, config=devices.session_config(tf)) as session:
         obj = load()
         variables = _trainable(obj, "hub.load")
         inputs = inputs_of()
         feeds = _placeholders(tf, described)
         collected = len(tf1.trainable_variables())  # the guide: without var_list, "No variables to optimize"
-        result = graph_step(tf, session, _object_loss(tf, obj, signature, feeds, True), variables,
-                            {feeds[n]: v for n, v in inputs.items()},
-                            eval_loss=_object_loss(tf, obj, signature, feeds, False))
+        with _placed(tf, device):  # the step's ops on the case's device (a scope does not reach a new graph)
+            result = graph_step(tf, session, _object_loss(tf, obj, signature, feeds, True), variables,
+                                {feeds[n]: v for n, v in inputs.items()},
+                                eval_loss=_object_loss(tf, obj, signature, feeds, False))
         result["random_ops"] = []  # the losses are measured in inference mode
         result.update(in_trainable_collection=collected,
                       regularization_losses=len(list(getattr(obj, "regularization_losses", None) or [])))
@@ -155,23 +176,25 @@ def graph_object(tf: Any, load: Callable[[], Any], signature: str, described: Ma
 
 
 def hub_module(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], signature: str,
-               described: Mapping[str, Mapping[str, Any]], inputs_of: Callable[[], Mapping[str, np.ndarray]]
-               ) -> Dict[str, Any]:
+               described: Mapping[str, Mapping[str, Any]], inputs_of: Callable[[], Mapping[str, np.ndarray]],
+               device: Optional[devices.Device] = None) -> Dict[str, Any]:
     tf1 = tf.compat.v1
     variants = [set(t) for t in hub.load_module_spec(handle).get_tags()]
     train_tags = {"train"} | set(tags or ()) if ({"train"} | set(tags or ())) in variants else set(tags or ())
-    with tf.Graph().as_default() as graph, tf1.Session(graph=graph) as session:
+    with tf.Graph().as_default() as graph, tf1.Session(graph=graph, config=devices.session_config(tf)) as session:
         module = hub.Module(handle, trainable=True, tags=train_tags)
         feeds = _placeholders(tf, described)
-        outputs = module(feeds, signature=signature, as_dict=True)
-        loss = tf.reduce_sum(tf.square(tf.cast(_first(outputs), tf.float32)))
+        with _placed(tf, device):
+            outputs = module(feeds, signature=signature, as_dict=True)
+            loss = tf.reduce_sum(tf.square(tf.cast(_first(outputs), tf.float32)))
         variables = tf1.trainable_variables()
         if not variables:
             raise NotApplicable("the module has no trainable variables")
         update_ops = tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)
         statistics = [v for v in tf1.global_variables() if v.name.split("/")[-1].startswith("moving_")]
-        result = graph_step(tf, session, loss, variables, {feeds[n]: v for n, v in inputs_of().items()}, update_ops,
-                            statistics=statistics)
+        with _placed(tf, device):
+            result = graph_step(tf, session, loss, variables, {feeds[n]: v for n, v in inputs_of().items()},
+                                update_ops, statistics=statistics)
         result.update(tags=sorted(train_tags), update_ops=len(update_ops),
                       regularization_losses=len(tf1.get_collection(tf1.GraphKeys.REGULARIZATION_LOSSES)))
         return result
@@ -183,12 +206,29 @@ def _one_input(inputs: Mapping[str, np.ndarray]) -> Any:
     return next(iter(inputs.items()))
 
 
-def _in_fresh_graph(tf: Any, step: Callable[[], Dict[str, Any]]) -> Dict[str, Any]:
-    """Keras in a graph keeps its session per graph: a fresh graph per case (eager: as it is)."""
+def _in_fresh_graph(tf: Any, step: Callable[[], Dict[str, Any]], device: Optional[devices.Device] = None
+                    ) -> Dict[str, Any]:
+    """Keras in a graph keeps its session per graph: a fresh graph per case, placed on ``device`` (eager: as
+    it is, placed by the caller)."""
     if tf.executing_eagerly():
         return step()
-    with tf.Graph().as_default():
+    with tf.Graph().as_default(), _placed(tf, device):
         return step()
+
+
+def _keras_compile_options(tf: Any, keras: Any, device: Optional[devices.Device]) -> Dict[str, Any]:
+    """``jit_compile=True`` for xla where Keras can compile its step (eager TF 2)."""
+    if device is None or device.name != "xla":
+        return {}
+    if not tf.executing_eagerly():
+        raise NotApplicable("Keras's graph session places ops softly: an XLA placement of its step could "
+                            "silently fall back to the CPU")
+    import inspect
+
+    if "jit_compile" not in inspect.signature(keras.Model.compile).parameters:
+        raise NotApplicable("this Keras cannot compile its training step with XLA (Model.compile has no "
+                            "jit_compile)")
+    return {"jit_compile": True}
 
 
 def _sgd(tf: Any, keras: Any) -> Any:
@@ -209,24 +249,27 @@ def _head(tf: Any, keras: Any, output: Any) -> Any:
         features = keras.layers.Flatten()(output)
     if tf.compat.dimension_value(features.shape[-1]) is None:
         features = keras.layers.Lambda(lambda t: tf.reduce_mean(t, axis=-1, keepdims=True))(features)
-    dense = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(0.1), bias_initializer="zeros")
+    dense = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(0.1), bias_initializer="zeros",
+                               name="head")  # named: Keras numbers unnamed layers per process (dense_3)
     return dense(features)
 
 
 def keras_model(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], signature: str,
-                described: Mapping[str, Mapping[str, Any]], inputs_of: Callable[[], Mapping[str, np.ndarray]]
-                ) -> Dict[str, Any]:
+                described: Mapping[str, Mapping[str, Any]], inputs_of: Callable[[], Mapping[str, np.ndarray]],
+                device: Optional[devices.Device] = None) -> Dict[str, Any]:
     """The guide's ``Sequential([hub.KerasLayer(handle, trainable=True), Dense(1)])``, compiled and fitted on
     one batch (a functional model of the same layers, so that any input dtype and shape fits)."""
     kwargs = {} if tags is None else {"tags": list(tags)}  # type: Dict[str, Any]
     if signature != CALL:
         kwargs.update(signature=signature, signature_outputs_as_dict=True)
-    return _in_fresh_graph(tf, lambda: _keras_step(tf, tf.keras, hub, handle, kwargs, inputs_of, described))
+    options = _keras_compile_options(tf, tf.keras, device)
+    return _in_fresh_graph(tf, lambda: _keras_step(tf, tf.keras, hub, handle, kwargs, inputs_of, described,
+                                                   device, options), device)
 
 
 def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, Any],
-                inputs_of: Callable[[], Mapping[str, np.ndarray]], described: Mapping[str, Mapping[str, Any]]
-                ) -> Dict[str, Any]:
+                inputs_of: Callable[[], Mapping[str, np.ndarray]], described: Mapping[str, Mapping[str, Any]],
+                device: Optional[devices.Device], options: Dict[str, Any]) -> Dict[str, Any]:
     layer = hub.KerasLayer(handle, trainable=True, **kwargs)  # refuses a TF1 Hub module or a named signature
     name, x = _one_input(inputs_of())
     features = keras.Input(shape=x.shape[1:], dtype=tf.as_dtype(described[name]["dtype"]), name=name)
@@ -234,14 +277,17 @@ def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, An
     if isinstance(output, dict):
         output = _first(output)
     model = keras.Model(features, _head(tf, keras, output))
-    model.compile(optimizer=_sgd(tf, keras), loss="mse")
+    model.compile(optimizer=_sgd(tf, keras), loss="mse", **options)
     target = np.zeros((x.shape[0], 1), np.float32)
     before = model.evaluate(x, target, verbose=0, batch_size=len(x))
     if tf.executing_eagerly():
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(model(x, training=True) - target)) + sum(model.losses)
-        gradients = [None if g is None else _dense(g, tf).numpy()
-                     for g in tape.gradient(loss, layer.trainable_weights)]
+        def gradients_of(batch: Any) -> List[Any]:
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(model(batch, training=True) - target)) + sum(model.losses)
+            return [None if g is None else _dense(g, tf) for g in tape.gradient(loss, layer.trainable_weights)]
+
+        gradients = [None if g is None else g.numpy()
+                     for g in _compiled(tf, device, gradients_of)(tf.constant(x))]
     else:  # Keras takes its own step in a graph; gradients built beside it would be a second, other graph
         gradients = None
     model.fit(x, target, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
@@ -266,8 +312,8 @@ def _keras_session(tf: Any, keras: Any) -> Any:
 
 
 def keras_frozen(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], signature: str,
-                 description: Mapping[str, Any], inputs_of: Callable[[], Mapping[str, np.ndarray]]
-                 ) -> Dict[str, Any]:
+                 description: Mapping[str, Any], inputs_of: Callable[[], Mapping[str, np.ndarray]],
+                 device: Optional[devices.Device] = None) -> Dict[str, Any]:
     """The guide's options for a model that cannot be fine-tuned, in a Keras model:
     ``hub.KerasLayer(handle, tags=..., signature=..., output_key=...)`` frozen under a ``Dense(1)`` head that
     is fitted on one batch. Every output's ``output_key`` layer must give what ``signature_outputs_as_dict``
@@ -333,7 +379,7 @@ def keras_frozen(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], 
                     arrays={"gradient": {}, "after": {w.name: v for w, v in zip(
                         head, keras.backend.batch_get_value(head))}})
 
-    return _in_fresh_graph(tf, step)
+    return _in_fresh_graph(tf, step, device)
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
