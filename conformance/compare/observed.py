@@ -105,7 +105,8 @@ class Observed(object):
             train = entry.get("train") or {}
             if entry.get("check") == "train" and train.get("after_file"):
                 step = {"outputs_file": train.get("after_file"), "gradient_file": train.get("gradient_file"),
-                        "inputs_fingerprint": train.get("inputs_fingerprint"), "variables": train.get("variables")}
+                        "inputs_fingerprint": train.get("inputs_fingerprint"), "variables": train.get("variables"),
+                        "draws_random": bool(train.get("draws_random"))}
                 key = (entry["model"], entry["runtime"], entry["device"], entry["api"])
                 if key not in self.training:
                     self.training[key] = Cell(key[0], key[1], key[2], key[3], {"signatures": {}},

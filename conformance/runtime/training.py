@@ -112,7 +112,9 @@ def eager_object(tf: Any, obj: Any, signature: str, tensors_of: Callable[[], Map
 
     measure = _compiled(tf, device, measured)
     before = measure(tensors)  # the losses in inference mode: dropout would make them noise
-    training_matters = bool(signature == CALL and abs(float(loss(True)) - float(loss(False))) > 0)
+    trained = [float(loss(True)), float(loss(True))]
+    training_matters = bool(signature == CALL and abs(trained[0] - float(loss(False))) > 0)
+    draws_random = trained[0] != trained[1]  # dropout: the gradients hold the device's random numbers
     _, gradients = _compiled(tf, device, loss_and_gradients)(tensors)
     for variable, gradient in zip(variables, gradients):
         if gradient is not None:
@@ -121,7 +123,7 @@ def eager_object(tf: Any, obj: Any, signature: str, tensors_of: Callable[[], Map
     regularization = list(getattr(obj, "regularization_losses", None) or [])
     return _summary(variables, [None if g is None else g.numpy() for g in gradients], before.numpy(), after.numpy(),
                     [v.numpy() for v in variables], regularization_losses=len(regularization),
-                    training_changes_output=training_matters)
+                    training_changes_output=training_matters, draws_random=draws_random)
 
 
 def graph_step(tf: Any, session: Any, loss: Any, variables: Sequence[Any], feed: Mapping[Any, Any],
@@ -147,6 +149,7 @@ def graph_step(tf: Any, session: Any, loss: Any, variables: Sequence[Any], feed:
     moved_statistics = sorted(v.name for v, a, b in zip(statistics, kept, updated) if not np.array_equal(a, b))
     return _summary(variables, gradients, before, after, final, moved=any(
         not np.array_equal(a, b) for a, b in zip(initial, final)), random_ops=random_ops,
+        draws_random=bool(random_ops),
         statistics=sorted(v.name for v in statistics), statistics_moved=moved_statistics)
 
 
@@ -288,15 +291,17 @@ def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, An
 
         gradients = [None if g is None else g.numpy()
                      for g in _compiled(tf, device, gradients_of)(tf.constant(x))]
+        draws_random = not np.array_equal(model(x, training=True), model(x, training=True))
     else:  # Keras takes its own step in a graph; gradients built beside it would be a second, other graph
-        gradients = None
+        gradients, draws_random = None, False
     model.fit(x, target, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
     after = model.evaluate(x, target, verbose=0, batch_size=len(x))
     if not layer.trainable_weights:
         raise NotApplicable("the hub.KerasLayer has no trainable weights")
     exported = len(list(getattr(layer.resolved_object, "regularization_losses", None) or []))  # no second load
     return _summary(layer.trainable_weights, gradients, before, after, keras.backend.batch_get_value(
-        layer.trainable_weights), regularization_losses=len(model.losses), exported_regularization_losses=exported)
+        layer.trainable_weights), regularization_losses=len(model.losses), exported_regularization_losses=exported,
+        draws_random=draws_random)
 
 
 def _keras_session(tf: Any, keras: Any) -> Any:

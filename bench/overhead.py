@@ -1,0 +1,137 @@
+"""The framework against its bare twin: where a runtime's time goes beyond the TensorFlow work itself.
+
+    python bench/overhead.py [--runtimes tf2.21,tf1.15-graph] [--repeats 3] [--reports DIR]
+    python bench/overhead.py --smoke        # one runtime, once, no targets: CI keeps the benchmark working
+
+For each runtime (default: the default runtimes of matrix.yaml), alternately, ``--repeats`` times:
+
+- the framework: the runtime's load cases (``pytest cases/test_load.py --runtime=R -n auto``) in its tox env;
+- its bare twin (``bench/twin.py``): the TensorFlow work those cases recorded, replayed in one plain process
+  that imports nothing of hub-conformance.
+
+Both run through ``tox exec`` in the same env. Prints per runtime the medians (these machines are noisy:
+only ratios count), the ratio against the 1.25x target, and where the difference goes: TF import per xdist
+worker, the TensorFlow seconds the framework itself recorded (loads, calls, repeats), the .npz files it wrote,
+and the rest per case (collection, pytest, recording). Also the loads per model the observations show.
+Needs the runtimes' tox envs (``tox -p`` once) and the zoo.
+"""
+import argparse
+import collections
+import glob
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from conformance.matrix import DEFAULT_MATRIX, load_matrix  # noqa: E402
+from conformance.run_ids import new_run_id  # noqa: E402
+
+TARGET = 1.25
+
+
+def run(command, env=None):
+    started = time.perf_counter()
+    completed = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               universal_newlines=True)
+    return time.perf_counter() - started, completed
+
+
+def framework(runtime, reports):
+    run_id = new_run_id()
+    env = dict(os.environ, CONFORMANCE_RUN_ID=run_id)
+    seconds, completed = run(["tox", "exec", "-q", "-e", runtime, "--", "pytest", "cases/test_load.py",
+                              "--runtime=%s" % runtime, "-n", "auto", "--dist", "loadgroup", "-p", "no:cacheprovider",
+                              "--max-worker-restart=0", "--reports", reports, "-q"], env)
+    directory = os.path.join(reports, "runs", run_id, runtime)
+    if not os.path.isdir(directory):
+        sys.exit("bench: the framework left no observations for %s (exit %d):\n%s%s"
+                 % (runtime, completed.returncode, completed.stdout[-3000:], completed.stderr[-3000:]))
+    return seconds, directory
+
+
+def twin(runtime, directory):
+    seconds, completed = run(["tox", "exec", "-q", "-e", runtime, "--", "python", "bench/twin.py", directory,
+                              "--json"])
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
+    if completed.returncode != 0 or not lines:
+        sys.exit("bench: the twin of %s failed (exit %d):\n%s" % (runtime, completed.returncode,
+                                                                  completed.stderr[-3000:]))
+    figures = json.loads(lines[-1])
+    if figures["failed"]:
+        print("bench: the twin of %s could not replay %d loads:\n%s" % (runtime, figures["failed"],
+                                                                        completed.stderr[-2000:]), file=sys.stderr)
+    return seconds, figures
+
+
+def observed(directory):
+    """What the framework's own records say: cases, workers, TensorFlow seconds, .npz files, loads."""
+    cases, workers, tf_seconds, loads = 0, 0, 0.0, collections.Counter()
+    for path in glob.glob(os.path.join(directory, "*.json")):
+        with open(path) as stream:
+            document = json.load(stream)
+        workers += 1
+        for entry in (document.get("cases") or {}).values():
+            cases += 1
+            if not entry.get("load_cached") and "load_seconds" in entry:
+                tf_seconds += entry["load_seconds"]
+                loads[entry["model"]] += 1
+            for seen in (entry.get("signatures") or {}).values():
+                tf_seconds += seen.get("call_seconds", 0.0) + seen.get("repeat_seconds", 0.0)
+    npz = glob.glob(os.path.join(directory, "outputs", "*.npz"))
+    return {"cases": cases, "workers": workers, "tf_seconds": tf_seconds, "loads": loads, "npz_files": len(npz),
+            "npz_mb": sum(os.path.getsize(p) for p in npz) / 1e6}
+
+
+def measure(runtime, repeats, reports):
+    frames, twins, figures, seen = [], [], None, None
+    for _ in range(repeats):
+        seconds, directory = framework(runtime, reports)
+        frames.append(seconds)
+        seen = observed(directory)
+        seconds, figures = twin(runtime, directory)
+        twins.append(seconds)
+    return statistics.median(frames), statistics.median(twins), figures, seen
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runtimes", default=None, help="comma-separated (default: matrix.yaml's default ones)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--reports", default=os.path.join(ROOT, "reports", "bench"))
+    parser.add_argument("--smoke", action="store_true", help="one runtime, once, no target: a check that it runs")
+    args = parser.parse_args()
+    matrix = load_matrix(os.path.join(ROOT, DEFAULT_MATRIX))
+    runtimes = args.runtimes.split(",") if args.runtimes else [r.id for r in matrix.runtimes if r.is_default]
+    if args.smoke:
+        runtimes, args.repeats = [next(r for r in runtimes if matrix.runtime(r).mode == "eager")], 1
+    header = "%-14s %6s %9s %7s %6s  %s" % ("runtime", "cases", "framework", "twin", "ratio",
+                                             "where the difference goes")
+    print(header)
+    rows = []
+    for runtime in runtimes:
+        frame, bare, figures, seen = measure(runtime, args.repeats, args.reports)
+        ratio = frame / bare
+        imports = seen["workers"] * figures["import_seconds"]
+        rest = frame - bare - max(0.0, imports - figures["import_seconds"])
+        rows.append((runtime, ratio))
+        print("%-14s %6d %8.1fs %6.1fs %5.2fx  TF import %.1fs x %d workers; TF work recorded %.1fs (twin %.1fs);"
+              " %d .npz (%.1f MB); rest %.1fs = %.0f ms per case"
+              % (runtime, seen["cases"], frame, bare, ratio, figures["import_seconds"], seen["workers"],
+                 seen["tf_seconds"], figures["work_seconds"], seen["npz_files"], seen["npz_mb"], rest,
+                 1000 * rest / max(1, seen["cases"])))
+        per_model = sorted(set(seen["loads"].values()))
+        print("%-14s loads per model: %s (twin: %d loads, %d calls, %d not replayed)"
+              % ("", "-".join(str(n) for n in (per_model[:1] + per_model[-1:])) if per_model else "none",
+                 figures["loads"], figures["calls"], figures["not_replayed"]))
+    if not args.smoke:
+        over = [r for r, ratio in rows if ratio > TARGET]
+        print("target framework/twin <= %.2fx: %s" % (TARGET, "met" if not over else "missed by " + ", ".join(over)))
+
+
+if __name__ == "__main__":
+    main()
