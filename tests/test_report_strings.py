@@ -77,14 +77,15 @@ def test_the_gradient_drift_table_shows_each_runtimes_largest_difference():
     def gradient(runtime, status, max_rel, message=""):
         return {"check": "gradient", "model": "m", "runtime": runtime, "device": "cpu", "api": "hub.load",
                 "status": status, "message": message, "signature": "train", "test": "gradient[m-%s]" % runtime,
-                "details": {"reference": "tf2.15-eager cpu hub.load",
-                            "differences": [{"max_rel": 0.0}, {"max_rel": max_rel}]}}
+                "details": {"details": {"reference": "tf2.15-eager cpu hub.load",
+                                        "differences": [{"max_rel": 0.0, "margin": 0.0},
+                                                        {"max_rel": max_rel, "margin": max_rel / 1e-6 / 2}]}}}
 
     results = [gradient("tf2.15-eager", "pass", 0.0), gradient("tf2.21", "pass", 3.2e-7),
                gradient("tf1.15-eager", "fail", 0.5, "gradient[m-tf1.15-eager]: gradient-drift: vs ...")]
     table = page.drift_table(results, ["tf1.15-eager", "tf2.15-eager", "tf2.21", "tf2.21-keras3"])
     (row,) = table["rows"]
     assert (row["model"], row["api"], row["step"]) == ("m", "hub.load", "train")
-    assert [e["text"] for e in row["entries"]] == ["gradient-drift: max rel 0.5", "reference", "max rel 3.2e-07",
-                                                   "—"]
+    assert [e["text"] for e in row["entries"]] == ["gradient-drift: max rel 0.5", "reference",
+                                                   "max rel 3.2e-07 (16% of tolerance)", "—"]
     assert [e["status"] for e in row["entries"]] == ["fail", "pass", "pass", "none"]

@@ -246,13 +246,14 @@ def drift_table(results: List[Dict[str, Any]], runtimes: Sequence[str], check: s
             if result is None:
                 entries.append({"text": "—", "status": "none"})
                 continue
-            details = result["details"]
+            details = result["details"].get("details") or {}  # what the compare case recorded
             differences = details.get("differences") or []
             worst_rel = max([d.get("max_rel") or 0.0 for d in differences] or [0.0])
+            margin = max([d.get("margin") or 0.0 for d in differences] or [0.0])  # of what the tolerance allows
             if details.get("reference") == "%s cpu %s" % (runtime, api):
                 text = "reference"
             elif result["status"] == "pass":
-                text = "max rel %.2g" % worst_rel
+                text = "max rel %.2g (%d%% of tolerance)" % (worst_rel, round(100 * margin))
             else:
                 text = "%s: max rel %.2g" % (cause_of(result) or result["status"], worst_rel)
             entries.append({"text": text, "status": result["status"]})
