@@ -232,17 +232,17 @@ def cluster_table(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dic
 
 
 def drift_table(results: List[Dict[str, Any]], runtimes: Sequence[str], check: str = "gradient") -> Dict[str, Any]:
-    """Per model × api × step (rows) and runtime (columns): the largest relative difference of the ``check``
-    compare case's arrays (gradients, or variables after the step) from the reference runtime's, on cpu."""
-    cells = {}  # type: Dict[Tuple[str, str, str, str], Dict[str, Any]]
+    """Per model × api × step × device (rows) and runtime (columns): the largest relative difference of the
+    ``check`` compare case's arrays (gradients, or variables after the step) from the reference's (cpu)."""
+    cells = {}  # type: Dict[Tuple[str, str, str, str, str], Dict[str, Any]]
     for result in results:
-        if result["check"] == check and result["device"] == "cpu" and result["status"] != "skip":
-            cells[(result["model"], result["api"], result["signature"], result["runtime"])] = result
+        if result["check"] == check and result["status"] != "skip":
+            cells[(result["model"], result["api"], result["signature"], result["device"], result["runtime"])] = result
     rows = []
-    for model, api, step in sorted({key[:3] for key in cells}):
+    for model, api, step, device in sorted({key[:4] for key in cells}):
         entries = []
         for runtime in runtimes:
-            result = cells.get((model, api, step, runtime))
+            result = cells.get((model, api, step, device, runtime))
             if result is None:
                 entries.append({"text": "—", "status": "none"})
                 continue
@@ -250,14 +250,14 @@ def drift_table(results: List[Dict[str, Any]], runtimes: Sequence[str], check: s
             differences = details.get("differences") or []
             worst_rel = max([d.get("max_rel") or 0.0 for d in differences] or [0.0])
             margin = max([d.get("margin") or 0.0 for d in differences] or [0.0])  # of what the tolerance allows
-            if details.get("reference") == "%s cpu %s" % (runtime, api):
+            if details.get("reference") == "%s %s %s" % (runtime, device, api) and result["status"] == "pass":
                 text = "reference"
             elif result["status"] == "pass":
                 text = "max rel %.2g (%d%% of tolerance)" % (worst_rel, round(100 * margin))
             else:
                 text = "%s: max rel %.2g" % (cause_of(result) or result["status"], worst_rel)
             entries.append({"text": text, "status": result["status"]})
-        rows.append({"model": model, "api": api, "step": step, "entries": entries})
+        rows.append({"model": model, "api": api, "step": step, "device": device, "entries": entries})
     return {"runtimes": list(runtimes), "rows": rows}
 
 
