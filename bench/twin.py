@@ -86,10 +86,21 @@ def eager_callables(api, handle, tags, signatures):
     callables = {}
     for name in signatures:
         if name == CALL:
-            callables[name] = lambda feeds, obj=obj: obj(next(iter(feeds.values())))
+            extra = call_arguments(obj)
+            callables[name] = lambda feeds, obj=obj, extra=extra: obj(next(iter(feeds.values())), *extra)
         else:
-            callables[name] = lambda feeds, function=obj.signatures[name]: function(**feeds)
+            callables[name] = lambda feeds, function=obj.signatures[name], obj=obj: function(**feeds)  # keeps obj
     return callables
+
+
+def call_arguments(obj):
+    """What follows ``x`` in the saved ``__call__``: ``training=False`` (a Python bool or a bool tensor)."""
+    functions = list(getattr(obj.__call__, "concrete_functions", None) or [])
+    args = functions[0].structured_input_signature[0] if functions else ()
+    if len(args) < 2:
+        return []
+    training = args[1]
+    return [False] if isinstance(training, bool) else [tf.constant(False)]
 
 
 def replay_eager(api, handle, tags, by_device, runtime_dir):
