@@ -16,6 +16,7 @@ class EagerObject(Loaded):
 
     def __init__(self, tf: Any, obj: Any, api: str):
         self.tf, self.obj, self.api = tf, obj, api
+        self._calls = {}  # type: dict  # (signature, device[, output]) -> the call, compiled once for xla
 
     def signature_names(self):
         return objects.signature_names(self.obj)
@@ -28,11 +29,14 @@ class EagerObject(Loaded):
         tf = self.tf
         tensors = to_tensors(tf, inputs, described)
 
-        def run(**kwargs):
-            return objects.invoke(self.obj, signature, kwargs, tf)
+        key = (signature, device.name)
+        if key not in self._calls:
+            def run(**kwargs):
+                return objects.invoke(self.obj, signature, kwargs, tf)
 
+            self._calls[key] = compiled(tf, device, run)
         with placement(tf, device)():
-            outputs = compiled(tf, device, run)(**tensors)
+            outputs = self._calls[key](**tensors)
         return {name: to_numpy(tf, value) for name, value in outputs.items()}
 
     def _pruning(self, signature: str) -> "Pruning":
@@ -46,8 +50,11 @@ class EagerObject(Loaded):
         pruning = self._pruning(signature)
         function = pruning.function(output)
         arguments = [to_tensor(self.tf, inputs[name], described.get(name, {})) for name in pruning.keywords]
+        key = (signature, device.name, output)
+        if key not in self._calls:
+            self._calls[key] = compiled(self.tf, device, lambda *args: function(*args))
         with placement(self.tf, device)():
-            return to_numpy(self.tf, compiled(self.tf, device, lambda *args: function(*args))(*arguments))
+            return to_numpy(self.tf, self._calls[key](*arguments))
 
     def op_counts(self, signature, device):
         pruning = self._pruning(signature)

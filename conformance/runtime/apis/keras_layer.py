@@ -28,6 +28,7 @@ class EagerKerasLayer(Loaded):
         self.tf = tf
         self.resolved = hub.load(handle, **({} if tags is None else {"tags": list(tags)}))
         self.layers = {}  # type: Dict[str, Any]
+        self._calls = {}  # type: Dict[Any, Any]  # (signature, device) -> the call, compiled once for xla
         for name in signatures or objects.signature_names(self.resolved):
             if name not in objects.signature_names(self.resolved):
                 continue  # call() reports it as a missing signature
@@ -50,11 +51,14 @@ class EagerKerasLayer(Loaded):
         layer, tf = self.layers[signature], self.tf
         argument = layer_argument(to_tensors(tf, inputs, described))
 
-        def run(value):
-            return as_dict(layer(value))
+        key = (signature, device.name)
+        if key not in self._calls:
+            def run(value):
+                return as_dict(layer(value))
 
+            self._calls[key] = compiled(tf, device, run)
         with placement(tf, device)():
-            outputs = compiled(tf, device, run)(argument)
+            outputs = self._calls[key](argument)
         return {name: to_numpy(tf, value) for name, value in outputs.items()}
 
 
