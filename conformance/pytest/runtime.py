@@ -88,8 +88,13 @@ class RuntimePlugin(CasePlugin):
         if os.environ.get(ZOO_URL_ENV):
             places["zoo_url"] = os.environ[ZOO_URL_ENV]
         outputs = os.path.join(run_dir(self.reports, self.run_id), self.runtime.id)
+        # The executor imports TensorFlow while pytest collects; _runtime_ready waits for it.
+        self.session = SupervisedSession(self.runtime, self.matrix.path, places, outputs, self.matrix.timeout_of,
+                                         wait=False)
+
+    def _runtime_ready(self) -> None:
         try:
-            self.session = SupervisedSession(self.runtime, self.matrix.path, places, outputs, self.matrix.timeout_of)
+            self.session.wait_ready()
         except HarnessError as error:
             pytest.exit("hub-conformance could not start runtime %s: %s" % (self.runtime.id, error), returncode=3)
         wrong = self.session.mismatches()
@@ -107,6 +112,7 @@ class RuntimePlugin(CasePlugin):
         """The cases this process will run, so a run that ends early says what it never recorded."""
         if not self._runs_cases():
             return
+        self._runtime_ready()
         cases = [item.callspec.params["case"] for item in session.items
                  if "case" in getattr(getattr(item, "callspec", None), "params", {})]
         write_expected(os.path.join(run_dir(self.reports, self.run_id), self.runtime.id), shard=self.shard, cases=[

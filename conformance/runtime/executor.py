@@ -89,4 +89,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Everything this process wrote is on disk (atomic .npz writes) and told to the supervisor: skip the
+    # interpreter's teardown of TensorFlow (0.7 s per executor, measured on tf2.21).
+    sys.stderr.flush()
+    os._exit(code)

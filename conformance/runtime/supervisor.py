@@ -128,10 +128,13 @@ class _Executor(object):
 class SupervisedSession(object):
     """What the cases use of their runtime (devices, probes), with each probe run in the executor.
 
-    ``limit_of(model)`` gives the wall-clock seconds one request about ``model`` may take.
+    ``limit_of(model)`` gives the wall-clock seconds one request about ``model`` may take. With
+    ``wait=False`` the first executor starts (imports TensorFlow) while the caller goes on; :meth:`wait_ready`
+    waits for it.
     """
 
-    def __init__(self, runtime: Any, matrix_path: str, places: Mapping[str, str], outputs: str, limit_of):
+    def __init__(self, runtime: Any, matrix_path: str, places: Mapping[str, str], outputs: str, limit_of,
+                 wait: bool = True):
         self.runtime = runtime
         self.limit_of = limit_of
         self._setup = {"matrix": os.path.abspath(matrix_path), "runtime": runtime.id, "places": dict(places),
@@ -141,14 +144,27 @@ class SupervisedSession(object):
         self._cluster = ("", {})  # type: Tuple[str, Dict[str, Dict[str, Any]]]
         self._losses = collections.defaultdict(list)  # type: Dict[str, List[ExecutorLost]]
         self.restarts = 0
-        first = self._start()
+        self._starting = _Executor(self._setup, self._env)  # imports TensorFlow while pytest collects
+        self.devices = {}  # type: Dict[str, Any]
+        self._run_info = {}  # type: Dict[str, Any]
+        self._mismatches = []  # type: List[str]
+        if wait:
+            self.wait_ready()
+
+    # ------------------------------------------------------------------ the executor's life
+    def wait_ready(self) -> None:
+        """Wait until the first executor has imported TensorFlow and probed its devices (raises HarnessError
+        when it cannot start)."""
+        if self._starting is None:
+            return
+        starting, self._starting = self._starting, None
+        first = self._start(starting)
         self.devices = first.ready["devices"]
         self._run_info = first.ready["run_info"]
         self._mismatches = first.ready["mismatches"]
 
-    # ------------------------------------------------------------------ the executor's life
-    def _start(self) -> _Executor:
-        executor = _Executor(self._setup, self._env)
+    def _start(self, executor: Optional[_Executor] = None) -> _Executor:
+        executor = executor or _Executor(self._setup, self._env)
         deadline = time.monotonic() + START_TIMEOUT
         try:
             kind, value = channel.receive(executor.process.stdout.fileno(), deadline)
@@ -167,6 +183,9 @@ class SupervisedSession(object):
         return executor
 
     def close(self) -> None:
+        if self._starting is not None:
+            self._starting.close()
+            self._starting = None
         if self._executor is not None:
             self._executor.close()
             self._executor = None
@@ -185,6 +204,7 @@ class SupervisedSession(object):
             raise ExecutorLost(last.status, Cause(last.cause.id, "not run: model %s already lost its executor %d "
                                                   "times in this worker; last: %s"
                                                   % (model.id, len(earlier), last.cause.diagnosis)))
+        self.wait_ready()
         executor = self._executor or self._start()
         executor.clear_stderr()
         limit = float(self.limit_of(model))
