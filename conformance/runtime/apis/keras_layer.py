@@ -26,12 +26,19 @@ class EagerKerasLayer(Loaded):
     def __init__(self, tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]],
                  signatures: Optional[Sequence[str]]):
         self.tf = tf
-        self.resolved = hub.load(handle, **({} if tags is None else {"tags": list(tags)}))
         self.layers = {}  # type: Dict[str, Any]
         self._calls = {}  # type: Dict[Any, Any]  # (signature, device) -> the call, compiled once for xla
-        for name in signatures or objects.signature_names(self.resolved):
-            if name not in objects.signature_names(self.resolved):
-                continue  # call() reports it as a missing signature
+        try:  # a model with __call__: its plain layer is the __call__ layer, and its object lists the rest
+            plain = hub.KerasLayer(handle, **layer_kwargs(CALL, tags))
+            self.resolved = plain.resolved_object
+        except Exception:  # noqa: BLE001 - no __call__ (or a broken model): hub.load says which
+            plain, self.resolved = None, hub.load(handle, **({} if tags is None else {"tags": list(tags)}))
+        names = objects.signature_names(self.resolved)
+        if plain is not None and CALL in names:
+            self.layers[CALL] = plain
+        for name in signatures or names:
+            if name not in names or name in self.layers:
+                continue  # call() reports a missing signature
             self.layers[name] = hub.KerasLayer(handle, **layer_kwargs(name, tags))
 
     def signature_names(self):
