@@ -69,22 +69,31 @@ def twin(runtime, directory):
 
 
 def observed(directory):
-    """What the framework's own records say: cases, workers, TensorFlow seconds, .npz files, loads."""
-    cases, workers, tf_seconds, loads = 0, 0, 0.0, collections.Counter()
+    """What the framework's own records say: cases, workers, TensorFlow seconds, time in and between cases,
+    .npz files, loads per model."""
+    cases, workers, tf_seconds, in_cases, span, loads = 0, 0, 0.0, 0.0, 0.0, collections.Counter()
     for path in glob.glob(os.path.join(directory, "*.json")):
         with open(path) as stream:
             document = json.load(stream)
+        entries = list((document.get("cases") or {}).values())
+        if not entries:
+            continue
         workers += 1
-        for entry in (document.get("cases") or {}).values():
+        timed = [e for e in entries if "started" in e]
+        if timed:
+            span = max(span, max(e["started"] + e.get("duration", 0.0) for e in timed)
+                       - min(e["started"] for e in timed))
+        for entry in entries:
             cases += 1
+            in_cases += entry.get("duration", 0.0)
             if not entry.get("load_cached") and "load_seconds" in entry:
                 tf_seconds += entry["load_seconds"]
                 loads[entry["model"]] += 1
             for seen in (entry.get("signatures") or {}).values():
                 tf_seconds += seen.get("call_seconds", 0.0) + seen.get("repeat_seconds", 0.0)
     npz = glob.glob(os.path.join(directory, "outputs", "*.npz"))
-    return {"cases": cases, "workers": workers, "tf_seconds": tf_seconds, "loads": loads, "npz_files": len(npz),
-            "npz_mb": sum(os.path.getsize(p) for p in npz) / 1e6}
+    return {"cases": cases, "workers": workers, "tf_seconds": tf_seconds, "in_cases": in_cases, "span": span,
+            "loads": loads, "npz_files": len(npz), "npz_mb": sum(os.path.getsize(p) for p in npz) / 1e6}
 
 
 def measure(runtime, repeats, reports):
@@ -109,21 +118,22 @@ def main():
     runtimes = args.runtimes.split(",") if args.runtimes else [r.id for r in matrix.runtimes if r.is_default]
     if args.smoke:
         runtimes, args.repeats = [next(r for r in runtimes if matrix.runtime(r).mode == "eager")], 1
-    header = "%-14s %6s %9s %7s %6s  %s" % ("runtime", "cases", "framework", "twin", "ratio",
-                                             "where the difference goes")
+    header = "%-14s %6s %9s %7s %6s" % ("runtime", "cases", "framework", "twin", "ratio")
     print(header)
     rows = []
     for runtime in runtimes:
         frame, bare, figures, seen = measure(runtime, args.repeats, args.reports)
         ratio = frame / bare
-        imports = seen["workers"] * figures["import_seconds"]
-        rest = frame - bare - max(0.0, imports - figures["import_seconds"])
         rows.append((runtime, ratio))
-        print("%-14s %6d %8.1fs %6.1fs %5.2fx  TF import %.1fs x %d workers; TF work recorded %.1fs (twin %.1fs);"
-              " %d .npz (%.1f MB); rest %.1fs = %.0f ms per case"
-              % (runtime, seen["cases"], frame, bare, ratio, figures["import_seconds"], seen["workers"],
-                 seen["tf_seconds"], figures["work_seconds"], seen["npz_files"], seen["npz_mb"], rest,
-                 1000 * rest / max(1, seen["cases"])))
+        print("%-14s %6d %8.1fs %6.1fs %5.2fx" % (runtime, seen["cases"], frame, bare, ratio))
+        print("%-14s TensorFlow: import %.1fs in the twin, once per executor (%d workers, in parallel); the work"
+              " the framework recorded %.1fs summed over its workers, the twin's %.1fs in one process"
+              % ("", figures["import_seconds"], seen["workers"], seen["tf_seconds"], figures["work_seconds"]))
+        print("%-14s in the cases, beside that work: %.1fs = %.0f ms per case (describing, inputs, %d .npz of %.1f MB,"
+              " records); outside the cases: %.1fs of the wall (tox exec, pytest start-up and collection, the "
+              "executor's start, teardown)"
+              % ("", seen["in_cases"] - seen["tf_seconds"], 1000 * (seen["in_cases"] - seen["tf_seconds"])
+                 / max(1, seen["cases"]), seen["npz_files"], seen["npz_mb"], frame - seen["span"]))
         per_model = sorted(set(seen["loads"].values()))
         print("%-14s loads per model: %s (twin: %d loads, %d calls, %d not replayed)"
               % ("", "-".join(str(n) for n in (per_model[:1] + per_model[-1:])) if per_model else "none",

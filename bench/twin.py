@@ -26,6 +26,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_hub as hub  # noqa: E402
 
+tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)  # as the framework's executor does
+
 IMPORT_SECONDS = time.perf_counter() - STARTED
 CALL = "__call__"
 
@@ -129,7 +131,7 @@ def placeholders(seen):
             for name, info in sorted(inputs.items())}
 
 
-def replay_graph(api, handle, tags, device, calls, runtime_dir):
+def replay_graph(api, handle, tags, device, calls, runtime_dir, clear_devices=False):
     """The framework's GraphModel, bare: the model loaded into one graph, ops built per signature under the
     device, one session, initializers run once, each call run twice."""
     tf1 = tf.compat.v1
@@ -139,8 +141,10 @@ def replay_graph(api, handle, tags, device, calls, runtime_dir):
     with graph.as_default():
         session = None
         if api == "saved_model":
-            session = tf1.Session(graph=graph)
-            meta = tf1.saved_model.load(session, list(tags or ["serve"]), resolve(handle))
+            session = tf1.Session(graph=graph, config=tf1.ConfigProto(allow_soft_placement=False))
+            with tf.device(graph_device(device)):  # the TF1 loader imports the graph onto the device
+                meta = tf1.saved_model.loader.load(session, list(tags or []), resolve(handle),
+                                                   **({"clear_devices": True} if clear_devices else {}))
             for name, seen in calls:
                 signature = meta.signature_def[name]
                 feeds = {k: graph.get_tensor_by_name(v.name) for k, v in signature.inputs.items()}
@@ -162,7 +166,13 @@ def replay_graph(api, handle, tags, device, calls, runtime_dir):
                         next(iter(feeds.values())) if len(feeds) == 1 else feeds)
             else:
                 obj = hub.load(handle, **kwargs)
-                call_of = {name: (lambda feeds, function=obj.signatures[name]: function(**feeds)) for name, _ in calls}
+                call_of = {}
+                for name, _ in calls:
+                    if name == CALL:
+                        extra = call_arguments(obj)
+                        call_of[name] = lambda feeds, extra=extra: obj(next(iter(feeds.values())), *extra)
+                    else:
+                        call_of[name] = lambda feeds, function=obj.signatures[name]: function(**feeds)
             for name, seen in calls:
                 with tf.device(graph_device(device)):
                     feeds = placeholders(seen)
@@ -233,7 +243,8 @@ def main():
     for entry in cells:
         per_device = mode == "graph"
         key = (entry["handle"], entry["api"], entry["device"] if per_device else "*")
-        group = groups.setdefault(key, {"tags": entry.get("tags"), "calls": collections.OrderedDict()})
+        group = groups.setdefault(key, {"tags": entry.get("tags"), "clear_devices": entry.get("clear_devices"),
+                                        "calls": collections.OrderedDict()})
         for name, seen in sorted((entry.get("signatures") or {}).items()):
             if not seen.get("outputs_file"):
                 continue
@@ -253,7 +264,8 @@ def main():
             if mode == "graph":
                 for device, device_calls in by_device.items():
                     loads += 1
-                    calls += replay_graph(api, handle, group["tags"], device, device_calls, args.runtime_dir)
+                    calls += replay_graph(api, handle, group["tags"], device, device_calls, args.runtime_dir,
+                                          group["clear_devices"])
             else:
                 loads += 1
                 calls += replay_eager(api, handle, group["tags"], by_device, args.runtime_dir)

@@ -206,7 +206,7 @@ class RuntimeSession(object):
             return untrusted
         loaded, load_error, load_seconds, cached = self.load(model, api, device)
         record(load_seconds=round(load_seconds, 6), load_cached=cached, handle=self._handle(model),
-               tags=None if model.tags is None else list(model.tags))
+               tags=None if model.tags is None else list(model.tags), clear_devices=model.clear_devices)
         if load_error is not None:
             record(loaded=False, error=load_error)
             return Cause(load_error["cause"], load_error["diagnosis"])
