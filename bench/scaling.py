@@ -29,6 +29,11 @@ _MEASURE = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1
             "print('peak-rss-kb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)")
 
 
+class _Unaliased(yaml.SafeDumper):
+    def ignore_aliases(self, data):
+        return True
+
+
 def copied_matrix(source, copies, directory):
     """matrix.yaml with ``copies`` copies of each model; relative expectation paths made absolute."""
     with open(source) as stream:
@@ -41,8 +46,8 @@ def copied_matrix(source, copies, directory):
         files = document["expectations"] if isinstance(document["expectations"], list) else [document["expectations"]]
         document["expectations"] = [os.path.join(base, f) for f in files]
     path = os.path.join(directory, "matrix.x%d.yaml" % copies)
-    with open(path, "w") as stream:
-        yaml.safe_dump(document, stream, sort_keys=False)
+    with open(path, "w") as stream:  # written out: matrix.yaml allows no anchors, and copies share values
+        yaml.dump(document, stream, Dumper=_Unaliased, sort_keys=False)
     return path, len(document["models"])
 
 
