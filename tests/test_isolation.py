@@ -88,6 +88,20 @@ def test_models_after_a_crash_run_in_the_same_worker(tmp_path, hostile):
         "crash", "crash", "pass"]
 
 
+def test_an_executor_that_has_grown_is_replaced_between_models(tmp_path, hostile, monkeypatch):
+    """TensorFlow keeps what it loaded for the life of its process: past CONFORMANCE_RECYCLE_MB of growth the
+    next model gets a fresh executor (0 here: every model), and its cases run as before."""
+    matrix = _matrix(tmp_path, hostile, [("good", ""), ("good_again", "")])
+    monkeypatch.setenv("CONFORMANCE_RECYCLE_MB", "0")
+    result, cases, _ = _run(tmp_path, matrix, "-p", "no:xdist")
+    assert result.returncode == 0, result.stdout[-3000:]
+    pids = {m: {cases["load[%s-tf2.21-cpu-%s]" % (m, api)]["executor_pid"] for api in ("hub.load", "saved_model")}
+            for m in ("good", "good_again")}
+    assert all(len(p) == 1 for p in pids.values()), "one executor per model, all its cases"
+    assert pids["good"] != pids["good_again"], "the second model ran in a fresh executor"
+    assert all(cases["load[%s-tf2.21-cpu-hub.load]" % m]["status"] == "pass" for m in ("good", "good_again"))
+
+
 PLANTED_BUG = '''
 import conformance.runtime.probe as probe
 

@@ -28,7 +28,8 @@ START_TIMEOUT = 600.0  # seconds for an executor to import TensorFlow and probe 
 # executor grows with the models it has served even though its cache holds one: measured on tf2.21, 692 MB
 # after 12 models, 873 MB after 115, and the time per model grows with it. Between two models, an executor
 # that has grown by this much since it was ready is replaced by a fresh one (a TensorFlow import, ~3 s).
-RECYCLE_GROWTH_MB = 128
+# CONFORMANCE_RECYCLE_MB overrides it (0: a fresh executor for every model).
+RECYCLE_GROWTH_MB = float(os.environ.get("CONFORMANCE_RECYCLE_MB", "128"))
 LOSSES_PER_MODEL = 2  # crashes or timeouts of one model before its remaining cases are not run
 STDERR_TAIL_LINES = 12
 _FATAL = re.compile(r"^F\d{4} |Check failed|\bFATAL\b|Fatal Python error|Segmentation fault|terminate called")
@@ -96,7 +97,7 @@ class _Executor(object):
             [sys.executable, "-m", "conformance.runtime.executor"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self.stderr, env=dict(env), preexec_fn=_set_death_signal, close_fds=True)
         self.ready = None  # type: Optional[Dict[str, Any]]
-        self.ready_rss_mb = None  # type: Optional[float]
+        self.baseline_rss_mb = None  # type: Optional[float]  # after its first model
         self.models = set()  # type: set
         channel.send(self.process.stdin.fileno(), setup)
 
@@ -195,7 +196,6 @@ class SupervisedSession(object):
             executor.close()
             raise HarnessError("the executor of runtime %s failed to start: %s" % (self.runtime.id, value))
         executor.ready = value
-        executor.ready_rss_mb = executor.rss_mb()
         self._executor = executor
         return executor
 
@@ -247,12 +247,15 @@ class SupervisedSession(object):
             raise HarnessError(value)
 
     def _recycle_before(self, model_id: str) -> None:
-        """Replace the executor by a fresh one before a new model when it has grown by RECYCLE_GROWTH_MB."""
+        """Replace the executor by a fresh one before a new model when it has grown by RECYCLE_GROWTH_MB since
+        its first model (which brings in what TensorFlow imports lazily: Keras, XLA)."""
         executor = self._executor
-        if executor is None or model_id in executor.models or executor.ready_rss_mb is None:
+        if executor is None or model_id in executor.models or not executor.models:
             return
         now = executor.rss_mb()
-        if now is not None and now - executor.ready_rss_mb >= RECYCLE_GROWTH_MB:
+        if executor.baseline_rss_mb is None:
+            executor.baseline_rss_mb = now
+        if now is not None and now - executor.baseline_rss_mb >= RECYCLE_GROWTH_MB:
             executor.close()
             self._executor = None
             self.recycled += 1
@@ -277,7 +280,9 @@ class SupervisedSession(object):
     def probe_load(self, model: Any, api: str, device_name: str, record) -> Optional[Cause]:
         """The cause of the case's failure (None when it all worked), crash and timeout included."""
         try:
-            return self._request("probe_load", model, (api, device_name), record)
+            cause = self._request("probe_load", model, (api, device_name), record)
+            record(executor_pid=self._executor.process.pid)  # which process ran it (executors are recycled)
+            return cause
         except ExecutorLost as lost:
             record(**lost.fields())
             return lost.cause
