@@ -84,7 +84,8 @@ def eager_callables(api, handle, tags, signatures):
             layers[name] = hub.KerasLayer(handle, **options)
         return {name: (lambda feeds, layer=layer: layer(next(iter(feeds.values())) if len(feeds) == 1 else feeds))
                 for name, layer in layers.items()}
-    obj = hub.load(handle, **kwargs) if api == "hub.load" else tf.saved_model.load(resolve(handle), **kwargs)
+    obj = hub.load(handle, **kwargs) if api == "hub.load" else tf.compat.v2.saved_model.load(resolve(handle),
+                                                                                            **kwargs)
     callables = {}
     for name in signatures:
         if name == CALL:
@@ -241,8 +242,8 @@ def main():
     groups = collections.OrderedDict()
     not_replayed = 0
     for entry in cells:
-        per_device = mode == "graph"
-        key = (entry["handle"], entry["api"], entry["device"] if per_device else "*")
+        per_device = mode == "graph"  # one model per entry of the matrix, even where two share a file
+        key = (entry["model"], entry["handle"], entry["api"], entry["device"] if per_device else "*")
         group = groups.setdefault(key, {"tags": entry.get("tags"), "clear_devices": entry.get("clear_devices"),
                                         "calls": collections.OrderedDict()})
         for name, seen in sorted((entry.get("signatures") or {}).items()):
@@ -254,7 +255,7 @@ def main():
             group["calls"].setdefault((entry["device"], name), seen)
     started = time.perf_counter()
     loads = calls = failed = 0
-    for (handle, api, _), group in groups.items():
+    for (_, handle, api, _), group in groups.items():
         by_device = collections.OrderedDict()
         for (device, name), seen in group["calls"].items():
             by_device.setdefault(device, []).append((name, seen))

@@ -89,7 +89,8 @@ def _training(case, comparison, case_record, which, drift):
     try:
         reference = checks.training_reference(comparison.observed, comparison.matrix, model, case.api, which,
                                               case.signature)
-        result = checks.check_numeric(comparison.cell(case), model, case.signature, reference, which, drift)
+        result = checks.check_numeric(comparison.cell(case), model, case.signature, reference, which, drift,
+                                      step=True)
     except checks.NoReference as reason:
         pytest.skip(str(reason))
     _finish(case, case_record, result)

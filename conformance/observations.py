@@ -86,7 +86,9 @@ class Recorder(object):
         _atomic_write(self.path, lambda stream: stream.write(payload))
         self._snapshot_at = time.time()
 
-    def close(self) -> None:
+    def close(self, **run_info: Any) -> None:
+        """The last snapshot, with what was learnt of the run by its end (``run_info`` fields)."""
+        self.document["run_info"].update(run_info)
         self.flush()
         self._journal.close()
 

@@ -115,7 +115,7 @@ def check_signature(cell: Cell, signature: str, reference: Reference) -> Result:
 
 
 def check_numeric(cell: Cell, model: Model, signature: str, reference: Reference, which: str = "outputs_file",
-                  drift: str = "numeric-drift") -> Result:
+                  drift: str = "numeric-drift", step: bool = False) -> Result:
     """Every array of ``which`` (outputs; for a train cell also its gradients) within tolerance of the
     reference's; a difference is ``drift``."""
     outputs = cell.arrays(signature, which)
@@ -134,7 +134,7 @@ def check_numeric(cell: Cell, model: Model, signature: str, reference: Reference
         for path, expected in flatten(reference.outputs[name], "%s.%s" % (signature, name)):
             actual = dict(flatten(outputs[name], "%s.%s" % (signature, name)))[path]
             dtype = "string" if expected.dtype.kind in "OSU" else str(expected.dtype)
-            tolerance = tolerance_for(dtype, path, model.tolerances, model.id, cell.device)
+            tolerance = tolerance_for(dtype, path, model.tolerances, model.id, cell.device, step)
             differences.append(compare(path, actual, expected, tolerance))
     notes.extend("%s.%s not in the reference (not fetched there)" % (signature, n)
                  for n in sorted(set(outputs) - set(reference.outputs)))

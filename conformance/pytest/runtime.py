@@ -88,9 +88,11 @@ class RuntimePlugin(CasePlugin):
         if os.environ.get(ZOO_URL_ENV):
             places["zoo_url"] = os.environ[ZOO_URL_ENV]
         outputs = os.path.join(run_dir(self.reports, self.run_id), self.runtime.id)
-        # The executor imports TensorFlow while pytest collects; _runtime_ready waits for it.
-        self.session = SupervisedSession(self.runtime, self.matrix.path, places, outputs, self.matrix.timeout_of,
-                                         wait=False)
+        try:  # the executor imports TensorFlow while pytest collects; _runtime_ready waits for it
+            self.session = SupervisedSession(self.runtime, self.matrix.path, places, outputs,
+                                             self.matrix.timeout_of, wait=False)
+        except (HarnessError, OSError) as error:
+            pytest.exit("hub-conformance could not start runtime %s: %s" % (self.runtime.id, error), returncode=3)
 
     def _runtime_ready(self) -> None:
         try:
@@ -122,6 +124,9 @@ class RuntimePlugin(CasePlugin):
             for c in cases if getattr(c, "id", None)])
 
     def pytest_sessionfinish(self, session):
+        if self.recorder is not None and self.session is not None:  # how often executors were replaced
+            self.recorder.close(executor_restarts=self.session.restarts, executor_recycled=self.session.recycled)
+            self.recorder = None
         super(RuntimePlugin, self).pytest_sessionfinish(session)
         if self.session is not None:
             self.session.close()

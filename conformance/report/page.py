@@ -178,10 +178,12 @@ def script_json(data: Any) -> str:
 def compat_table(results: List[Dict[str, Any]], formats: Dict[str, Optional[str]], runtimes: Sequence[str],
                  apis: Sequence[str], check: str = "load") -> Dict[str, Any]:
     """Model format × api × runtime → works / fails (how), from the cpu cases of ``check`` (load: loading
-    and calling; train: one fine-tuning step)."""
+    and calling; train: one fine-tuning step, the plain one: hub.KerasLayer's -signature and -frozen variants
+    are about tensorflow_hub's options, not whether the format fine-tunes)."""
     cells = collections.defaultdict(list)
     for result in results:
-        if result["check"] == check and result["device"] == "cpu" and result["status"] != "skip":
+        if result["check"] == check and result["device"] == "cpu" and result["status"] != "skip" and (
+                check != "train" or result.get("signature") is None):  # the plain step, not the Keras variants
             cells[(formats.get(result["model"]) or "unknown", result["api"], result["runtime"])].append(result)
     rows = []
     for fmt in sorted({key[0] for key in cells}):

@@ -205,12 +205,12 @@ class RuntimeSession(object):
                           "cause": untrusted.id, "diagnosis": untrusted.diagnosis})
             return untrusted
         loaded, load_error, load_seconds, cached = self.load(model, api, device)
-        record(load_seconds=round(load_seconds, 6), load_cached=cached, handle=self._handle(model),
-               tags=None if model.tags is None else list(model.tags), clear_devices=model.clear_devices)
+        record(load_seconds=round(load_seconds, 6), load_cached=cached)
         if load_error is not None:
             record(loaded=False, error=load_error)
             return Cause(load_error["cause"], load_error["diagnosis"])
-        record(loaded=True, signatures_seen=loaded.signature_names())
+        record(loaded=True, signatures_seen=loaded.signature_names(), handle=self._handle(model),
+               tags=None if model.tags is None else list(model.tags), clear_devices=model.clear_devices)
         failures = []  # type: List[Tuple[str, Cause]]
         harness_bugs = []
         signatures = {}  # type: Dict[str, Any]

@@ -27,9 +27,22 @@ START_TIMEOUT = 600.0  # seconds for an executor to import TensorFlow and probe 
 # TensorFlow keeps every function it ever loaded in its process (the eager context's function library), so an
 # executor grows with the models it has served even though its cache holds one: measured on tf2.21, 692 MB
 # after 12 models, 873 MB after 115, and the time per model grows with it. Between two models, an executor
-# that has grown by this much since it was ready is replaced by a fresh one (a TensorFlow import, ~3 s).
+# that has grown by this much since its first model (which brings TensorFlow's lazy imports: Keras, XLA) is
+# replaced by a fresh one (a TensorFlow import, ~3 s).
 # CONFORMANCE_RECYCLE_MB overrides it (0: a fresh executor for every model).
-RECYCLE_GROWTH_MB = float(os.environ.get("CONFORMANCE_RECYCLE_MB", "128"))
+RECYCLE_GROWTH_MB = 128.0
+RECYCLE_ENV = "CONFORMANCE_RECYCLE_MB"
+
+
+def recycle_limit_mb() -> float:
+    text = os.environ.get(RECYCLE_ENV, "")
+    try:
+        limit = float(text) if text else RECYCLE_GROWTH_MB
+    except ValueError:
+        limit = -1.0
+    if limit < 0:
+        raise HarnessError("%s=%r: expected megabytes, a number of at least 0" % (RECYCLE_ENV, text))
+    return limit
 LOSSES_PER_MODEL = 2  # crashes or timeouts of one model before its remaining cases are not run
 STDERR_TAIL_LINES = 12
 _FATAL = re.compile(r"^F\d{4} |Check failed|\bFATAL\b|Fatal Python error|Segmentation fault|terminate called")
@@ -161,6 +174,7 @@ class SupervisedSession(object):
         self._losses = collections.defaultdict(list)  # type: Dict[str, List[ExecutorLost]]
         self.restarts = 0
         self.recycled = 0  # executors replaced because they had grown (not lost)
+        self.recycle_mb = recycle_limit_mb()
         self._starting = _Executor(self._setup, self._env)  # imports TensorFlow while pytest collects
         self.devices = {}  # type: Dict[str, Any]
         self._run_info = {}  # type: Dict[str, Any]
@@ -192,6 +206,10 @@ class SupervisedSession(object):
             why = ("did not start within %ds" % START_TIMEOUT if isinstance(problem, channel.DeadlineExceeded)
                    else "died while starting (%s)" % _signal_name(returncode))
             raise HarnessError("the executor of runtime %s %s: %s" % (self.runtime.id, why, stderr_evidence(text)))
+        except BaseException:  # interrupted while waiting: the starting process must not outlive us
+            executor.kill()
+            executor.close()
+            raise
         if kind != "ready":
             executor.close()
             raise HarnessError("the executor of runtime %s failed to start: %s" % (self.runtime.id, value))
@@ -247,7 +265,7 @@ class SupervisedSession(object):
             raise HarnessError(value)
 
     def _recycle_before(self, model_id: str) -> None:
-        """Replace the executor by a fresh one before a new model when it has grown by RECYCLE_GROWTH_MB since
+        """Replace the executor by a fresh one before a new model when it has grown by ``recycle_mb`` since
         its first model (which brings in what TensorFlow imports lazily: Keras, XLA)."""
         executor = self._executor
         if executor is None or model_id in executor.models or not executor.models:
@@ -255,7 +273,7 @@ class SupervisedSession(object):
         now = executor.rss_mb()
         if executor.baseline_rss_mb is None:
             executor.baseline_rss_mb = now
-        if now is not None and now - executor.baseline_rss_mb >= RECYCLE_GROWTH_MB:
+        if now is not None and now - executor.baseline_rss_mb >= self.recycle_mb:
             executor.close()
             self._executor = None
             self.recycled += 1

@@ -38,19 +38,24 @@ class NotFineTunable(Exception):
     or a TF1 SavedModel): a documented limit of the api, recorded as ``fine-tune-unsupported``."""
 
 
+def _loaded_from_tf1(obj: Any) -> bool:
+    """A TF1 Hub module or TF1 SavedModel as hub.load / tf.saved_model.load restore it (load_v1_in_v2)."""
+    return bool(getattr(obj, "_is_hub_module_v1", False)) or hasattr(obj, "prune")
+
+
 def _trainable(obj: Any, api: str) -> List[Any]:
     variables = list(getattr(obj, "trainable_variables", None) or [])
     if variables:
         return variables
     held = list(getattr(obj, "variables", None) or [])
-    if held:
+    if held and _loaded_from_tf1(obj):
         raise NotFineTunable(
             "%s restores the model's %d variables as non-trainable (.variables has %d, .trainable_variables %s): "
             "a TF1 Hub module or TF1 SavedModel cannot be fine-tuned through %s, and its graph collections "
             "(regularization losses, UPDATE_OPS) are not restored"
             % (api, len(held), len(held), "is empty" if hasattr(obj, "trainable_variables") else "does not exist",
                api))
-    raise NotApplicable("the loaded object has no variables")
+    raise NotApplicable("the model exports no trainable variables" if held else "the loaded object has no variables")
 
 
 def _placed(tf: Any, device: Optional[devices.Device]) -> Any:
@@ -145,12 +150,33 @@ def graph_step(tf: Any, session: Any, loss: Any, variables: Sequence[Any], feed:
     gradients = [None if g is None else next(computed) for g in gradients]
     session.run(step, feed)
     after, final, updated = session.run([eval_loss, list(variables), list(statistics)], feed)
-    random_ops = sorted({op.type for op in session.graph.get_operations() if op.type in RANDOM_OPS})
+    random_ops = random_ops_behind([loss, eval_loss])
     moved_statistics = sorted(v.name for v, a, b in zip(statistics, kept, updated) if not np.array_equal(a, b))
     return _summary(variables, gradients, before, after, final, moved=any(
         not np.array_equal(a, b) for a, b in zip(initial, final)), random_ops=random_ops,
         draws_random=bool(random_ops),
         statistics=sorted(v.name for v in statistics), statistics_moved=moved_statistics)
+
+
+CALL_OPS = ("PartitionedCall", "StatefulPartitionedCall")
+
+
+def random_ops_behind(tensors: Sequence[Any]) -> List[str]:
+    """The random ops ``tensors`` depend on in their graph (not, say, a variable's initializer), including
+    those inside the functions they call (a restored TF2 function's dropout)."""
+    seen, stack, types = set(), [t.op for t in tensors], set()
+    while stack:
+        op = stack.pop()
+        if op.name in seen:
+            continue
+        seen.add(op.name)
+        types.add(op.type)
+        stack.extend(t.op for t in op.inputs)
+        stack.extend(op.control_inputs)
+    if types & set(CALL_OPS) or any(t.startswith("__inference") for t in types):
+        library = tensors[0].graph.as_graph_def().library.function
+        types.update(node.op for function in library for node in function.node_def)
+    return sorted(types & set(RANDOM_OPS))
 
 
 def _placeholders(tf: Any, described: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
@@ -291,11 +317,14 @@ def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, An
 
         gradients = [None if g is None else g.numpy()
                      for g in _compiled(tf, device, gradients_of)(tf.constant(x))]
-        draws_random = not np.array_equal(model(x, training=True), model(x, training=True))
     else:  # Keras takes its own step in a graph; gradients built beside it would be a second, other graph
-        gradients, draws_random = None, False
+        gradients = None
     model.fit(x, target, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
     after = model.evaluate(x, target, verbose=0, batch_size=len(x))
+    if tf.executing_eagerly():  # after the step: training-mode calls move batch norm's statistics
+        draws_random = not np.array_equal(model(x, training=True), model(x, training=True))
+    else:
+        draws_random = bool(random_ops_behind([model.output]))
     if not layer.trainable_weights:
         raise NotApplicable("the hub.KerasLayer has no trainable weights")
     exported = len(list(getattr(layer.resolved_object, "regularization_losses", None) or []))  # no second load
@@ -348,8 +377,9 @@ def keras_frozen(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], 
             symbolic = {}  # type: Dict[int, Any]
 
             def values(fetches: Callable[[Any], List[Any]]) -> List[np.ndarray]:
-                tensors = symbolic.setdefault(id(fetches), fetches(features))
-                return list(_keras_session(tf, keras).run(tensors, {features: x}))
+                if id(fetches) not in symbolic:  # built once per fetch list
+                    symbolic[id(fetches)] = fetches(features)
+                return list(_keras_session(tf, keras).run(symbolic[id(fetches)], {features: x}))
 
         def as_dict(t: Any) -> List[Any]:
             entries = whole(t)

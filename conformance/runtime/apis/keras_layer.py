@@ -28,17 +28,11 @@ class EagerKerasLayer(Loaded):
         self.tf = tf
         self.layers = {}  # type: Dict[str, Any]
         self._calls = {}  # type: Dict[Any, Any]  # (signature, device) -> the call, compiled once for xla
-        try:  # a model with __call__: its plain layer is the __call__ layer, and its object lists the rest
-            plain = hub.KerasLayer(handle, **layer_kwargs(CALL, tags))
-            self.resolved = plain.resolved_object
-        except Exception:  # noqa: BLE001 - no __call__ (or a broken model): hub.load says which
-            plain, self.resolved = None, hub.load(handle, **({} if tags is None else {"tags": list(tags)}))
+        self.resolved = hub.load(handle, **({} if tags is None else {"tags": list(tags)}))  # lists the signatures
         names = objects.signature_names(self.resolved)
-        if plain is not None and CALL in names:
-            self.layers[CALL] = plain
         for name in signatures or names:
-            if name not in names or name in self.layers:
-                continue  # call() reports a missing signature
+            if name not in names:
+                continue  # call() reports it as a missing signature
             self.layers[name] = hub.KerasLayer(handle, **layer_kwargs(name, tags))
 
     def signature_names(self):
