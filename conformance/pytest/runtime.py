@@ -24,7 +24,7 @@ from conformance.run_ids import new_run_id
 from conformance.saved_model_header import detect
 from conformance.runtime.supervisor import HarnessError, SupervisedSession
 from conformance.serve import LoopbackServer
-from conformance.versions import installed_version
+from conformance.versions import installed_mismatches, installed_version
 from conformance.yaml_source import SourceError
 from conformance.zoo.catalog import default_zoo_dir
 
@@ -82,22 +82,21 @@ class RuntimePlugin(CasePlugin):
         if not hasattr(self.config, "workerinput") and os.path.isdir(self.zoo_dir):
             self.server = LoopbackServer(self.zoo_dir).__enter__()
             os.environ[ZOO_URL_ENV] = self.server.url
-        if not self._runs_cases():
+        if not self._runs_cases():  # the xdist controller: a wrong environment ends the run here, with why
+            wrong = installed_mismatches(self.runtime)
+            if wrong:
+                pytest.exit("runtime %s is not what %s declares: %s" % (self.runtime.id, self.matrix.path,
+                                                                        "; ".join(wrong)), returncode=4)
             return
         places = {"zoo": self.zoo_dir}
         if os.environ.get(ZOO_URL_ENV):
             places["zoo_url"] = os.environ[ZOO_URL_ENV]
         outputs = os.path.join(run_dir(self.reports, self.run_id), self.runtime.id)
-        try:  # the executor imports TensorFlow while pytest collects; _runtime_ready waits for it
-            self.session = SupervisedSession(self.runtime, self.matrix.path, places, outputs,
-                                             self.matrix.timeout_of, wait=False)
-        except (HarnessError, OSError) as error:
-            pytest.exit("hub-conformance could not start runtime %s: %s" % (self.runtime.id, error), returncode=3)
-
-    def _runtime_ready(self) -> None:
+        # Waited for here, not while pytest collects: an exit from a later hook of an xdist worker reaches
+        # the controller as "no active workers", without its reason.
         try:
-            self.session.wait_ready()
-        except HarnessError as error:
+            self.session = SupervisedSession(self.runtime, self.matrix.path, places, outputs, self.matrix.timeout_of)
+        except (HarnessError, OSError) as error:
             pytest.exit("hub-conformance could not start runtime %s: %s" % (self.runtime.id, error), returncode=3)
         wrong = self.session.mismatches()
         if wrong:
@@ -114,7 +113,6 @@ class RuntimePlugin(CasePlugin):
         """The cases this process will run, so a run that ends early says what it never recorded."""
         if not self._runs_cases():
             return
-        self._runtime_ready()
         cases = [item.callspec.params["case"] for item in session.items
                  if "case" in getattr(getattr(item, "callspec", None), "params", {})]
         write_expected(os.path.join(run_dir(self.reports, self.run_id), self.runtime.id), shard=self.shard, cases=[

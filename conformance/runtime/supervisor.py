@@ -157,13 +157,10 @@ class _Executor(object):
 class SupervisedSession(object):
     """What the cases use of their runtime (devices, probes), with each probe run in the executor.
 
-    ``limit_of(model)`` gives the wall-clock seconds one request about ``model`` may take. With
-    ``wait=False`` the first executor starts (imports TensorFlow) while the caller goes on; :meth:`wait_ready`
-    waits for it.
+    ``limit_of(model)`` gives the wall-clock seconds one request about ``model`` may take.
     """
 
-    def __init__(self, runtime: Any, matrix_path: str, places: Mapping[str, str], outputs: str, limit_of,
-                 wait: bool = True):
+    def __init__(self, runtime: Any, matrix_path: str, places: Mapping[str, str], outputs: str, limit_of):
         self.runtime = runtime
         self.limit_of = limit_of
         self._setup = {"matrix": os.path.abspath(matrix_path), "runtime": runtime.id, "places": dict(places),
@@ -175,27 +172,14 @@ class SupervisedSession(object):
         self.restarts = 0
         self.recycled = 0  # executors replaced because they had grown (not lost)
         self.recycle_mb = recycle_limit_mb()
-        self._starting = _Executor(self._setup, self._env)  # imports TensorFlow while pytest collects
-        self.devices = {}  # type: Dict[str, Any]
-        self._run_info = {}  # type: Dict[str, Any]
-        self._mismatches = []  # type: List[str]
-        if wait:
-            self.wait_ready()
-
-    # ------------------------------------------------------------------ the executor's life
-    def wait_ready(self) -> None:
-        """Wait until the first executor has imported TensorFlow and probed its devices (raises HarnessError
-        when it cannot start)."""
-        if self._starting is None:
-            return
-        starting, self._starting = self._starting, None
-        first = self._start(starting)
+        first = self._start()
         self.devices = first.ready["devices"]
         self._run_info = first.ready["run_info"]
         self._mismatches = first.ready["mismatches"]
 
-    def _start(self, executor: Optional[_Executor] = None) -> _Executor:
-        executor = executor or _Executor(self._setup, self._env)
+    # ------------------------------------------------------------------ the executor's life
+    def _start(self) -> _Executor:
+        executor = _Executor(self._setup, self._env)
         deadline = time.monotonic() + START_TIMEOUT
         try:
             kind, value = channel.receive(executor.process.stdout.fileno(), deadline)
@@ -218,9 +202,6 @@ class SupervisedSession(object):
         return executor
 
     def close(self) -> None:
-        if self._starting is not None:
-            self._starting.close()
-            self._starting = None
         if self._executor is not None:
             self._executor.close()
             self._executor = None
@@ -239,7 +220,6 @@ class SupervisedSession(object):
             raise ExecutorLost(last.status, Cause(last.cause.id, "not run: model %s already lost its executor %d "
                                                   "times in this worker; last: %s"
                                                   % (model.id, len(earlier), last.cause.diagnosis)))
-        self.wait_ready()
         self._recycle_before(model.id)
         executor = self._executor or self._start()
         executor.models.add(model.id)
