@@ -79,6 +79,15 @@ def test_runtime_that_is_not_what_matrix_declares_stops_the_run(tmp_path, zoo_di
     assert "tensorflow 2.15.1 declared, 2.21.0 imported" in result.stdout
 
 
+def test_under_xdist_a_wrong_runtime_stops_the_run_with_its_reason(tmp_path, zoo_dir):
+    """The controller checks the installed pins before any worker starts: exit 4 and why, not a lost worker."""
+    result = run_cases(tmp_path, "--runtime=tf2.15-eager", "-n", "2")
+    assert result.returncode == 4, result.stdout[-2000:]
+    assert "runtime tf2.15-eager is not what" in result.stdout
+    assert "tensorflow 2.15.1 declared, 2.21.0 installed" in result.stdout
+    assert "no active workers" not in result.stdout
+
+
 def test_bad_matrix_is_a_one_line_usage_error(tmp_path, write):
     path = write("matrix.yaml", "modelz: 1\nruntimes: []\nmodels: []\n")
     result = run_cases(tmp_path, "--runtime=tf2.21", "--matrix", path, "-p", "no:xdist")
