@@ -25,12 +25,15 @@ from conformance.runtime.apis import NotApplicable
 
 START_TIMEOUT = 600.0  # seconds for an executor to import TensorFlow and probe its devices
 # TensorFlow keeps every function it ever loaded in its process (the eager context's function library), so an
-# executor grows with the models it has served even though its cache holds one: measured on tf2.21, 692 MB
-# after 12 models, 873 MB after 115, and the time per model grows with it. Between two models, an executor
-# that has grown by this much since its first model (which brings TensorFlow's lazy imports: Keras, XLA) is
-# replaced by a fresh one (a TensorFlow import, ~3 s).
-# CONFORMANCE_RECYCLE_MB overrides it (0: a fresh executor for every model).
-RECYCLE_GROWTH_MB = 128.0
+# executor grows with the models it has served even though its cache holds one: measured on tf2.21's load
+# cases, 692 MB after 12 models, 873 MB after 115, and each model slower than the one before (k=10 copies of
+# the zoo took 1.20x what k=1 and k=3 predict). Between two models, an executor that has served
+# RECYCLE_MODELS models, or grown by RECYCLE_GROWTH_MB since its first model (which brings TensorFlow's lazy
+# imports: Keras, XLA), is replaced by a fresh one (a TensorFlow import, ~3 s). Both are above what the
+# default run's 23 models reach: a recycle there costs more than it saves. CONFORMANCE_RECYCLE_MB overrides
+# the growth (0: a fresh executor for every model).
+RECYCLE_MODELS = 50
+RECYCLE_GROWTH_MB = 512.0
 RECYCLE_ENV = "CONFORMANCE_RECYCLE_MB"
 
 
@@ -245,15 +248,17 @@ class SupervisedSession(object):
             raise HarnessError(value)
 
     def _recycle_before(self, model_id: str) -> None:
-        """Replace the executor by a fresh one before a new model when it has grown by ``recycle_mb`` since
-        its first model (which brings in what TensorFlow imports lazily: Keras, XLA)."""
+        """Replace the executor by a fresh one before a new model when it has served RECYCLE_MODELS models or
+        grown by ``recycle_mb`` since its first one (which brings what TensorFlow imports lazily)."""
         executor = self._executor
         if executor is None or model_id in executor.models or not executor.models:
             return
         now = executor.rss_mb()
         if executor.baseline_rss_mb is None:
             executor.baseline_rss_mb = now
-        if now is not None and now - executor.baseline_rss_mb >= self.recycle_mb:
+        grown = now is not None and executor.baseline_rss_mb is not None and \
+            now - executor.baseline_rss_mb >= self.recycle_mb
+        if grown or len(executor.models) >= RECYCLE_MODELS:
             executor.close()
             self._executor = None
             self.recycled += 1
