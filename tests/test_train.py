@@ -100,7 +100,8 @@ def test_the_guides_options_serve_a_frozen_layer_under_a_head_that_learns(runtim
     assert result["frozen_trainable_weights"] == [] and result["frozen_weights_moved"] == []
     assert result["trained_output_key"] == "default"
     assert result["loss_after"] < result["loss_before"]
-    assert [shape for _, shape in result["variables"]] == [[48, 1], [1]], "the head: Dense(1) over 6 x 8 features"
+    assert result["variables"] == [["head/kernel", [48, 1]], ["head/bias", [1]]], "Dense(1) over 6 x 8 features"
+    assert sorted(result["arrays"]["after"]) == ["head/bias", "head/kernel"], "named alike in every runtime"
 
 
 def test_an_xla_step_is_compiled_strictly_and_agrees_with_the_cpu_step(runtime, zoo_dir, tmp_path):

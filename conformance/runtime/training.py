@@ -404,15 +404,15 @@ def keras_frozen(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], 
         moved = [w.name for w, a, b in zip(frozen.weights, kept, keras.backend.batch_get_value(frozen.weights))
                  if not np.array_equal(a, b) and w.name not in stateful]
         head = model.layers[-1].trainable_weights
+        names = ["head/" + w.name.split("/")[-1].split(":")[0] for w in head]  # TF 1.15's eager Keras: head_2/
         return dict(signature=signature, output_keys_checked=[k for k in numeric if k not in nondeterministic],
                     output_keys_differ=differ, nondeterministic_outputs=nondeterministic,
                     trained_output_key=floats[0], frozen_trainable_weights=[w.name for w in frozen.trainable_weights],
                     frozen_weights_moved=moved, state_changed_by_calls=stateful,
                     loss_before=float(before), loss_after=float(after), gradients_measured=False,
                     gradients_missing=[], gradients_finite=True,
-                    variables=[[w.name, [int(d) for d in w.shape]] for w in head],
-                    arrays={"gradient": {}, "after": {w.name: v for w, v in zip(
-                        head, keras.backend.batch_get_value(head))}})
+                    variables=[[n, [int(d) for d in w.shape]] for n, w in zip(names, head)],
+                    arrays={"gradient": {}, "after": dict(zip(names, keras.backend.batch_get_value(head)))})
 
     return _in_fresh_graph(tf, step, device)
 
