@@ -245,20 +245,18 @@ def main():
         per_device = mode == "graph"  # one model per entry of the matrix, even where two share a file
         key = (entry["model"], entry["handle"], entry["api"], entry["device"] if per_device else "*")
         group = groups.setdefault(key, {"tags": entry.get("tags"), "clear_devices": entry.get("clear_devices"),
-                                        "calls": collections.OrderedDict()})
+                                        "by_device": collections.OrderedDict()})
         for name, seen in sorted((entry.get("signatures") or {}).items()):
             if not seen.get("outputs_file"):
                 continue
             if not dense_only(seen) or (name == CALL and len(seen["description"]["inputs"]) != 1):
                 not_replayed += 1
                 continue
-            group["calls"].setdefault((entry["device"], name), seen)
+            group["by_device"].setdefault(entry["device"], collections.OrderedDict()).setdefault(name, seen)
     started = time.perf_counter()
     loads = calls = failed = 0
     for (_, handle, api, _), group in groups.items():
-        by_device = collections.OrderedDict()
-        for (device, name), seen in group["calls"].items():
-            by_device.setdefault(device, []).append((name, seen))
+        by_device = collections.OrderedDict((d, list(c.items())) for d, c in group["by_device"].items())
         if not by_device:
             continue
         try:

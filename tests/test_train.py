@@ -79,7 +79,7 @@ def test_hub_load_of_a_tf1_hub_module_has_nothing_to_fine_tune(runtime, zoo_dir)
     def no_inputs():
         raise AssertionError("inputs are made only once the api has taken the model")
 
-    with pytest.raises(training.NotFineTunable, match=r"restores the model's \d+ variables as non-trainable"):
+    with pytest.raises(training.NotFineTunable, match=r"restores the model's variables \(\d+\) as non-trainable"):
         training.eager_object(tf, obj, "default", no_inputs, "hub.load")
 
 

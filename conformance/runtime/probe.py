@@ -17,7 +17,7 @@ from conformance.matrix import Model, Runtime
 from conformance.observations import safe_stem
 from conformance import tf_example
 from conformance.runtime import apis, composite_spec, devices, example_spec, op_scan, tfmode
-from conformance.runtime.apis.tensors import component_feeds, to_tensors
+from conformance.runtime.apis.tensors import component_feeds, identical, to_tensors
 from conformance.runtime.training import NotFineTunable
 from conformance.semantics import migration_snippet
 
@@ -36,15 +36,6 @@ def _summary(array: np.ndarray) -> Dict[str, Any]:
         summary.update(min=float(np.min(array)), max=float(np.max(array)),
                        finite=bool(np.all(np.isfinite(array))) if array.dtype.kind == "f" else True)
     return summary
-
-
-def _identical(first: np.ndarray, second: Optional[np.ndarray]) -> bool:
-    """Bitwise agreement of two calls (NaN equal to NaN): the self-consistency check."""
-    if second is None or first.shape != second.shape or first.dtype != second.dtype:
-        return False
-    if first.dtype == object:
-        return [bytes(v) for v in first.reshape(-1)] == [bytes(v) for v in second.reshape(-1)]
-    return first.tobytes() == second.tobytes()
 
 
 def _cell_name(model: Model, device_name: str, api: str, signature: str) -> str:
@@ -239,7 +230,7 @@ class RuntimeSession(object):
                 again = loaded.call(signature, feeds, device, fetch)
                 seen["repeat_seconds"] = round(time.perf_counter() - started, 6)
                 seen["repeat_differs"] = sorted(name for name in outputs
-                                                if not _identical(outputs[name], again.get(name)))
+                                                if not identical(outputs[name], again.get(name)))
             except Exception as error:  # noqa: BLE001
                 if raised_by_harness(error):  # ours: recorded, the other signatures still run
                     seen["harness_error"] = _error_record(stage, error, Cause("harness-error", describe(error)))

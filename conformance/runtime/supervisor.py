@@ -36,6 +36,10 @@ RECYCLE_MODELS = 50
 RECYCLE_GROWTH_MB = 512.0
 RECYCLE_ENV = "CONFORMANCE_RECYCLE_MB"
 
+LOSSES_PER_MODEL = 2  # crashes or timeouts of one model before its remaining cases are not run
+STDERR_TAIL_LINES = 12
+_FATAL = re.compile(r"^F\d{4} |Check failed|\bFATAL\b|Fatal Python error|Segmentation fault|terminate called")
+_NOISE = re.compile(r"^\s*(@\s+0x|\*\*\* |PC: @|\(unknown\))")
 
 def recycle_limit_mb() -> float:
     text = os.environ.get(RECYCLE_ENV, "")
@@ -46,10 +50,6 @@ def recycle_limit_mb() -> float:
     if limit < 0:
         raise HarnessError("%s=%r: expected megabytes, a number of at least 0" % (RECYCLE_ENV, text))
     return limit
-LOSSES_PER_MODEL = 2  # crashes or timeouts of one model before its remaining cases are not run
-STDERR_TAIL_LINES = 12
-_FATAL = re.compile(r"^F\d{4} |Check failed|\bFATAL\b|Fatal Python error|Segmentation fault|terminate called")
-_NOISE = re.compile(r"^\s*(@\s+0x|\*\*\* |PC: @|\(unknown\))")
 
 
 class HarnessError(RuntimeError):
@@ -78,6 +78,11 @@ def _set_death_signal() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+def _variant_flags(variant: str) -> Tuple[bool, bool]:
+    """A cluster variant (``unshared``, ``shared``, ``estimator-unshared``, ...) as (shared, estimator)."""
+    return variant.split("-")[-1] == "shared", variant.startswith("estimator-")
 
 
 def _signal_name(returncode: Optional[int]) -> str:
@@ -300,8 +305,7 @@ class SupervisedSession(object):
         from conformance.runtime.cluster_case import run_cluster
 
         if self._cluster[0] != model.id:
-            variants = [(a, v.endswith("-shared") or v == "shared", v.startswith("estimator-"))
-                        for a in CLUSTER_APIS for v in CLUSTER_VARIANTS]
+            variants = [(a,) + _variant_flags(v) for a in CLUSTER_APIS for v in CLUSTER_VARIANTS]
             misfit = self._findings("cluster_fit", model, ())
             if misfit is not None and not isinstance(misfit, str):  # the executor was lost
                 lost = {"outcome": misfit["lost"]["lost"], "message": misfit["cause"].diagnosis}
@@ -312,8 +316,7 @@ class SupervisedSession(object):
                 handle = loadable(expand(model.handle, self._setup["places"], model.id))
                 results = run_cluster(handle, model.tags, variants, self.limit_of(model), self._env)
             self._cluster = (model.id, results)  # the model's other variants ask the executor no more
-        return self._cluster[1][variant_key(api, variant.endswith("-shared") or variant == "shared",
-                                            variant.startswith("estimator-"))]
+        return self._cluster[1][variant_key(api, *_variant_flags(variant))]
 
     def probe_train(self, model: Any, api: str, device_name: str, variant: Optional[str] = None
                     ) -> Dict[str, Any]:

@@ -25,6 +25,7 @@ import numpy as np
 from conformance.runtime import devices
 from conformance.runtime.apis import objects
 from conformance.runtime.apis.loaded import CALL, NotApplicable, as_dict
+from conformance.runtime.apis.tensors import identical
 
 LEARNING_RATE = 0.01
 # Ops that make a loss differ between two runs of one graph (dropout): there the step is held to moving the
@@ -50,11 +51,10 @@ def _trainable(obj: Any, api: str) -> List[Any]:
     held = list(getattr(obj, "variables", None) or [])
     if held and _loaded_from_tf1(obj):
         raise NotFineTunable(
-            "%s restores the model's %d variables as non-trainable (.variables has %d, .trainable_variables %s): "
-            "a TF1 Hub module or TF1 SavedModel cannot be fine-tuned through %s, and its graph collections "
-            "(regularization losses, UPDATE_OPS) are not restored"
-            % (api, len(held), len(held), "is empty" if hasattr(obj, "trainable_variables") else "does not exist",
-               api))
+            "%s restores the model's variables (%d) as non-trainable (.trainable_variables %s): a TF1 Hub module "
+            "or TF1 SavedModel cannot be fine-tuned through %s, and its graph collections (regularization "
+            "losses, UPDATE_OPS) are not restored"
+            % (api, len(held), "is empty" if hasattr(obj, "trainable_variables") else "does not exist", api))
     raise NotApplicable("the model exports no trainable variables" if held else "the loaded object has no variables")
 
 
@@ -370,17 +370,6 @@ def keras_frozen(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], 
         frozen = layers[floats[0]]
         model = keras.Model(features, _head(tf, keras, frozen(features)))
         model.compile(optimizer=_sgd(tf, keras), loss="mse")
-        if tf.executing_eagerly():
-            def values(fetches: Callable[[Any], List[Any]]) -> List[np.ndarray]:
-                return [np.asarray(v) for v in fetches(tf.constant(x))]
-        else:
-            symbolic = {}  # type: Dict[int, Any]
-
-            def values(fetches: Callable[[Any], List[Any]]) -> List[np.ndarray]:
-                if id(fetches) not in symbolic:  # built once per fetch list
-                    symbolic[id(fetches)] = fetches(features)
-                return list(_keras_session(tf, keras).run(symbolic[id(fetches)], {features: x}))
-
         def as_dict(t: Any) -> List[Any]:
             entries = whole(t)
             return [entries[k] for k in numeric]
@@ -388,11 +377,15 @@ def keras_frozen(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], 
         def by_key(t: Any) -> List[Any]:
             return [layers[k](t) for k in numeric]
 
-        first, again, keyed = values(as_dict), values(as_dict), values(by_key)
-        nondeterministic = [k for k, a, b in zip(numeric, first, again) if not _same(a, b)]
-        differ = [k for k, a, b in zip(numeric, first, keyed) if k not in nondeterministic and not _same(a, b)]
-        if not tf.executing_eagerly():
-            _keras_session(tf, keras)
+        if tf.executing_eagerly():
+            argument = tf.constant(x)
+            first, again, keyed = ([np.asarray(v) for v in f(argument)] for f in (as_dict, as_dict, by_key))
+        else:
+            entries, by_keys = as_dict(features), by_key(features)
+            session = _keras_session(tf, keras)  # once every layer and the head exist
+            first, again, keyed = (list(session.run(t, {features: x})) for t in (entries, entries, by_keys))
+        nondeterministic = [k for k, a, b in zip(numeric, first, again) if not identical(a, b)]
+        differ = [k for k, a, b in zip(numeric, first, keyed) if k not in nondeterministic and not identical(a, b)]
         target = np.zeros((x.shape[0], 1), np.float32)
         before = model.evaluate(x, target, verbose=0, batch_size=len(x))
         called = keras.backend.batch_get_value(frozen.weights)
@@ -416,7 +409,3 @@ def keras_frozen(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], 
 
     return _in_fresh_graph(tf, step, device)
 
-
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    """Equal values (NaN equal to NaN): two calls of one function on one input."""
-    return a.shape == b.shape and bool(np.all((a == b) | ((a != a) & (b != b))))

@@ -7,11 +7,20 @@ ragged, and the same bytes rebuild the same composite in every runtime. Composit
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
 from conformance.inputs import InputsUnknown
+
+
+def identical(first: np.ndarray, second: Optional[np.ndarray]) -> bool:
+    """Bitwise agreement of two calls (NaN equal to NaN): the self-consistency check."""
+    if second is None or first.shape != second.shape or first.dtype != second.dtype:
+        return False
+    if first.dtype == object:
+        return [bytes(v) for v in first.reshape(-1)] == [bytes(v) for v in second.reshape(-1)]
+    return first.tobytes() == second.tobytes()
 
 
 def spec(dtype: Any, shape: Any, kind: str = "dense", ragged_rank: Any = None) -> Dict[str, Any]:
