@@ -5,7 +5,8 @@
 
 For each runtime (default: the default runtimes of matrix.yaml), alternately, ``--repeats`` times:
 
-- the framework: the runtime's load cases (``pytest cases/test_load.py --runtime=R -n auto``) in its tox env;
+- the framework: the runtime's load and semantics cases (``pytest cases/test_load.py cases/test_semantics.py
+  --runtime=R -n auto``: load, semantics, cost and proof) in its tox env;
 - its bare twin (``bench/twin.py``): the TensorFlow work those cases recorded, replayed in one plain process
   that imports nothing of hub-conformance.
 
@@ -36,6 +37,8 @@ from conformance.matrix import DEFAULT_MATRIX, load_matrix  # noqa: E402
 from conformance.run_ids import new_run_id  # noqa: E402
 
 TARGET = 1.25
+CASE_FILES = ("cases/test_load.py", "cases/test_semantics.py")  # what bench/twin.py replays
+TIMED = 3  # a semantics measurement: one warm-up call, then this many timed (the best one recorded)
 
 
 def _children_cpu():
@@ -54,7 +57,7 @@ def run(command, env=None):
 def framework(runtime, reports):
     run_id = new_run_id()
     env = dict(os.environ, CONFORMANCE_RUN_ID=run_id)
-    seconds, completed = run(["tox", "exec", "-q", "-e", runtime, "--", "pytest", "cases/test_load.py",
+    seconds, completed = run(["tox", "exec", "-q", "-e", runtime, "--", "pytest", *CASE_FILES,
                               "--runtime=%s" % runtime, "-n", "auto", "--dist", "loadgroup", "-p", "no:cacheprovider",
                               "--max-worker-restart=0", "--reports", reports, "-q"], env)
     directory = os.path.join(reports, "runs", run_id, runtime)
@@ -101,6 +104,9 @@ def observed(directory):
                 loads[entry["model"]] += 1
             for seen in (entry.get("signatures") or {}).values():
                 tf_seconds += seen.get("call_seconds", 0.0) + seen.get("repeat_seconds", 0.0)
+            semantics = entry.get("semantics") or {}
+            for measured in [semantics.get("all") or {}] + list((semantics.get("alone") or {}).values()):
+                tf_seconds += (1 + TIMED) * measured.get("seconds", 0.0)  # the best of the timed calls, so a floor
     npz = glob.glob(os.path.join(directory, "outputs", "*.npz"))
     return {"cases": cases, "workers": workers, "tf_seconds": tf_seconds, "in_cases": in_cases, "span": span,
             "loads": loads, "npz_files": len(npz), "npz_mb": sum(os.path.getsize(p) for p in npz) / 1e6}

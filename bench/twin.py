@@ -1,16 +1,23 @@
-"""The bare twin of one runtime's load cases: the same TensorFlow work, nothing else.
+"""The bare twin of one runtime's load and semantics cases: the same TensorFlow work, nothing else.
 
     <runtime env>/bin/python bench/twin.py reports/runs/<run-id>/<runtime> [--json]
 
 Reads the observation files a finished run left (``<worker>.json`` and the ``.inputs.npz`` beside them) and
-replays, in this one plain process, exactly the TensorFlow work its load cases record: each model loaded once
-per api (and per device where the framework builds a graph per device), and each signature that produced
-outputs called twice (the call and the repeat) on the recorded inputs, on its device (``cpu``, or ``xla``
-compiled the way the framework compiles it). It imports nothing of hub-conformance, so its wall time is the
-floor for that work. Prints the figures (``--json``: one JSON object) for ``bench/overhead.py``.
+replays, in this one plain process, exactly the TensorFlow work its load and semantics cases record:
+
+- each model loaded once per api (and per device where the framework builds a graph per device);
+- each signature that produced outputs called twice (the call and the repeat) on the recorded inputs, on its
+  device (``cpu``, or ``xla`` compiled the way the framework compiles it);
+- each semantics measurement: the all-outputs call and every output computed alone (a fetch in graph mode,
+  ``obj.prune`` in eager mode), each once to warm up and three times timed, or once where it failed.
+
+It imports nothing of hub-conformance, so its wall time is the floor for that work. Prints the figures
+(``--json``: one JSON object) for ``bench/overhead.py``.
 
 Signatures fed composite (sparse, ragged) inputs, or ``__call__`` with more than one input, are not
-replayed; they are counted as ``not_replayed``.
+replayed; they are counted as ``not_replayed``. Nor are the ``proof`` cases' counter reads (two calls per
+model with a ``counter``), the ``cost`` cases' op counts (the framework's own reading of graphs it already
+has) or the train and cluster cases.
 """
 import argparse
 import collections
@@ -30,10 +37,38 @@ tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)  # as the framewo
 
 IMPORT_SECONDS = time.perf_counter() - STARTED
 CALL = "__call__"
+TIMED = 3  # the framework's timed repeats of a semantics measurement, after one warm-up call
 
 
-def load_cells(runtime_dir):
-    """The load cases that loaded, in the order they started, with their worker's run info."""
+class Call(collections.namedtuple("Call", "signature seen fetch alone times fails")):
+    """One replayed call, ``times`` times: ``fetch`` the outputs a graph session runs (None: all), ``alone`` the
+    output an eager pruned function computes; ``fails`` where the framework saw it fail."""
+
+
+def load_calls(entry):
+    """The call and its repeat of every signature a load case ran."""
+    for name, seen in sorted((entry.get("signatures") or {}).items()):
+        if seen.get("outputs_file"):
+            fetch = seen.get("fetched")
+            yield Call(name, seen, fetch if isinstance(fetch, list) else None, None, 2, False)
+
+
+def semantics_calls(record, seen):
+    """A semantics case's measurements: the all-outputs call, then each output alone."""
+    def times(measured):
+        if not measured.get("measured"):
+            return 0
+        return 1 if "error" in measured else 1 + TIMED
+
+    name = record["signature"]
+    yield Call(name, seen, None, None, times(record.get("all") or {}), "error" in (record.get("all") or {}))
+    for output, measured in sorted((record.get("alone") or {}).items()):
+        yield Call(name, seen, [output], output, times(measured), "error" in measured)
+
+
+def read_cases(runtime_dir):
+    """The load cases that loaded and the semantics cases that measured, in the order they started, with
+    their worker's run info."""
     cells, info = [], {}
     for path in sorted(glob.glob(os.path.join(runtime_dir, "*.json"))):
         with open(path) as stream:
@@ -42,13 +77,17 @@ def load_cells(runtime_dir):
         for entry in (document.get("cases") or {}).values():
             if entry.get("check") == "load" and entry.get("loaded") and entry.get("handle"):
                 cells.append(entry)
+            elif entry.get("check") == "semantics" and "all" in (entry.get("semantics") or {}):
+                cells.append(entry)
     cells.sort(key=lambda entry: entry.get("started", 0.0))
     return cells, info
 
 
-def dense_only(seen):
+def replayable(name, seen):
+    """Dense inputs only, and ``__call__`` with one input (how the twin feeds it)."""
     inputs = (seen.get("description") or {}).get("inputs") or {}
-    return all(info.get("kind", "dense") == "dense" for info in inputs.values())
+    return (all(info.get("kind", "dense") == "dense" for info in inputs.values())
+            and (name != CALL or len(inputs) == 1))
 
 
 def recorded_inputs(runtime_dir, seen):
@@ -73,7 +112,8 @@ def xla_cpu_listed():
 
 # ---------------------------------------------------------------------------------------------- eager
 def eager_callables(api, handle, tags, signatures):
-    """One callable per signature, taking a dict of tensors (the object loaded once, KerasLayer per signature)."""
+    """The loaded object (None for hub.KerasLayer) and one callable per signature, taking a dict of tensors
+    (the object loaded once, a KerasLayer per signature)."""
     kwargs = {} if tags is None else {"tags": list(tags)}
     if api == "hub.KerasLayer":
         layers = {}
@@ -82,8 +122,9 @@ def eager_callables(api, handle, tags, signatures):
             if name != CALL:
                 options.update(signature=name, signature_outputs_as_dict=True)
             layers[name] = hub.KerasLayer(handle, **options)
-        return {name: (lambda feeds, layer=layer: layer(next(iter(feeds.values())) if len(feeds) == 1 else feeds))
-                for name, layer in layers.items()}
+        return None, {name: (lambda feeds, layer=layer: layer(next(iter(feeds.values())) if len(feeds) == 1
+                                                              else feeds))
+                      for name, layer in layers.items()}
     obj = hub.load(handle, **kwargs) if api == "hub.load" else tf.compat.v2.saved_model.load(resolve(handle),
                                                                                             **kwargs)
     callables = {}
@@ -93,7 +134,15 @@ def eager_callables(api, handle, tags, signatures):
             callables[name] = lambda feeds, obj=obj, extra=extra: obj(next(iter(feeds.values())), *extra)
         else:
             callables[name] = lambda feeds, function=obj.signatures[name], obj=obj: function(**feeds)  # keeps obj
-    return callables
+    return obj, callables
+
+
+def pruned(obj, signature, output):
+    """``obj.prune`` of a TF1 model for one output, and the signature's argument names in order."""
+    function = obj.signatures[signature]
+    keywords = list(getattr(function, "_arg_keywords", None) or [])
+    feeds = [t.name for t in function.inputs if t.dtype.name != "resource"][:len(keywords)]
+    return obj.prune(feeds=feeds, fetches=function.structured_outputs[output].name), keywords
 
 
 def call_arguments(obj):
@@ -106,22 +155,46 @@ def call_arguments(obj):
     return [False] if isinstance(training, bool) else [tf.constant(False)]
 
 
+def for_device(function, device):
+    return tf.function(function, **{compile_argument(): True}) if device == "xla" else function
+
+
+def repeat(run, call):
+    """``call.times`` calls with their outputs read; a call the framework saw fail may fail here too."""
+    for _ in range(call.times):
+        try:
+            outputs = run()
+        except Exception:  # noqa: BLE001 - only where the framework recorded the same failure
+            if not call.fails:
+                raise
+            return 1
+        tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else t, outputs)
+    return call.times
+
+
 def replay_eager(api, handle, tags, by_device, runtime_dir):
-    """The model loaded once; each device's calls (xla: compiled) run twice. Returns the calls replayed."""
-    names = sorted({name for device_calls in by_device.values() for name, _ in device_calls})
-    functions = eager_callables(api, handle, tags, names)
-    done = 0
+    """The model loaded once; each device's calls run (xla: compiled once per signature, or per output
+    computed alone). Returns the calls replayed."""
+    names = sorted({call.signature for device_calls in by_device.values() for call in device_calls})
+    obj, functions = eager_callables(api, handle, tags, names)
+    compiled, done = {}, 0
     for device, device_calls in by_device.items():
-        for name, seen in device_calls:
-            feeds = {k: tf.constant(v) for k, v in recorded_inputs(runtime_dir, seen).items()}
-            function = functions[name]
-            if device == "xla":
-                function = tf.function(function, **{compile_argument(): True})
+        for call in device_calls:
+            feeds = {k: tf.constant(v) for k, v in recorded_inputs(runtime_dir, call.seen).items()}
+            if call.alone is None:
+                key = (call.signature, device)
+                if key not in compiled:
+                    compiled[key] = for_device(functions[call.signature], device)
+                run = lambda function=compiled[key], feeds=feeds: function(feeds)  # noqa: E731
+            else:
+                key = (call.signature, device, call.alone)
+                if key not in compiled:
+                    function, keywords = pruned(obj, call.signature, call.alone)
+                    compiled[key] = (for_device(lambda *args, function=function: function(*args), device), keywords)
+                function, keywords = compiled[key]
+                run = lambda function=function, args=[feeds[k] for k in keywords]: function(*args)  # noqa: E731
             with tf.device("/device:CPU:0"):
-                for _ in range(2):
-                    outputs = function(feeds)
-                    tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else t, outputs)
-                    done += 1
+                done += repeat(run, call)
     return done
 
 
@@ -133,12 +206,13 @@ def placeholders(seen):
 
 
 def replay_graph(api, handle, tags, device, calls, runtime_dir, clear_devices=False):
-    """The framework's GraphModel, bare: the model loaded into one graph, ops built per signature under the
-    device, one session, initializers run once, each call run twice."""
+    """The framework's GraphModel, bare: the model loaded into one graph, ops built once per signature under
+    the device, one session, initializers run once, each call a ``session.run`` of its fetches."""
     tf1 = tf.compat.v1
     kwargs = {} if tags is None else {"tags": list(tags)}
     graph = tf.Graph()
-    fetches = {}
+    built = collections.OrderedDict()  # signature -> (feeds, every output)
+    first_seen = collections.OrderedDict((call.signature, call.seen) for call in reversed(calls))
     with graph.as_default():
         session = None
         if api == "saved_model":
@@ -146,19 +220,18 @@ def replay_graph(api, handle, tags, device, calls, runtime_dir, clear_devices=Fa
             with tf.device(graph_device(device)):  # the TF1 loader imports the graph onto the device
                 meta = tf1.saved_model.loader.load(session, list(tags or []), resolve(handle),
                                                    **({"clear_devices": True} if clear_devices else {}))
-            for name, seen in calls:
+            for name in first_seen:
                 signature = meta.signature_def[name]
-                feeds = {k: graph.get_tensor_by_name(v.name) for k, v in signature.inputs.items()}
-                wanted = fetched(seen, {k: graph.get_tensor_by_name(v.name) for k, v in signature.outputs.items()})
-                fetches[name] = (feeds, wanted)
+                built[name] = ({k: graph.get_tensor_by_name(v.name) for k, v in signature.inputs.items()},
+                               {k: graph.get_tensor_by_name(v.name) for k, v in signature.outputs.items()})
         else:
             if api == "hub.Module":
                 module = hub.Module(handle, **kwargs)
                 call_of = {name: (lambda feeds, name=name: module(feeds, signature=name, as_dict=True))
-                           for name, _ in calls}
+                           for name in first_seen}
             elif api == "hub.KerasLayer":
                 call_of = {}
-                for name, _ in calls:
+                for name in first_seen:
                     options = dict(kwargs)
                     if name != CALL:
                         options.update(signature=name, signature_outputs_as_dict=True)
@@ -168,13 +241,13 @@ def replay_graph(api, handle, tags, device, calls, runtime_dir, clear_devices=Fa
             else:
                 obj = hub.load(handle, **kwargs)
                 call_of = {}
-                for name, _ in calls:
+                for name in first_seen:
                     if name == CALL:
                         extra = call_arguments(obj)
                         call_of[name] = lambda feeds, extra=extra: obj(next(iter(feeds.values())), *extra)
                     else:
                         call_of[name] = lambda feeds, function=obj.signatures[name]: function(**feeds)
-            for name, seen in calls:
+            for name, seen in first_seen.items():
                 with tf.device(graph_device(device)):
                     feeds = placeholders(seen)
                     call = call_of[name]
@@ -183,20 +256,18 @@ def replay_graph(api, handle, tags, device, calls, runtime_dir, clear_devices=Fa
                         outputs = call(**feeds)
                     else:
                         outputs = call(feeds)
-                fetches[name] = (feeds, fetched(seen, outputs if isinstance(outputs, dict) else {"default": outputs}))
+                built[name] = (feeds, outputs if isinstance(outputs, dict) else {"default": outputs})
             session = tf1.Session(graph=graph, config=tf1.ConfigProto(allow_soft_placement=False))
             initializers = [v.initializer for v in tf1.global_variables()]
             initializers += list(graph.get_collection(tf1.GraphKeys.TABLE_INITIALIZERS))
             initializers += list(graph.get_collection("saved_model_initializers"))
             session.run([op for op in initializers if op is not None])
     done = 0
-    for name, seen in calls:
-        feeds, wanted = fetches[name]
-        values = recorded_inputs(runtime_dir, seen)
-        feed_dict = {feeds[k]: v for k, v in values.items()}
-        for _ in range(2):
-            session.run(wanted, feed_dict)
-            done += 1
+    for call in calls:
+        feeds, outputs = built[call.signature]
+        wanted = {name: outputs[name] for name in (call.fetch or outputs)}
+        feed_dict = {feeds[k]: v for k, v in recorded_inputs(runtime_dir, call.seen).items()}
+        done += repeat(lambda wanted=wanted, feed_dict=feed_dict: session.run(wanted, feed_dict), call)
     session.close()
     return done
 
@@ -213,13 +284,6 @@ def graph_device(device):
     return "/device:CPU:0"
 
 
-def fetched(seen, outputs):
-    names = seen.get("fetched")
-    if isinstance(names, list):
-        return {name: outputs[name] for name in names}
-    return dict(outputs)
-
-
 def resolve(handle):
     return hub.resolve(handle) if handle.startswith(("http://", "https://")) else handle
 
@@ -230,8 +294,8 @@ def main():
     parser.add_argument("runtime_dir", help="reports/runs/<run-id>/<runtime>")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    cells, info = load_cells(args.runtime_dir)
-    if not cells:
+    cells, info = read_cases(args.runtime_dir)
+    if not any(entry["check"] == "load" for entry in cells):
         sys.exit("%s: no load case that loaded and recorded its handle: run the framework first"
                  % args.runtime_dir)
     mode = info.get("mode") or ("eager" if tf.executing_eagerly() else "graph")
@@ -239,24 +303,36 @@ def main():
         tf.compat.v1.enable_eager_execution()
     elif mode == "graph" and tf.executing_eagerly():
         tf.compat.v1.disable_eager_execution()
-    groups = collections.OrderedDict()
+    groups, loaded = collections.OrderedDict(), {}
     not_replayed = 0
-    for entry in cells:
+    for entry in cells:  # the load cases first: a semantics case calls the model its load case loaded
+        if entry["check"] != "load":
+            continue
         per_device = mode == "graph"  # one model per entry of the matrix, even where two share a file
         key = (entry["model"], entry["handle"], entry["api"], entry["device"] if per_device else "*")
         group = groups.setdefault(key, {"tags": entry.get("tags"), "clear_devices": entry.get("clear_devices"),
                                         "by_device": collections.OrderedDict()})
-        for name, seen in sorted((entry.get("signatures") or {}).items()):
-            if not seen.get("outputs_file"):
-                continue
-            if not dense_only(seen) or (name == CALL and len(seen["description"]["inputs"]) != 1):
+        loaded[entry["model"], entry["api"], entry["device"]] = (group, entry)
+        calls = group["by_device"].setdefault(entry["device"], [])
+        for call in load_calls(entry):
+            if replayable(call.signature, call.seen):
+                calls.append(call)
+            else:
                 not_replayed += 1
-                continue
-            group["by_device"].setdefault(entry["device"], collections.OrderedDict()).setdefault(name, seen)
+    for entry in cells:
+        if entry["check"] != "semantics":
+            continue
+        group, load_entry = loaded.get((entry["model"], entry["api"], entry["device"]), (None, {}))
+        record = entry["semantics"]
+        seen = (load_entry.get("signatures") or {}).get(record["signature"]) or {}
+        if group is None or not seen.get("inputs_file") or not replayable(record["signature"], seen):
+            not_replayed += 1
+            continue
+        group["by_device"][entry["device"]].extend(c for c in semantics_calls(record, seen) if c.times)
     started = time.perf_counter()
     loads = calls = failed = 0
     for (_, handle, api, _), group in groups.items():
-        by_device = collections.OrderedDict((d, list(c.items())) for d, c in group["by_device"].items())
+        by_device = collections.OrderedDict((d, c) for d, c in group["by_device"].items() if c)
         if not by_device:
             continue
         try:
