@@ -131,7 +131,7 @@ def eager_callables(api, handle, tags, signatures):
     for name in signatures:
         if name == CALL:
             extra = call_arguments(obj)
-            callables[name] = lambda feeds, obj=obj, extra=extra: obj(next(iter(feeds.values())), *extra)
+            callables[name] = lambda feeds, obj=obj, extra=extra: obj(next(iter(feeds.values())), *extra())
         else:
             callables[name] = lambda feeds, function=obj.signatures[name], obj=obj: function(**feeds)  # keeps obj
     return obj, callables
@@ -146,13 +146,15 @@ def pruned(obj, signature, output):
 
 
 def call_arguments(obj):
-    """What follows ``x`` in the saved ``__call__``: ``training=False`` (a Python bool or a bool tensor)."""
+    """What follows ``x`` in the saved ``__call__``: ``training=False`` (a Python bool or a bool tensor),
+    made where it is called (a constant captured from outside a compiled function would reach XLA as a
+    placeholder, and a Reusable model's ``training`` cond as a Switch it cannot compile)."""
     functions = list(getattr(obj.__call__, "concrete_functions", None) or [])
     args = functions[0].structured_input_signature[0] if functions else ()
     if len(args) < 2:
-        return []
+        return lambda: []
     training = args[1]
-    return [False] if isinstance(training, bool) else [tf.constant(False)]
+    return (lambda: [False]) if isinstance(training, bool) else (lambda: [tf.constant(False)])
 
 
 def for_device(function, device):
@@ -206,70 +208,97 @@ def placeholders(seen):
 
 
 def replay_graph(api, handle, tags, device, calls, runtime_dir, clear_devices=False):
-    """The framework's GraphModel, bare: the model loaded into one graph, ops built once per signature under
-    the device, one session, initializers run once, each call a ``session.run`` of its fetches."""
+    """The framework's GraphModel, bare: the model loaded into one graph and one session; a signature's ops
+    built under the device when it is first called (and the initializers created since run, never twice),
+    each call a ``session.run`` of its fetches. Built lazily, in the framework's order, because a TF1
+    session places the graph as it stands: ops an earlier call never saw cannot fail it."""
     tf1 = tf.compat.v1
     kwargs = {} if tags is None else {"tags": list(tags)}
     graph = tf.Graph()
-    built = collections.OrderedDict()  # signature -> (feeds, every output)
-    first_seen = collections.OrderedDict((call.signature, call.seen) for call in reversed(calls))
+    built = {}  # signature -> (feeds, every output)
     with graph.as_default():
-        session = None
+        session = tf1.Session(graph=graph, config=tf1.ConfigProto(allow_soft_placement=False))
         if api == "saved_model":
-            session = tf1.Session(graph=graph, config=tf1.ConfigProto(allow_soft_placement=False))
             with tf.device(graph_device(device)):  # the TF1 loader imports the graph onto the device
                 meta = tf1.saved_model.loader.load(session, list(tags or []), resolve(handle),
                                                    **({"clear_devices": True} if clear_devices else {}))
-            for name in first_seen:
-                signature = meta.signature_def[name]
-                built[name] = ({k: graph.get_tensor_by_name(v.name) for k, v in signature.inputs.items()},
-                               {k: graph.get_tensor_by_name(v.name) for k, v in signature.outputs.items()})
+            call_of = None
+        elif api == "hub.Module":
+            module = hub.Module(handle, **kwargs)
+            call_of = lambda name: lambda feeds: module(feeds, signature=name, as_dict=True)  # noqa: E731
+        elif api == "hub.KerasLayer":
+            def call_of(name):
+                options = dict(kwargs)
+                if name != CALL:
+                    options.update(signature=name, signature_outputs_as_dict=True)
+                layer = hub.KerasLayer(handle, **options)
+                return lambda feeds: layer(next(iter(feeds.values())) if len(feeds) == 1 else feeds)
         else:
-            if api == "hub.Module":
-                module = hub.Module(handle, **kwargs)
-                call_of = {name: (lambda feeds, name=name: module(feeds, signature=name, as_dict=True))
-                           for name in first_seen}
-            elif api == "hub.KerasLayer":
-                call_of = {}
-                for name in first_seen:
-                    options = dict(kwargs)
-                    if name != CALL:
-                        options.update(signature=name, signature_outputs_as_dict=True)
-                    layer = hub.KerasLayer(handle, **options)
-                    call_of[name] = lambda feeds, layer=layer: layer(
-                        next(iter(feeds.values())) if len(feeds) == 1 else feeds)
-            else:
-                obj = hub.load(handle, **kwargs)
-                call_of = {}
-                for name in first_seen:
-                    if name == CALL:
-                        extra = call_arguments(obj)
-                        call_of[name] = lambda feeds, extra=extra: obj(next(iter(feeds.values())), *extra)
-                    else:
-                        call_of[name] = lambda feeds, function=obj.signatures[name]: function(**feeds)
-            for name, seen in first_seen.items():
+            obj = hub.load(handle, **kwargs)
+
+            def call_of(name):
+                if name == CALL:
+                    extra = call_arguments(obj)
+                    return lambda feeds: obj(next(iter(feeds.values())), *extra())
+                return lambda feeds, function=obj.signatures[name]: function(**feeds)
+        initialized = set()
+        if api == "saved_model":
+            initialized.update(op.name for op in initializers(graph))  # the loader ran them
+        else:
+            initialize_new(session, graph, initialized)
+
+    def ops(call, name):
+        if name not in built and api == "saved_model":  # its tensors are in the graph the loader imported
+            signature = meta.signature_def[name]
+            built[name] = ({k: graph.get_tensor_by_name(v.name) for k, v in signature.inputs.items()},
+                           {k: graph.get_tensor_by_name(v.name) for k, v in signature.outputs.items()})
+        if name not in built:
+            with graph.as_default():
+                function = call_of(name)  # a KerasLayer's variables outside the device scope, as the framework
                 with tf.device(graph_device(device)):
-                    feeds = placeholders(seen)
-                    call = call_of[name]
+                    feeds = placeholders(call.seen)
                     if device == "xla" and graph_device(device) == "":
-                        call = tf.function(lambda **kw: call_of[name](kw), **{compile_argument(): True})
-                        outputs = call(**feeds)
+                        outputs = tf.function(lambda **kw: function(kw), **{compile_argument(): True})(**feeds)
                     else:
-                        outputs = call(feeds)
+                        outputs = function(feeds)
                 built[name] = (feeds, outputs if isinstance(outputs, dict) else {"default": outputs})
-            session = tf1.Session(graph=graph, config=tf1.ConfigProto(allow_soft_placement=False))
-            initializers = [v.initializer for v in tf1.global_variables()]
-            initializers += list(graph.get_collection(tf1.GraphKeys.TABLE_INITIALIZERS))
-            initializers += list(graph.get_collection("saved_model_initializers"))
-            session.run([op for op in initializers if op is not None])
+                initialize_new(session, graph, initialized)
+        return built[name]
+
     done = 0
     for call in calls:
-        feeds, outputs = built[call.signature]
-        wanted = {name: outputs[name] for name in (call.fetch or outputs)}
-        feed_dict = {feeds[k]: v for k, v in recorded_inputs(runtime_dir, call.seen).items()}
-        done += repeat(lambda wanted=wanted, feed_dict=feed_dict: session.run(wanted, feed_dict), call)
+        values = recorded_inputs(runtime_dir, call.seen)
+
+        def run(call=call, values=values):
+            feeds, outputs = ops(call, call.signature)
+            wanted = {name: outputs[name] for name in (call.fetch or outputs)}
+            return session.run(wanted, {feeds[k]: v for k, v in values.items()})
+
+        done += repeat(run, call)
     session.close()
     return done
+
+
+def initializers(graph):
+    tf1 = tf.compat.v1
+    ops = flatten([v.initializer for v in tf1.global_variables()])  # a list for restored TF2 variables
+    for key in (tf1.GraphKeys.TABLE_INITIALIZERS, "saved_model_initializers"):
+        ops.extend(flatten(graph.get_collection(key)))
+    return [op for op in ops if op is not None]
+
+
+def flatten(items):
+    if isinstance(items, (list, tuple)):
+        return [leaf for item in items for leaf in flatten(item)]
+    return [items]
+
+
+def initialize_new(session, graph, initialized):
+    with graph.as_default():
+        pending = [op for op in initializers(graph) if op.name not in initialized]
+        if pending:
+            session.run(pending)
+        initialized.update(op.name for op in pending)
 
 
 _XLA_CPU = None
@@ -346,7 +375,7 @@ def main():
                 calls += replay_eager(api, handle, group["tags"], by_device, args.runtime_dir)
         except Exception as error:  # noqa: BLE001 - a replay that fails is reported, the others go on
             failed += 1
-            print("twin: %s %s: %s: %s" % (api, handle, type(error).__name__, str(error)[:200]), file=sys.stderr)
+            print("twin: %s %s: %s: %s" % (api, handle, type(error).__name__, str(error)[:800]), file=sys.stderr)
     figures = {"runtime_dir": args.runtime_dir, "mode": mode, "tensorflow": tf.__version__,
                "import_seconds": round(IMPORT_SECONDS, 3), "work_seconds": round(time.perf_counter() - started, 3),
                "wall_seconds": round(time.perf_counter() - STARTED, 3), "loads": loads, "calls": calls,
