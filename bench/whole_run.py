@@ -1,0 +1,115 @@
+"""The whole run against its floor: every runtime in parallel, then compare and report, against the bare twins.
+
+    python bench/whole_run.py [--runtimes tf2.21,tf1.15-graph] [--repeats 3] [--reports DIR]
+
+Alternately, ``--repeats`` times:
+
+- the framework as ``tox -p`` runs it, on the cases the twin replays (load, semantics, cost, proof): the
+  runtimes' envs at once (``tox -p -e R1,R2,... -- --ignore=cases/test_train.py --ignore=cases/test_cluster.py``),
+  then ``compare`` and ``report``, each timed;
+- the floor: every runtime's bare twin (``bench/twin.py``) replaying that run's TensorFlow work, all at once
+  on the same cores, plus the framework's own compare and report (plain Python the twin has no equivalent of).
+
+Prints the medians: the framework's wall (runtimes / compare / report), the twins' wall (all at once), and the
+ratio framework / (twins at once + compare + report), held to the 1.25x target. The floor is the twins at
+once, not the slowest twin alone: that needs a core per runtime, and on a machine with fewer (2 here, 6
+runtimes) no run can reach it; ``bench/overhead.py`` gives each twin alone. Needs the runtimes' tox envs
+(``tox -p`` once) and the zoo.
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from conformance.matrix import DEFAULT_MATRIX, load_matrix  # noqa: E402
+from conformance.run_ids import new_run_id  # noqa: E402
+
+TARGET = 1.25
+NOT_REPLAYED = ("--ignore=cases/test_train.py", "--ignore=cases/test_cluster.py")  # bench/twin.py's scope
+
+
+def timed(command, env):
+    started = time.perf_counter()
+    completed = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               universal_newlines=True)
+    return time.perf_counter() - started, completed
+
+
+def framework(runtimes, reports):
+    """Seconds of the runtimes (in parallel), compare and report, and the run's directory."""
+    run_id = new_run_id()
+    env = dict(os.environ, CONFORMANCE_RUN_ID=run_id)
+    seconds = {}
+    seconds["runtimes"], completed = timed(["tox", "-p", "all", "-q", "-e", ",".join(runtimes), "--", "--reports",
+                                            reports, "-p", "no:cacheprovider"] + list(NOT_REPLAYED), env)
+    directory = os.path.join(reports, "runs", run_id)
+    missing = [r for r in runtimes if not os.path.isdir(os.path.join(directory, r))]
+    if missing:
+        sys.exit("bench: the framework left no observations for %s (exit %d):\n%s"
+                 % (", ".join(missing), completed.returncode, completed.stdout[-3000:]))
+    seconds["compare"], _ = timed(["tox", "-q", "-e", "compare", "--", "--reports", reports,
+                                   "-p", "no:cacheprovider"], env)
+    seconds["report"], completed = timed(["tox", "-q", "-e", "report", "--", "--reports", reports, "--run-id",
+                                          run_id, "--output", os.path.join(reports, run_id)], env)
+    if not os.path.isfile(os.path.join(reports, run_id, "results.json")):
+        sys.exit("bench: the report of %s was not written (exit %d):\n%s"
+                 % (run_id, completed.returncode, completed.stdout[-3000:]))
+    return seconds, directory
+
+
+def twin(runtime, directory):
+    completed = subprocess.run(["tox", "exec", "-q", "-e", runtime, "--", "python", "bench/twin.py",
+                                os.path.join(directory, runtime), "--json"], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, universal_newlines=True)
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
+    figures = json.loads(lines[-1]) if lines else None
+    if completed.returncode != 0 or figures is None or figures["failed"]:
+        failures = "\n".join(line for line in completed.stderr.splitlines() if line.startswith("twin:"))
+        sys.exit("bench: the twin of %s could not replay the run:\n%s" % (runtime, failures or completed.stderr[-3000:]))
+    return figures
+
+
+def twins(runtimes, directory):
+    """Wall of every runtime's twin at once."""
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(len(runtimes)) as pool:
+        list(pool.map(lambda runtime: twin(runtime, directory), runtimes))
+    return time.perf_counter() - started
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runtimes", default=None, help="comma-separated (default: matrix.yaml's default ones)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--reports", default=os.path.join(ROOT, "reports", "bench"))
+    args = parser.parse_args()
+    matrix = load_matrix(os.path.join(ROOT, DEFAULT_MATRIX))
+    runtimes = args.runtimes.split(",") if args.runtimes else [r.id for r in matrix.runtimes if r.is_default]
+    rows = []
+    for repeat in range(args.repeats):
+        seconds, directory = framework(runtimes, args.reports)
+        at_once = twins(runtimes, directory)
+        rows.append((seconds, at_once))
+        print("run %d: framework %.1fs (runtimes %.1fs, compare %.1fs, report %.1fs); twins at once %.1fs"
+              % (repeat + 1, sum(seconds.values()), seconds["runtimes"], seconds["compare"], seconds["report"],
+                 at_once), flush=True)
+    median = statistics.median
+    whole = median([sum(s.values()) for s, _ in rows])
+    compare, report = median([s["compare"] for s, _ in rows]), median([s["report"] for s, _ in rows])
+    floor = median([a for _, a in rows]) + compare + report
+    print("%d runtimes on %d cores, medians of %d: framework %.1fs (runtimes %.1fs + compare %.1fs + report %.1fs)"
+          % (len(runtimes), os.cpu_count() or 1, len(rows), whole, median([s["runtimes"] for s, _ in rows]),
+             compare, report))
+    print("floor: twins at once %.1fs + compare + report = %.1fs; ratio %.2fx (target <= %.2fx: %s)"
+          % (floor - compare - report, floor, whole / floor, TARGET, "met" if whole / floor <= TARGET else "missed"))
+
+
+if __name__ == "__main__":
+    main()
