@@ -46,11 +46,14 @@ class Call(collections.namedtuple("Call", "signature seen fetch alone times fail
 
 
 def load_calls(entry):
-    """The call and its repeat of every signature a load case ran."""
+    """The call and its repeat of every signature a load case ran; once where it failed."""
     for name, seen in sorted((entry.get("signatures") or {}).items()):
+        fetch = seen.get("fetched")
+        fetch = fetch if isinstance(fetch, list) else None
         if seen.get("outputs_file"):
-            fetch = seen.get("fetched")
-            yield Call(name, seen, fetch if isinstance(fetch, list) else None, None, 2, False)
+            yield Call(name, seen, fetch, None, 2, False)
+        elif seen.get("inputs_file") and "error" in seen:
+            yield Call(name, seen, fetch, None, 1, True)
 
 
 def semantics_calls(record, seen):
@@ -158,7 +161,8 @@ def call_arguments(obj):
 
 
 def for_device(function, device):
-    return tf.function(function, **{compile_argument(): True}) if device == "xla" else function
+    """For xla a compiled tf.function, as the framework compiles it (without AutoGraph)."""
+    return tf.function(function, autograph=False, **{compile_argument(): True}) if device == "xla" else function
 
 
 def repeat(run, call):
@@ -174,10 +178,10 @@ def repeat(run, call):
     return call.times
 
 
-def replay_eager(api, handle, tags, by_device, runtime_dir):
-    """The model loaded once; each device's calls run (xla: compiled once per signature, or per output
-    computed alone). Returns the calls replayed."""
-    names = sorted({call.signature for device_calls in by_device.values() for call in device_calls})
+def replay_eager(api, handle, tags, signatures, by_device, runtime_dir):
+    """The model loaded once (with a KerasLayer per signature); each device's calls run (xla: compiled once
+    per signature, or per output computed alone). Returns the calls replayed."""
+    names = sorted(set(signatures) | {call.signature for calls in by_device.values() for call in calls})
     obj, functions = eager_callables(api, handle, tags, names)
     compiled, done = {}, 0
     for device, device_calls in by_device.items():
@@ -258,7 +262,7 @@ def replay_graph(api, handle, tags, device, calls, runtime_dir, clear_devices=Fa
                 with tf.device(graph_device(device)):
                     feeds = placeholders(call.seen)
                     if device == "xla" and graph_device(device) == "":
-                        outputs = tf.function(lambda **kw: function(kw), **{compile_argument(): True})(**feeds)
+                        outputs = for_device(lambda **kw: function(kw), device)(**feeds)
                     else:
                         outputs = function(feeds)
                 built[name] = (feeds, outputs if isinstance(outputs, dict) else {"default": outputs})
@@ -340,7 +344,8 @@ def main():
         per_device = mode == "graph"  # one model per entry of the matrix, even where two share a file
         key = (entry["model"], entry["handle"], entry["api"], entry["device"] if per_device else "*")
         group = groups.setdefault(key, {"tags": entry.get("tags"), "clear_devices": entry.get("clear_devices"),
-                                        "by_device": collections.OrderedDict()})
+                                        "by_device": collections.OrderedDict(), "signatures": set()})
+        group["signatures"].update(entry.get("signatures") or {})  # a KerasLayer for each, as the api is opened
         loaded[entry["model"], entry["api"], entry["device"]] = (group, entry)
         calls = group["by_device"].setdefault(entry["device"], [])
         for call in load_calls(entry):
@@ -360,19 +365,17 @@ def main():
         group["by_device"][entry["device"]].extend(c for c in semantics_calls(record, seen) if c.times)
     started = time.perf_counter()
     loads = calls = failed = 0
-    for (_, handle, api, _), group in groups.items():
-        by_device = collections.OrderedDict((d, c) for d, c in group["by_device"].items() if c)
-        if not by_device:
-            continue
+    for (_, handle, api, graph_device_of_group), group in groups.items():
+        by_device = group["by_device"]  # loaded even without a call to replay: the load case loaded it
         try:
             if mode == "graph":
-                for device, device_calls in by_device.items():
-                    loads += 1
-                    calls += replay_graph(api, handle, group["tags"], device, device_calls, args.runtime_dir,
-                                          group["clear_devices"])
+                loads += 1
+                calls += replay_graph(api, handle, group["tags"], graph_device_of_group,
+                                      by_device.get(graph_device_of_group, []), args.runtime_dir,
+                                      group["clear_devices"])
             else:
                 loads += 1
-                calls += replay_eager(api, handle, group["tags"], by_device, args.runtime_dir)
+                calls += replay_eager(api, handle, group["tags"], group["signatures"], by_device, args.runtime_dir)
         except Exception as error:  # noqa: BLE001 - a replay that fails is reported, the others go on
             failed += 1
             print("twin: %s %s: %s: %s" % (api, handle, type(error).__name__, str(error)[:800]), file=sys.stderr)

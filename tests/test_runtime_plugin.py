@@ -114,6 +114,20 @@ def test_semantics_cases_flag_the_hazard_and_prove_eager_computes_everything(tmp
     assert cases["semantics[side_effect-tf2.21-cpu-hub.load-default]"]["status"] == "pass"
 
 
+def test_without_xdist_a_models_cases_run_one_after_another(tmp_path, zoo_dir):
+    """The executor keeps one model loaded: each model's load, semantics and train cases together, not file by
+    file (which would load every model again for each file)."""
+    result = run_cases(tmp_path, "--runtime=tf2.21", "-k", "(hazard or side_effect) and cpu and hub.load",
+                       "-p", "no:xdist", "--collect-only", cases="cases")
+    assert result.returncode == 0, result.stdout[-3000:]
+    models = [line.split("[", 1)[1].split("-tf2.21-")[0] for line in result.stdout.splitlines() if "[" in line
+              and "::" in line]
+    checks = {line.split("::")[1].split("[")[0] for line in result.stdout.splitlines() if "::" in line}
+    assert {"test_load", "test_semantics", "test_train"} <= checks
+    assert len(set(models)) == 2
+    assert models == sorted(models, key=models.index), "one model's cases, then the other's: %s" % models
+
+
 def test_unwritable_reports_dir_is_one_line_and_exit_4(tmp_path, zoo_dir):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Dict
+from typing import Dict, Optional
 
 import pytest
 
@@ -45,6 +45,11 @@ def with_detected_facts(matrix: Matrix, places: Dict[str, str]) -> Matrix:
             model = dataclasses.replace(model, format=model.format or header.format, detected_signatures=several)
         models.append(model)
     return dataclasses.replace(matrix, models=models)
+
+
+def _model_of(item) -> Optional[str]:
+    case = getattr(getattr(item, "callspec", None), "params", {}).get("case")
+    return getattr(case, "model", None)
 
 
 class RuntimePlugin(CasePlugin):
@@ -140,6 +145,15 @@ class RuntimePlugin(CasePlugin):
                     "tensorflow_hub": installed_version(self.runtime.tensorflow_hub)}
         cases = runtime_cases(self.matrix, self.runtime, check, versions)
         self.parametrize(metafunc, [c for c in cases if self.shard is None or in_shard(c.model, self.shard)])
+
+    def pytest_collection_modifyitems(self, items):
+        """Each model's cases one after another, whichever file they come from: the executor keeps only the
+        current model loaded, so a run without xdist (whose groups already keep a model together) also loads
+        each model once per api, not once per case file."""
+        first_seen = {}  # type: Dict[Optional[str], int]
+        for item in items:
+            first_seen.setdefault(_model_of(item), len(first_seen))
+        items.sort(key=lambda item: first_seen[_model_of(item)])
 
     def pytest_terminal_summary(self, terminalreporter):
         terminalreporter.write_sep("-", "conformance: runtime %s" % self.runtime.id)

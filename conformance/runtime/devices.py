@@ -75,9 +75,14 @@ def placement(tf: Any, device: Device) -> Callable[[], Any]:
 
 
 def compiled(tf: Any, device: Device, function: Callable) -> Callable:
-    """Wrap a call for ``device``: a compiled tf.function for xla without an XLA_CPU device."""
+    """Wrap a call for ``device``: a compiled tf.function for xla without an XLA_CPU device.
+
+    Without AutoGraph: ``function`` is the harness's glue around the model's own (already traced) functions,
+    with no Python control flow on tensors, so converting it changes nothing in the compiled graph; but
+    AutoGraph would convert the harness's modules it calls on every trace, which was a third of a TF 1.15
+    eager executor's time (bench/overhead.py)."""
     if device.name == "xla" and device.how.startswith("tf.function"):
-        return tf.function(function, **{_compile_argument(tf): True})
+        return tf.function(function, autograph=False, **{_compile_argument(tf): True})
     return function
 
 
