@@ -11,11 +11,16 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+POLL_SECONDS = 0.02
+
+
 class LoopbackServer(object):
     def __init__(self, directory: str):
         handler = functools.partial(_QuietHandler, directory=directory)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="zoo-server", daemon=True)
+        # shutdown() waits for the loop's next poll: at the default 0.5 s, that was most of a run's teardown
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": POLL_SECONDS},
+                                       name="zoo-server", daemon=True)
 
     @property
     def url(self) -> str:

@@ -36,6 +36,10 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "xdist_group(name): cases of one model run on one worker")
     if config.getoption("runtime") and config.getoption("compare"):
         raise pytest.UsageError("--runtime and --compare are two modes: give one")
+    if config.getoption("runtime") or config.getoption("compare"):
+        from conformance.pytest import xfail_report
+
+        config.pluginmanager.register(xfail_report, "conformance-xfail-report")
     if config.getoption("runtime"):
         from conformance.pytest.runtime import RuntimePlugin
 
