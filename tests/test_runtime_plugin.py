@@ -128,6 +128,19 @@ def test_without_xdist_a_models_cases_run_one_after_another(tmp_path, zoo_dir):
     assert models == sorted(models, key=models.index), "one model's cases, then the other's: %s" % models
 
 
+def test_ignore_leaves_out_a_case_file(tmp_path, zoo_dir):
+    """``tox -e R -- --ignore=cases/test_train.py``: pytest's own --ignore is not overruled by the plugin's
+    choice of the files of its mode."""
+    def files(*extra):
+        result = run_cases(tmp_path, "--runtime=tf2.21", "-k", "hazard and cpu and hub.load", "-p", "no:xdist",
+                           "--collect-only", *extra, cases="cases")
+        assert result.returncode == 0, result.stdout[-3000:]
+        return {line.split("::")[0] for line in result.stdout.splitlines() if "::" in line}
+
+    assert files() == {"cases/test_load.py", "cases/test_semantics.py", "cases/test_train.py"}
+    assert files("--ignore=cases/test_train.py") == {"cases/test_load.py", "cases/test_semantics.py"}
+
+
 def test_unwritable_reports_dir_is_one_line_and_exit_4(tmp_path, zoo_dir):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")

@@ -58,11 +58,12 @@ MODE_OF_CASE_FILE = {"test_load.py": "runtime", "test_semantics.py": "runtime", 
 
 def pytest_ignore_collect(collection_path, config):
     """Case files of the other mode are not collected: ``pytest cases --runtime X`` runs the runtime cases
-    (test_load.py, test_semantics.py, test_cluster.py), ``pytest cases --compare RUN`` the comparison
-    (test_compare.py)."""
+    (test_load.py, test_semantics.py, test_cluster.py, test_train.py), ``pytest cases --compare RUN`` the
+    comparison (test_compare.py). Never "collect it" (False): that would end the hook before pytest's own
+    ``--ignore``, so ``tox -e R -- --ignore=cases/test_train.py`` would run the training cases anyway."""
     mode = MODE_OF_CASE_FILE.get(collection_path.name)
-    if mode is not None and collection_path.parent.name == "cases":
-        return not config.getoption(mode)
+    if mode is not None and collection_path.parent.name == "cases" and not config.getoption(mode):
+        return True
     return None
 
 
