@@ -6,11 +6,12 @@ from conformance.pytest.plugin import pytest_xdist_auto_num_workers
 
 @pytest.mark.parametrize("cores, parallel_envs, workers", [
     (2, None, 2),   # one env alone (tox -e): every core
-    (2, "0", 1),    # tox -p: all envs at once
-    (2, "2", 1),
+    (2, "0", 0),    # tox -p: all envs at once, a core or less each: no xdist, the cases in pytest's process
+    (2, "2", 0),
     (8, "2", 4),
     (8, "3", 2),
-    (1, "5", 1),
+    (1, None, 0),
+    (1, "5", 0),
 ])
 def test_workers(monkeypatch, cores, parallel_envs, workers):
     monkeypatch.setattr("os.cpu_count", lambda: cores)
@@ -19,6 +20,21 @@ def test_workers(monkeypatch, cores, parallel_envs, workers):
     else:
         monkeypatch.setenv("CONFORMANCE_PARALLEL_ENVS", parallel_envs)
     assert pytest_xdist_auto_num_workers(config=None) == workers
+
+
+def test_a_one_core_share_runs_without_xdist(tmp_path):
+    """``-n auto`` under ``tox -p`` on a machine with fewer cores than envs: no worker process."""
+    import subprocess
+    import sys
+
+    (tmp_path / "test_where.py").write_text("def test_where(request):\n"
+                                            "    print('WORKER', hasattr(request.config, 'workerinput'))\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "auto", "-s",
+                             str(tmp_path / "test_where.py")], cwd=str(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True, timeout=120,
+                            env=dict(__import__("os").environ, CONFORMANCE_PARALLEL_ENVS="0"))
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "WORKER False" in result.stdout and "created:" not in result.stdout, result.stdout[-2000:]
 
 
 GROUPED = '''

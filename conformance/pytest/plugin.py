@@ -69,16 +69,18 @@ def pytest_ignore_collect(collection_path, config):
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_auto_num_workers(config):
-    """``-n auto``: the cores shared among the tox envs running at once (each worker imports TensorFlow).
+    """``-n auto``: the cores shared among the tox envs running at once (each worker imports TensorFlow); 0
+    (no xdist: the cases run in pytest's own process, TensorFlow still in its executor) where that share is
+    one core, since a lone worker only adds a process and a message per case (16 % of a runtime's CPU,
+    measured with bench/whole_run.py's cases).
 
     toxfile.py sets $CONFORMANCE_PARALLEL_ENVS from ``tox -p N`` (``0`` for ``tox -p``/``-p all``).
     """
     cores = os.cpu_count() or 1
     setting = os.environ.get(PARALLEL_ENVS_ENV)
-    if setting is None:
-        return cores
-    parallel_envs = int(setting) or cores
-    return max(1, cores // min(cores, parallel_envs))
+    parallel_envs = 1 if setting is None else int(setting) or cores
+    workers = max(1, cores // min(cores, parallel_envs))
+    return 0 if workers == 1 else workers
 
 
 def _mode_plugin(config, name: str, option: str):
