@@ -82,7 +82,8 @@ class Recorder(object):
 
     def flush(self) -> None:
         """Write the whole document atomically (the journal stays the record of later changes)."""
-        payload = json.dumps(self.document, indent=1, sort_keys=True, default=str).encode("utf-8")
+        # Compact: without indentation json uses its C encoder (indented, a snapshot took 0.16 s at 1 MB)
+        payload = json.dumps(self.document, sort_keys=True, default=str, separators=(",", ":")).encode("utf-8")
         _atomic_write(self.path, lambda stream: stream.write(payload))
         self._snapshot_at = time.time()
 
