@@ -65,10 +65,14 @@ class EagerKerasLayer(Loaded):
 
 def build_in_graph(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]]):
     def build(model: GraphModel):
-        resolved = hub.load(handle, tags=None if tags is None else list(tags))
-        for name in objects.signature_names(resolved):
-            description = objects.describe(resolved, name, "hub.KerasLayer")
-
+        # Listed and described from a copy loaded in a graph of its own: loaded into the model's graph, it
+        # changed what the layers do there (a TF1 model's device-pinned variables then initialize, which a
+        # user's lone KerasLayer cannot).
+        with tf.Graph().as_default():
+            resolved = hub.load(handle, tags=None if tags is None else list(tags))
+            described = {name: objects.describe(resolved, name, "hub.KerasLayer")
+                         for name in objects.signature_names(resolved)}
+        for name, description in described.items():
             layer = hub.KerasLayer(handle, **layer_kwargs(name, tags))  # variables outside the device scope
 
             def call(feeds, layer=layer):
