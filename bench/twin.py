@@ -37,7 +37,7 @@ tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)  # as the framewo
 
 IMPORT_SECONDS = time.perf_counter() - STARTED
 CALL = "__call__"
-TIMED = 3  # the framework's timed repeats of a semantics measurement, after one warm-up call
+TIMED = 3  # a semantics measurement's timed calls after its warm-up, where the run did not record them
 
 
 class Call(collections.namedtuple("Call", "signature seen fetch alone times fails")):
@@ -50,8 +50,8 @@ def load_calls(entry):
     for name, seen in sorted((entry.get("signatures") or {}).items()):
         fetch = seen.get("fetched")
         fetch = fetch if isinstance(fetch, list) else None
-        if seen.get("outputs_file"):
-            yield Call(name, seen, fetch, None, 2, False)
+        if seen.get("outputs_file"):  # a repeat that failed is recorded as the signature's error
+            yield Call(name, seen, fetch, None, 2, "error" in seen)
         elif seen.get("inputs_file") and "error" in seen:
             yield Call(name, seen, fetch, None, 1, True)
 
@@ -61,7 +61,7 @@ def semantics_calls(record, seen):
     def times(measured):
         if not measured.get("measured"):
             return 0
-        return 1 if "error" in measured else 1 + TIMED
+        return 1 if "error" in measured else 1 + measured.get("repeats", TIMED)
 
     name = record["signature"]
     yield Call(name, seen, None, None, times(record.get("all") or {}), "error" in (record.get("all") or {}))
@@ -114,30 +114,26 @@ def xla_cpu_listed():
 
 
 # ---------------------------------------------------------------------------------------------- eager
-def eager_callables(api, handle, tags, signatures):
-    """The loaded object (None for hub.KerasLayer) and one callable per signature, taking a dict of tensors
-    (the object loaded once, a KerasLayer per signature)."""
+def keras_layers(handle, tags, signatures):
+    """A KerasLayer for each signature the load case listed (each loads the model), as the framework opens
+    the api, and the call of each on a dict of tensors (a layer takes a lone input alone)."""
     kwargs = {} if tags is None else {"tags": list(tags)}
-    if api == "hub.KerasLayer":
-        layers = {}
-        for name in signatures:
-            options = dict(kwargs)
-            if name != CALL:
-                options.update(signature=name, signature_outputs_as_dict=True)
-            layers[name] = hub.KerasLayer(handle, **options)
-        return None, {name: (lambda feeds, layer=layer: layer(next(iter(feeds.values())) if len(feeds) == 1
-                                                              else feeds))
-                      for name, layer in layers.items()}
-    obj = hub.load(handle, **kwargs) if api == "hub.load" else tf.compat.v2.saved_model.load(resolve(handle),
-                                                                                            **kwargs)
-    callables = {}
+    calls = {}
     for name in signatures:
-        if name == CALL:
-            extra = call_arguments(obj)
-            callables[name] = lambda feeds, obj=obj, extra=extra: obj(next(iter(feeds.values())), *extra())
-        else:
-            callables[name] = lambda feeds, function=obj.signatures[name], obj=obj: function(**feeds)  # keeps obj
-    return obj, callables
+        options = dict(kwargs)
+        if name != CALL:
+            options.update(signature=name, signature_outputs_as_dict=True)
+        layer = hub.KerasLayer(handle, **options)
+        calls[name] = lambda feeds, layer=layer: layer(next(iter(feeds.values())) if len(feeds) == 1 else feeds)
+    return calls
+
+
+def object_call(obj, name):
+    """A signature (or ``__call__``) of a loaded object on a dict of tensors, looked up when called: a
+    signature the framework could not find fails its own call, not the model's."""
+    if name == CALL:
+        return lambda feeds: obj(next(iter(feeds.values())), *call_arguments(obj)())
+    return lambda feeds: obj.signatures[name](**feeds)
 
 
 def pruned(obj, signature, output):
@@ -179,26 +175,41 @@ def repeat(run, call):
 
 
 def replay_eager(api, handle, tags, signatures, by_device, runtime_dir):
-    """The model loaded once (with a KerasLayer per signature); each device's calls run (xla: compiled once
-    per signature, or per output computed alone). Returns the calls replayed."""
-    names = sorted(set(signatures) | {call.signature for calls in by_device.values() for call in calls})
-    obj, functions = eager_callables(api, handle, tags, names)
-    compiled, done = {}, 0
+    """The model loaded once (hub.KerasLayer: a layer per signature); each device's calls run (xla: compiled
+    once per signature, or per output computed alone; an output's pruned function made once for every
+    device). Returns the calls replayed."""
+    kwargs = {} if tags is None else {"tags": list(tags)}
+    if api == "hub.KerasLayer":
+        obj, functions = None, keras_layers(handle, tags, signatures)
+    else:
+        obj = hub.load(handle, **kwargs) if api == "hub.load" else tf.compat.v2.saved_model.load(resolve(handle),
+                                                                                                **kwargs)
+        functions = {}
+    compiled, prunings, done = {}, {}, 0
+
+    def whole(name, device):
+        if (name, device) not in compiled:
+            compiled[name, device] = for_device(functions.get(name) or object_call(obj, name), device)
+        return compiled[name, device]
+
+    def alone(name, output, device):
+        if (name, output) not in prunings:
+            prunings[name, output] = pruned(obj, name, output)
+        function, keywords = prunings[name, output]
+        if (name, output, device) not in compiled:
+            compiled[name, output, device] = for_device(lambda *args: function(*args), device)
+        return compiled[name, output, device], keywords
+
     for device, device_calls in by_device.items():
         for call in device_calls:
             feeds = {k: tf.constant(v) for k, v in recorded_inputs(runtime_dir, call.seen).items()}
-            if call.alone is None:
-                key = (call.signature, device)
-                if key not in compiled:
-                    compiled[key] = for_device(functions[call.signature], device)
-                run = lambda function=compiled[key], feeds=feeds: function(feeds)  # noqa: E731
-            else:
-                key = (call.signature, device, call.alone)
-                if key not in compiled:
-                    function, keywords = pruned(obj, call.signature, call.alone)
-                    compiled[key] = (for_device(lambda *args, function=function: function(*args), device), keywords)
-                function, keywords = compiled[key]
-                run = lambda function=function, args=[feeds[k] for k in keywords]: function(*args)  # noqa: E731
+
+            def run(call=call, device=device, feeds=feeds):  # the function made inside: its failure is the call's
+                if call.alone is None:
+                    return whole(call.signature, device)(feeds)
+                function, keywords = alone(call.signature, call.alone, device)
+                return function(*[feeds[k] for k in keywords])
+
             with tf.device("/device:CPU:0"):
                 done += repeat(run, call)
     return done
@@ -211,7 +222,7 @@ def placeholders(seen):
             for name, info in sorted(inputs.items())}
 
 
-def replay_graph(api, handle, tags, device, calls, runtime_dir, clear_devices=False):
+def replay_graph(api, handle, tags, signatures, device, calls, runtime_dir, clear_devices=False):
     """The framework's GraphModel, bare: the model loaded into one graph and one session; a signature's ops
     built under the device when it is first called (and the initializers created since run, never twice),
     each call a ``session.run`` of its fetches. Built lazily, in the framework's order, because a TF1
@@ -230,21 +241,11 @@ def replay_graph(api, handle, tags, device, calls, runtime_dir, clear_devices=Fa
         elif api == "hub.Module":
             module = hub.Module(handle, **kwargs)
             call_of = lambda name: lambda feeds: module(feeds, signature=name, as_dict=True)  # noqa: E731
-        elif api == "hub.KerasLayer":
-            def call_of(name):
-                options = dict(kwargs)
-                if name != CALL:
-                    options.update(signature=name, signature_outputs_as_dict=True)
-                layer = hub.KerasLayer(handle, **options)
-                return lambda feeds: layer(next(iter(feeds.values())) if len(feeds) == 1 else feeds)
+        elif api == "hub.KerasLayer":  # a layer per listed signature, outside the device scope, at load
+            call_of = keras_layers(handle, tags, signatures).__getitem__
         else:
             obj = hub.load(handle, **kwargs)
-
-            def call_of(name):
-                if name == CALL:
-                    extra = call_arguments(obj)
-                    return lambda feeds: obj(next(iter(feeds.values())), *extra())
-                return lambda feeds, function=obj.signatures[name]: function(**feeds)
+            call_of = lambda name: object_call(obj, name)  # noqa: E731
         initialized = set()
         if api == "saved_model":
             initialized.update(op.name for op in initializers(graph))  # the loader ran them
@@ -258,7 +259,7 @@ def replay_graph(api, handle, tags, device, calls, runtime_dir, clear_devices=Fa
                            {k: graph.get_tensor_by_name(v.name) for k, v in signature.outputs.items()})
         if name not in built:
             with graph.as_default():
-                function = call_of(name)  # a KerasLayer's variables outside the device scope, as the framework
+                function = call_of(name)
                 with tf.device(graph_device(device)):
                     feeds = placeholders(call.seen)
                     if device == "xla" and graph_device(device) == "":
@@ -369,16 +370,16 @@ def main():
         by_device = group["by_device"]  # loaded even without a call to replay: the load case loaded it
         try:
             if mode == "graph":
-                loads += 1
-                calls += replay_graph(api, handle, group["tags"], graph_device_of_group,
+                calls += replay_graph(api, handle, group["tags"], group["signatures"], graph_device_of_group,
                                       by_device.get(graph_device_of_group, []), args.runtime_dir,
                                       group["clear_devices"])
             else:
-                loads += 1
                 calls += replay_eager(api, handle, group["tags"], group["signatures"], by_device, args.runtime_dir)
         except Exception as error:  # noqa: BLE001 - a replay that fails is reported, the others go on
             failed += 1
             print("twin: %s %s: %s: %s" % (api, handle, type(error).__name__, str(error)[:800]), file=sys.stderr)
+        else:
+            loads += 1
     figures = {"runtime_dir": args.runtime_dir, "mode": mode, "tensorflow": tf.__version__,
                "import_seconds": round(IMPORT_SECONDS, 3), "work_seconds": round(time.perf_counter() - started, 3),
                "wall_seconds": round(time.perf_counter() - STARTED, 3), "loads": loads, "calls": calls,

@@ -1,4 +1,8 @@
 """xdist worker sizing: the cores are shared among the tox envs that run at once."""
+import os
+import subprocess
+import sys
+
 import pytest
 
 from conformance.pytest.plugin import pytest_xdist_auto_num_workers
@@ -24,15 +28,12 @@ def test_workers(monkeypatch, cores, parallel_envs, workers):
 
 def test_a_one_core_share_runs_without_xdist(tmp_path):
     """``-n auto`` under ``tox -p`` on a machine with fewer cores than envs: no worker process."""
-    import subprocess
-    import sys
-
     (tmp_path / "test_where.py").write_text("def test_where(request):\n"
                                             "    print('WORKER', hasattr(request.config, 'workerinput'))\n")
     result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "auto", "-s",
                              str(tmp_path / "test_where.py")], cwd=str(tmp_path), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, universal_newlines=True, timeout=120,
-                            env=dict(__import__("os").environ, CONFORMANCE_PARALLEL_ENVS="0"))
+                            env=dict(os.environ, CONFORMANCE_PARALLEL_ENVS="0"))
     assert result.returncode == 0, result.stdout[-2000:]
     assert "WORKER False" in result.stdout and "created:" not in result.stdout, result.stdout[-2000:]
 
@@ -49,9 +50,6 @@ def test_grouped(n, request):
 def test_loadgroup_really_groups_cases_by_model(tmp_path):
     """--dist loadgroup puts every case of one model on one worker: it schedules on the ``@<group>`` suffix
     the workers append to node ids (pytest 9 drops it: hence the pin in pyproject.toml)."""
-    import subprocess
-    import sys
-
     (tmp_path / "test_grouped.py").write_text(GROUPED)
     result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist",
                              "loadgroup", "-v", "-s", str(tmp_path / "test_grouped.py")], cwd=str(tmp_path),

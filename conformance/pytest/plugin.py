@@ -71,8 +71,8 @@ def pytest_ignore_collect(collection_path, config):
 def pytest_xdist_auto_num_workers(config):
     """``-n auto``: the cores shared among the tox envs running at once (each worker imports TensorFlow); 0
     (no xdist: the cases run in pytest's own process, TensorFlow still in its executor) where that share is
-    one core, since a lone worker only adds a process and a message per case (16 % of a runtime's CPU,
-    measured with bench/whole_run.py's cases).
+    one core, since a lone worker only adds a process and a message per case (about 15 % of a runtime's
+    CPU on the load and semantics cases).
 
     toxfile.py sets $CONFORMANCE_PARALLEL_ENVS from ``tox -p N`` (``0`` for ``tox -p``/``-p all``).
     """

@@ -1,5 +1,5 @@
 """Runtime mode of the plugin (``--runtime ID``): one tox env per runtime runs the runtime cases
-(cases/test_load.py, cases/test_semantics.py and cases/test_cluster.py).
+(cases/test_load.py, cases/test_semantics.py, cases/test_train.py and cases/test_cluster.py).
 
 Every process that runs cases (each xdist worker, or the only process) starts an executor process where
 TensorFlow comes up in the runtime's mode and is checked against matrix.yaml (runtime/supervisor.py): a

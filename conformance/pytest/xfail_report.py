@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 
 import pytest
-from _pytest.reports import TestReport
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -19,5 +18,5 @@ def pytest_runtest_makereport(item, call):
     if call.when == "call" and call.excinfo is not None and call.excinfo.errisinstance(pytest.xfail.Exception):
         reasoned = copy.copy(call)
         reasoned.excinfo = call.excinfo.exconly()  # pytest reports a failure that is not an ExceptionInfo as it is
-        return TestReport.from_item_and_call(item, reasoned)
+        return pytest.TestReport.from_item_and_call(item, reasoned)
     return None

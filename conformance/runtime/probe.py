@@ -385,7 +385,8 @@ class RuntimeSession(object):
             seconds.append(time.perf_counter() - started)
         values = list(value.values()) if isinstance(value, dict) else [value]
         finite = all(bool(np.all(np.isfinite(v))) for v in values if v.dtype.kind == "f")
-        return {"measured": True, "seconds": round(min(seconds), 6), "finite": finite, "value": value}
+        return {"measured": True, "seconds": round(min(seconds), 6), "repeats": TIMING_REPEATS, "finite": finite,
+                "value": value}
 
     def probe_semantics(self, model: Model, api: str, device_name: str, signature: str) -> Dict[str, Any]:
         """All outputs together and each output alone, with timings and op counts; cached per worker."""
