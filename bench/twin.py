@@ -15,9 +15,9 @@ It imports nothing of hub-conformance, so its wall time is the floor for that wo
 (``--json``: one JSON object) for ``bench/overhead.py``.
 
 Signatures fed composite (sparse, ragged) inputs, or ``__call__`` with more than one input, are not
-replayed; they are counted as ``not_replayed``. Nor are the ``proof`` cases' counter reads (two calls per
-model with a ``counter``), the ``cost`` cases' op counts (the framework's own reading of graphs it already
-has) or the train and cluster cases.
+replayed; they are counted as ``not_replayed``. Nor are the ``proof`` cases (on a model with a
+``counter``: the counter read, two calls of a signature, the counter read again), the ``cost`` cases' op
+counts (the framework's own reading of graphs it already has) or the train and cluster cases.
 """
 import argparse
 import collections
