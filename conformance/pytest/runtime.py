@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import pytest
 
@@ -47,9 +47,13 @@ def with_detected_facts(matrix: Matrix, places: Dict[str, str]) -> Matrix:
     return dataclasses.replace(matrix, models=models)
 
 
+def _case_of(item) -> Any:
+    """The generated case an item runs, or None for a test that is not one."""
+    return getattr(getattr(item, "callspec", None), "params", {}).get("case")
+
+
 def _model_of(item) -> Optional[str]:
-    case = getattr(getattr(item, "callspec", None), "params", {}).get("case")
-    return getattr(case, "model", None)
+    return getattr(_case_of(item), "model", None)
 
 
 class RuntimePlugin(CasePlugin):
@@ -118,8 +122,7 @@ class RuntimePlugin(CasePlugin):
         """The cases this process will run, so a run that ends early says what it never recorded."""
         if not self._runs_cases():
             return
-        cases = [item.callspec.params["case"] for item in session.items
-                 if "case" in getattr(getattr(item, "callspec", None), "params", {})]
+        cases = [_case_of(item) for item in session.items if _case_of(item) is not None]
         write_expected(os.path.join(run_dir(self.reports, self.run_id), self.runtime.id), shard=self.shard, cases=[
             dict({"test": c.id, "check": c.check, "model": c.model, "runtime": c.runtime, "device": c.device,
                   "api": c.api, "signature": c.signature, "expected": c.expectation.status},

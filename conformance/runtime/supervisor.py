@@ -41,7 +41,9 @@ STDERR_TAIL_LINES = 12
 _FATAL = re.compile(r"^F\d{4} |Check failed|\bFATAL\b|Fatal Python error|Segmentation fault|terminate called")
 _NOISE = re.compile(r"^\s*(@\s+0x|\*\*\* |PC: @|\(unknown\))")
 
+
 def recycle_limit_mb() -> float:
+    """The growth in MB after which an executor is replaced: $CONFORMANCE_RECYCLE_MB or RECYCLE_GROWTH_MB."""
     text = os.environ.get(RECYCLE_ENV, "")
     try:
         limit = float(text) if text else RECYCLE_GROWTH_MB
