@@ -1,12 +1,12 @@
 """The parameter-server case on real TensorFlow 2.21: without share_cluster_devices_in_session the guide's
-error, with it one SGD step that lowers the loss; a case past its limit is killed with its servers; and no
-process of a case outlives it."""
+error, with it one SGD step that lowers the loss; one process serves model after model, a model past its
+limit or a process that dies costs that model alone, and no process outlives its use."""
 import os
 
 import pytest
 
 from conformance.causes import classify
-from conformance.runtime.cluster_case import run_cluster
+from conformance.runtime.cluster_case import ClusterProcess, run_cluster
 
 VARIANTS = [("hub.load", False, False), ("hub.load", True, False), ("hub.KerasLayer", False, False),
             ("hub.KerasLayer", True, False)]
@@ -52,11 +52,31 @@ def test_a_tf1_written_savedmodel_fails_differently_with_the_flag_in_tf2(zoo_dir
 
 
 @pytest.mark.tensorflow
-def test_a_cluster_case_past_its_limit_is_killed_with_its_process_group(zoo_dir):
-    results = run_cluster(os.path.join(zoo_dir, "reusable_tf2_written"), ["serve"], VARIANTS[:2], 0.5)
-    assert {r["outcome"] for r in results.values()} == {"timeout"}
-    assert "0.5s" in results["hub.load unshared"]["message"]
-    assert gone(results["hub.load unshared"]["pid"])
+def test_one_process_serves_model_after_model_and_a_model_past_its_limit_costs_that_model_alone(zoo_dir):
+    cluster = ClusterProcess(models_per_process=2)
+    try:
+        late = cluster.run(os.path.join(zoo_dir, "reusable_tf2_written"), ["serve"], VARIANTS[:2], 0.5)
+        assert {r["outcome"] for r in late.values()} == {"timeout"}
+        assert "0.5s" in late["hub.load unshared"]["message"]
+        assert gone(late["hub.load unshared"]["pid"]), "killed with its process group"
+        first = cluster.run(os.path.join(zoo_dir, "reusable_tf1_written"), ["serve"], [("hub.load", True, False)], 300)
+        pid = first["hub.load shared"]["pid"]
+        assert pid != late["hub.load unshared"]["pid"] and not gone(pid), "a fresh process, kept for the next model"
+        second = cluster.run(os.path.join(zoo_dir, "reusable_tf2_written"), ["serve"], [("hub.load", True, False)], 300)
+        assert second["hub.load shared"]["outcome"] == "ok" and second["hub.load shared"]["pid"] == pid
+        assert gone(pid), "ended after models_per_process models: the servers of every case go with it"
+        assert cluster.started == 2
+    finally:
+        cluster.close()
+
+
+def test_a_cluster_process_that_dies_costs_its_model_with_the_evidence():
+    cluster = ClusterProcess(env=dict(os.environ, PYTHONHOME="/nonexistent"))  # the interpreter cannot start
+    results = cluster.run("/m/a", None, VARIANTS[:2], 60)
+    assert {r["outcome"] for r in results.values()} == {"crash"}
+    assert "without a result" in results["hub.load unshared"]["message"]
+    assert "Fatal Python error" in results["hub.load unshared"]["message"], results
+    assert cluster.process is None, "the next model starts a fresh process"
 
 
 def test_cluster_cases_are_made_for_tf2_savedmodels_on_cpu_through_two_apis(write):

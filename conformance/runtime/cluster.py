@@ -1,15 +1,17 @@
 """The parameter-server case of the TF Hub migration guide, in a process of its own (it imports TensorFlow).
 
-``python -m conformance.runtime.cluster '{"handle": ..., "tags": ..., "variants": [[api, shared, estimator], ...]}'``
-runs each variant in a fresh graph with a fresh ``{ps: 1, worker: 1}`` cluster of ``tf.compat.v1.train.Server`` on 127.0.0.1 ports, loads the model under
-``replica_device_setter`` (its variables go to ``/job:ps``), builds a loss that *consumes* the model's output
-(fetching the output alone is inlined by Grappler and never shows the problem), one SGD step with
-``minimize(var_list=...)``, and runs it in a TF1 Session on the worker, with or without
+``python -m conformance.runtime.cluster`` reads one request per line on stdin,
+``{"handle": ..., "tags": ..., "variants": [[api, shared, estimator], ...]}``, and runs each variant in a fresh
+graph with a fresh ``{ps: 1, worker: 1}`` cluster of ``tf.compat.v1.train.Server`` on 127.0.0.1 ports, loads the
+model under ``replica_device_setter`` (its variables go to ``/job:ps``), builds a loss that *consumes* the
+model's output (fetching the output alone is inlined by Grappler and never shows the problem), one SGD step
+with ``minimize(var_list=...)``, and runs it in a TF1 Session on the worker, with or without
 ``share_cluster_devices_in_session`` in the ConfigProto. Servers cannot be stopped in TF1: the caller
-(:mod:`conformance.runtime.cluster_case`) runs this in a process group it kills when the case ends.
+(:mod:`conformance.runtime.cluster_case`) runs this in a process group it kills when it is done with it.
 
-Prints one line ``CLUSTER-RESULT {json}``: per variant (``"<api> shared|unshared"``), ``outcome`` ok | error |
-skip | harness-error, the losses before and after the step, or the error's type and message.
+Answers each request with one line ``CLUSTER-RESULT {json}`` on its stdout (anything else written there goes to
+stderr): per variant (``"<api> shared|unshared"``), ``outcome`` ok | error | skip | harness-error, the losses
+before and after the step, or the error's type and message. It ends when stdin closes.
 """
 from __future__ import annotations
 
@@ -164,11 +166,8 @@ def run(handle: str, tags: Any, api: str, shared: bool) -> Dict[str, Any]:
     return result
 
 
-def main() -> int:
-    request = json.loads(sys.argv[1])
-    import tensorflow as tf
-
-    tf.compat.v1.disable_eager_execution()
+def answer(request: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """Every variant of one model's request, each timed."""
     results = {}
     for api, shared, estimator in request["variants"]:
         started = time.perf_counter()
@@ -181,8 +180,20 @@ def main() -> int:
                       "type": type(error).__name__, "message": str(error), "traceback": traceback.format_exc()[-3000:]}
         result["seconds"] = round(time.perf_counter() - started, 3)
         results[variant_key(api, shared, estimator)] = result
-    sys.stdout.write(RESULT_PREFIX + json.dumps(results, sort_keys=True) + "\n")
-    sys.stdout.flush()
+    return results
+
+
+def main() -> int:
+    results_out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # what TensorFlow or a model prints cannot be taken for a result
+    sys.stdout = sys.stderr
+    import tensorflow as tf
+
+    tf.compat.v1.disable_eager_execution()
+    for line in sys.stdin:
+        if line.strip():
+            results_out.write(RESULT_PREFIX + json.dumps(answer(json.loads(line)), sort_keys=True) + "\n")
+            results_out.flush()
     return 0
 
 

@@ -72,7 +72,7 @@ class ExecutorLost(Exception):
                                                "diagnosis": self.cause.diagnosis}}
 
 
-def _set_death_signal() -> None:
+def set_death_signal() -> None:
     """Linux: the executor gets SIGKILL when its worker dies, so no TensorFlow process outlives a run."""
     try:
         import ctypes
@@ -118,7 +118,7 @@ class _Executor(object):
                     | os.O_APPEND)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "conformance.runtime.executor"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.stderr, env=dict(env), preexec_fn=_set_death_signal, close_fds=True)
+            stderr=self.stderr, env=dict(env), preexec_fn=set_death_signal, close_fds=True)
         self.ready = None  # type: Optional[Dict[str, Any]]
         self.baseline_rss_mb = None  # type: Optional[float]  # after its first model
         self.models = set()  # type: set
@@ -178,6 +178,7 @@ class SupervisedSession(object):
         self._env = dict(os.environ)
         self._executor = None  # type: Optional[_Executor]
         self._cluster = ("", {})  # type: Tuple[str, Dict[str, Dict[str, Any]]]
+        self._cluster_process = None  # type: Any  # cluster_case.ClusterProcess, started by the first cluster case
         self._losses = collections.defaultdict(list)  # type: Dict[str, List[ExecutorLost]]
         self.restarts = 0
         self.recycled = 0  # executors replaced because they had grown (not lost)
@@ -215,6 +216,8 @@ class SupervisedSession(object):
         if self._executor is not None:
             self._executor.close()
             self._executor = None
+        if self._cluster_process is not None:
+            self._cluster_process.close()
 
     def mismatches(self) -> List[str]:
         return list(self._mismatches)
@@ -298,13 +301,13 @@ class SupervisedSession(object):
             return lost.cause
 
     def probe_cluster(self, model: Any, api: str, variant: str) -> Dict[str, Any]:
-        """The parameter-server case: every variant of a model runs in one process group of its own (no
-        executor: its servers cannot be stopped, so the group is ended with it), within the model's time
+        """The parameter-server case: every variant of a model runs in the cluster process (not the executor:
+        its servers cannot be stopped, so its process group is ended when done), within the model's time
         limit; the worker keeps the results of the current model."""
         from conformance.cases import CLUSTER_APIS, CLUSTER_VARIANTS
         from conformance.handles import expand, loadable
         from conformance.runtime.cluster import variant_key
-        from conformance.runtime.cluster_case import run_cluster
+        from conformance.runtime.cluster_case import ClusterProcess
 
         if self._cluster[0] != model.id:
             variants = [(a,) + _variant_flags(v) for a in CLUSTER_APIS for v in CLUSTER_VARIANTS]
@@ -316,7 +319,9 @@ class SupervisedSession(object):
                 results = {variant_key(*v): {"outcome": "skip", "why": misfit} for v in variants}
             else:
                 handle = loadable(expand(model.handle, self._setup["places"], model.id))
-                results = run_cluster(handle, model.tags, variants, self.limit_of(model), self._env)
+                if self._cluster_process is None:
+                    self._cluster_process = ClusterProcess(self._env)
+                results = self._cluster_process.run(handle, model.tags, variants, self.limit_of(model))
             self._cluster = (model.id, results)  # the model's other variants ask the executor no more
         return self._cluster[1][variant_key(api, *_variant_flags(variant))]
 
