@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from conformance.expectations import Expectation, expected_for
 from conformance.matrix import Matrix, Model, Runtime
@@ -82,14 +82,21 @@ CLUSTER_VARIANTS = ("unshared", "shared", "estimator-unshared", "estimator-share
 
 
 def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",
-                  versions: Optional[Dict[str, Optional[str]]] = None) -> List[Case]:
-    """The ``check`` cases of ``runtime``, grouped by model (the order xdist groups them in)."""
+                  versions: Optional[Dict[str, Optional[str]]] = None, absent_devices: Iterable[str] = ()
+                  ) -> List[Case]:
+    """The ``check`` cases of ``runtime``, grouped by model (the order xdist groups them in).
+
+    A device in ``absent_devices`` (probed and not found: gpu on a machine without one) keeps its load cases,
+    which say so once per model and api; the checks made on a loaded model are not generated for it (each
+    could only repeat that skip, per signature and variant: a quarter of the default run's cases)."""
     cases = []
+    absent = set(absent_devices) if check != "load" else set()
     for model in matrix.models:
         if not matrix.runs_on(model, runtime) or (check == "proof" and not model.counter):
             continue
         signatures = list(model.signatures or model.detected_signatures) if check in SIGNATURE_CHECKS else [None]
         devices, apis = matrix.devices_of(model, runtime), matrix.apis_of(model)
+        devices = [d for d in devices if d not in absent]
         if check == "train" and runtime.mode == "graph" and not runtime.lists_xla_device:
             devices = [d for d in devices if d != "xla"]  # no XLA_CPU device to place a graph step on
         if check == "cluster":

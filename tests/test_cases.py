@@ -1,5 +1,5 @@
 """Case generation from the matrix: one per model × runtime × device × api, stable ids, expectations."""
-from conformance.cases import load_cases
+from conformance.cases import load_cases, runtime_cases
 from conformance.matrix import load_matrix
 
 MATRIX = """
@@ -87,3 +87,13 @@ def test_shipped_matrix_case_counts():
     counts = {runtime.id: len(load_cases(matrix, runtime)) for runtime in matrix.runtimes}
     per_runtime = len(matrix.models) * len(matrix.devices) * len(matrix.apis)
     assert set(counts.values()) == {per_runtime}
+
+
+def test_a_device_probed_absent_keeps_only_its_load_cases(write):
+    matrix = matrix_with(write)
+    tf1 = matrix.runtime("tf1")
+    assert [c.id for c in runtime_cases(matrix, tf1, "load", absent_devices=["xla"])] == [
+        c.id for c in load_cases(matrix, tf1)], "the load cases say the device is absent, once per api"
+    trained = [c.id for c in runtime_cases(matrix, tf1, "train", absent_devices=["xla"])]
+    assert trained and not [i for i in trained if "-xla-" in i]
+    assert [i for i in (c.id for c in runtime_cases(matrix, tf1, "train")) if "-xla-" in i], "present: generated"

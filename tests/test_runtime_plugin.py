@@ -61,6 +61,17 @@ def test_runtime_cases_record_outcomes_and_observations(tmp_path, zoo_dir):
     assert gpu["status"] == "skip" and "runtime tf2.21 has no gpu device" in gpu["message"]
 
 
+def test_a_device_the_runtime_lacks_gets_its_load_cases_and_no_other(tmp_path, zoo_dir):
+    result = run_cases(tmp_path, "--runtime=tf2.21", "-k", "hazard", "--collect-only", "-p", "no:xdist",
+                       cases="cases")
+    assert result.returncode == 0, result.stdout[-3000:]
+    ids = [line for line in result.stdout.splitlines() if "::" in line]
+    files = {device: {i.split("::")[0] for i in ids if "-%s-" % device in i} for device in ("cpu", "xla", "gpu")}
+    assert files["xla"] == {"cases/test_load.py", "cases/test_semantics.py", "cases/test_train.py"}, files
+    assert files["gpu"] == {"cases/test_load.py"}, "no gpu here: only the load cases, which say so"
+    assert len([i for i in ids if "-gpu-" in i]) == 4, "one per api"
+
+
 def test_unexpected_outcome_fails_with_one_line_diagnosis(tmp_path, zoo_dir, write):
     with open(os.path.join(ROOT, "matrix.yaml")) as stream:
         matrix = stream.read().replace("expectations: expectations.yaml", "expectations: []")

@@ -146,7 +146,8 @@ class RuntimePlugin(CasePlugin):
         check = metafunc.function.__name__[len("test_"):]
         versions = {"tensorflow": installed_version(self.runtime.tensorflow),
                     "tensorflow_hub": installed_version(self.runtime.tensorflow_hub)}
-        cases = runtime_cases(self.matrix, self.runtime, check, versions)
+        absent = [name for name, found in self.session.devices.items() if not found.available] if self.session else []
+        cases = runtime_cases(self.matrix, self.runtime, check, versions, absent)
         self.parametrize(metafunc, [c for c in cases if self.shard is None or in_shard(c.model, self.shard)])
 
     def pytest_collection_modifyitems(self, items):
