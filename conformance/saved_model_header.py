@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tarfile
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 
 class NotAModel(ValueError):
@@ -118,6 +118,13 @@ def read(path: str) -> Header:
         except (tarfile.TarError, OSError, EOFError) as error:
             raise NotAModel("%s is not a readable .tar.gz: %s" % (path, error))
     raise NotAModel("%s is neither a model directory nor a .tar.gz" % path)
+
+
+def signature_names(saved_model_pb: str, tags: Optional[Sequence[str]]) -> Dict[str, List[str]]:
+    """``{"names": [...]}``: the signatures of the graph variant that ``tags`` choose in a saved_model.pb."""
+    with open(saved_model_pb, "rb") as stream:
+        header = parse(stream.read())
+    return {"names": header.signatures[header.variant(None if tags is None else list(tags))]}
 
 
 def detect(handle: str, places: Mapping[str, str]) -> Optional[Header]:

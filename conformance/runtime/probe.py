@@ -15,7 +15,7 @@ from conformance.handles import expand, is_url, loadable
 from conformance.inputs import fingerprint, make_inputs
 from conformance.matrix import Model, Runtime
 from conformance.observations import safe_stem
-from conformance import tf_example
+from conformance import saved_model_header, tf_example
 from conformance.runtime import apis, composite_spec, devices, example_spec, op_scan, tfmode
 from conformance.runtime.apis.tensors import component_feeds, identical, to_tensors
 from conformance.runtime.training import NotFineTunable
@@ -105,6 +105,10 @@ class RuntimeSession(object):
                 facts[name] = {}
         return facts[name]
 
+    def listed_signatures(self, model: Model) -> List[str]:
+        """The signatures the model's saved_model.pb names for its tags, read without loading it."""
+        return self._read_graph(model, "signature_names", saved_model_header.signature_names).get("names", [])
+
     def parse_specs(self, model: Model) -> Dict[str, Dict[str, Any]]:
         """The tf.Example features each signature parses, read from the graph."""
         return self._read_graph(model, "parse_specs", example_spec.parse_specs)
@@ -169,7 +173,7 @@ class RuntimeSession(object):
                     api, self.tf, self.hub, handle,
                     resolved_path=lambda: self.hub.resolve(handle) if is_url(handle) else handle,
                     tags=model.tags, signatures=list(model.signatures) or None, device=device,
-                    clear_devices=model.clear_devices)
+                    clear_devices=model.clear_devices, listed=self.listed_signatures(model))
                 self._loaded[key] = (loaded, None, time.perf_counter() - started, False)
             except apis.NotApplicable:
                 raise

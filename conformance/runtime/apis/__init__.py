@@ -28,17 +28,18 @@ def loads_per_device(api: str, tf: Any) -> bool:
 
 def open_model(api: str, tf: Any, hub: Any, handle: str, resolved_path: Callable[[], str],
                tags: Optional[Sequence[str]], signatures: Optional[Sequence[str]] = None,
-               device: Optional[Device] = None, clear_devices: bool = False) -> Loaded:
+               device: Optional[Device] = None, clear_devices: bool = False, listed: Sequence[str] = ()) -> Loaded:
     """Load ``handle`` through ``api``; raises what TensorFlow raises.
 
     ``device`` matters where :func:`loads_per_device` says so (graph mode); eager calls are placed per call.
+    ``listed``: the signatures the model's files name, where they could be read (a hint, never trusted).
     """
     if api == "hub.Module":
         return open_hub_module(tf, hub, handle, tags, device)
     if api == "hub.load":
         return open_hub_load(tf, hub, handle, tags, device)
     if api == "hub.KerasLayer":
-        return open_keras_layer(tf, hub, handle, tags, signatures, device)
+        return open_keras_layer(tf, hub, handle, tags, signatures, device, listed)
     if api == "saved_model":
         return open_saved_model(tf, resolved_path(), tags, device, clear_devices)
     raise ValueError("unknown api %r" % api)

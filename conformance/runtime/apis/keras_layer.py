@@ -23,16 +23,28 @@ def layer_argument(tensors: Dict[str, Any]) -> Any:
 
 
 class EagerKerasLayer(Loaded):
+    """A layer per signature. The first layer's loaded object (``resolved_object``) lists and describes the
+    signatures; it is made for the first signature asked for, else the first the model's files name
+    (``listed``, read without TensorFlow), else ``__call__``. Where that layer cannot be made, ``hub.load``
+    lists them (and the layers then say what fails)."""
+
     def __init__(self, tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]],
-                 signatures: Optional[Sequence[str]]):
+                 signatures: Optional[Sequence[str]], listed: Sequence[str] = ()):
         self.tf = tf
         self.layers = {}  # type: Dict[str, Any]
         self._calls = {}  # type: Dict[Any, Any]  # (signature, device) -> the call, compiled once for xla
-        self.resolved = hub.load(handle, **({} if tags is None else {"tags": list(tags)}))  # lists the signatures
+        first = (list(signatures or ()) + list(listed) + [CALL])[0]
+        try:
+            layer = hub.KerasLayer(handle, **layer_kwargs(first, tags))
+            self.resolved = layer.resolved_object
+        except Exception:  # noqa: BLE001 - a guess that did not fit (or a broken model): hub.load says which
+            layer, self.resolved = None, hub.load(handle, **({} if tags is None else {"tags": list(tags)}))
         names = objects.signature_names(self.resolved)
+        if layer is not None and first in names:
+            self.layers[first] = layer
         for name in signatures or names:
-            if name not in names:
-                continue  # call() reports it as a missing signature
+            if name not in names or name in self.layers:
+                continue  # call() reports a missing signature
             self.layers[name] = hub.KerasLayer(handle, **layer_kwargs(name, tags))
 
     def signature_names(self):
@@ -83,7 +95,8 @@ def build_in_graph(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]]
 
 
 def open_keras_layer(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]],
-                     signatures: Optional[Sequence[str]], device: Optional[Device]) -> Loaded:
+                     signatures: Optional[Sequence[str]], device: Optional[Device], listed: Sequence[str] = ()
+                     ) -> Loaded:
     if tf.executing_eagerly():
-        return EagerKerasLayer(tf, hub, handle, tags, signatures)
+        return EagerKerasLayer(tf, hub, handle, tags, signatures, listed)
     return GraphModel(tf, "hub.KerasLayer", build_in_graph(tf, hub, handle, tags), device)
