@@ -5,7 +5,8 @@
 Reads the observation files a finished run left (``<worker>.json`` and the ``.inputs.npz`` beside them) and
 replays, in this one plain process, exactly the TensorFlow work its load and semantics cases record:
 
-- each model loaded once per api (and per device where the framework builds a graph per device);
+- each model loaded once per api (and per device where the framework builds a graph per device), a load the
+  framework saw fail tried too (``hub.KerasLayer``: the plain layer);
 - each signature that produced outputs called twice (the call and the repeat) on the recorded inputs, on its
   device (``cpu``, or ``xla`` compiled the way the framework compiles it);
 - each semantics measurement: the all-outputs call and every output computed alone (a fetch in graph mode,
@@ -78,8 +79,9 @@ def read_cases(runtime_dir):
             document = json.load(stream)
         info = document.get("run_info") or info
         for entry in (document.get("cases") or {}).values():
-            if entry.get("check") == "load" and entry.get("loaded") and entry.get("handle"):
-                cells.append(entry)
+            if entry.get("check") == "load" and entry.get("handle") and (
+                    entry.get("loaded") or (entry.get("error") or {}).get("stage") == "load"):
+                cells.append(entry)  # a load that failed is tried too: the framework tried it
             elif entry.get("check") == "semantics" and "all" in (entry.get("semantics") or {}):
                 cells.append(entry)
     cells.sort(key=lambda entry: entry.get("started", 0.0))
@@ -114,12 +116,12 @@ def xla_cpu_listed():
 
 
 # ---------------------------------------------------------------------------------------------- eager
-def keras_layers(handle, tags, signatures):
+def keras_layers(handle, tags, signatures, failed=False):
     """A KerasLayer for each signature the load case listed (each loads the model), as the framework opens
     the api, and the call of each on a dict of tensors (a layer takes a lone input alone)."""
     kwargs = {} if tags is None else {"tags": list(tags)}
     calls = {}
-    for name in signatures:
+    for name in signatures or ([CALL] if failed else []):  # a failed load listed none: a user tries the plain one
         options = dict(kwargs)
         if name != CALL:
             options.update(signature=name, signature_outputs_as_dict=True)
@@ -174,13 +176,16 @@ def repeat(run, call):
     return call.times
 
 
-def replay_eager(api, handle, tags, signatures, by_device, runtime_dir):
+def replay_eager(api, handle, tags, signatures, by_device, runtime_dir, failed=False):
     """The model loaded once (hub.KerasLayer: a layer per signature); each device's calls run (xla: compiled
     once per signature, or per output computed alone; an output's pruned function made once for every
     device). Returns the calls replayed."""
     kwargs = {} if tags is None else {"tags": list(tags)}
     if api == "hub.KerasLayer":
-        obj, functions = None, keras_layers(handle, tags, signatures)
+        obj, functions = None, keras_layers(handle, tags, signatures, failed)
+    elif api == "hub.Module":  # only a failed load reaches here: hub.Module is TF1 graph mode only
+        hub.Module(handle, **kwargs)
+        raise RuntimeError("hub.Module loaded %s in eager mode, where the framework saw it fail" % handle)
     else:
         obj = hub.load(handle, **kwargs) if api == "hub.load" else tf.compat.v2.saved_model.load(resolve(handle),
                                                                                                 **kwargs)
@@ -222,7 +227,7 @@ def placeholders(seen):
             for name, info in sorted(inputs.items())}
 
 
-def replay_graph(api, handle, tags, signatures, device, calls, runtime_dir, clear_devices=False):
+def replay_graph(api, handle, tags, signatures, device, calls, runtime_dir, clear_devices=False, failed=False):
     """The framework's GraphModel, bare: the model loaded into one graph and one session; a signature's ops
     built under the device when it is first called (and the initializers created since run, never twice),
     each call a ``session.run`` of its fetches. Built lazily, in the framework's order, because a TF1
@@ -242,7 +247,7 @@ def replay_graph(api, handle, tags, signatures, device, calls, runtime_dir, clea
             module = hub.Module(handle, **kwargs)
             call_of = lambda name: lambda feeds: module(feeds, signature=name, as_dict=True)  # noqa: E731
         elif api == "hub.KerasLayer":  # a layer per listed signature, outside the device scope, at load
-            call_of = keras_layers(handle, tags, signatures).__getitem__
+            call_of = keras_layers(handle, tags, signatures, failed).__getitem__
         else:
             obj = hub.load(handle, **kwargs)
             call_of = lambda name: object_call(obj, name)  # noqa: E731
@@ -345,7 +350,9 @@ def main():
         per_device = mode == "graph"  # one model per entry of the matrix, even where two share a file
         key = (entry["model"], entry["handle"], entry["api"], entry["device"] if per_device else "*")
         group = groups.setdefault(key, {"tags": entry.get("tags"), "clear_devices": entry.get("clear_devices"),
-                                        "by_device": collections.OrderedDict(), "signatures": set()})
+                                        "by_device": collections.OrderedDict(), "signatures": set(),
+                                        "fails": True})
+        group["fails"] = group["fails"] and not entry.get("loaded")
         group["signatures"].update(entry.get("signatures") or {})  # a KerasLayer for each, as the api is opened
         loaded[entry["model"], entry["api"], entry["device"]] = (group, entry)
         calls = group["by_device"].setdefault(entry["device"], [])
@@ -365,17 +372,21 @@ def main():
             continue
         group["by_device"][entry["device"]].extend(c for c in semantics_calls(record, seen) if c.times)
     started = time.perf_counter()
-    loads = calls = failed = 0
+    loads = calls = failed = failed_as_recorded = 0
     for (_, handle, api, graph_device_of_group), group in groups.items():
         by_device = group["by_device"]  # loaded even without a call to replay: the load case loaded it
         try:
             if mode == "graph":
                 calls += replay_graph(api, handle, group["tags"], group["signatures"], graph_device_of_group,
                                       by_device.get(graph_device_of_group, []), args.runtime_dir,
-                                      group["clear_devices"])
+                                      group["clear_devices"], group["fails"])
             else:
-                calls += replay_eager(api, handle, group["tags"], group["signatures"], by_device, args.runtime_dir)
+                calls += replay_eager(api, handle, group["tags"], group["signatures"], by_device, args.runtime_dir,
+                                      group["fails"])
         except Exception as error:  # noqa: BLE001 - a replay that fails is reported, the others go on
+            if group["fails"]:  # the framework's load failed too
+                failed_as_recorded += 1
+                continue
             failed += 1
             print("twin: %s %s: %s: %s" % (api, handle, type(error).__name__, str(error)[:800]), file=sys.stderr)
         else:
@@ -383,7 +394,7 @@ def main():
     figures = {"runtime_dir": args.runtime_dir, "mode": mode, "tensorflow": tf.__version__,
                "import_seconds": round(IMPORT_SECONDS, 3), "work_seconds": round(time.perf_counter() - started, 3),
                "wall_seconds": round(time.perf_counter() - STARTED, 3), "loads": loads, "calls": calls,
-               "not_replayed": not_replayed, "failed": failed}
+               "failed_loads": failed_as_recorded, "not_replayed": not_replayed, "failed": failed}
     if args.json:
         print(json.dumps(figures))
     else:

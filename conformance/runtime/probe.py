@@ -135,6 +135,16 @@ class RuntimeSession(object):
     def _handle(self, model: Model) -> str:
         return loadable(expand(model.handle, self.places, model.id))
 
+    def _load_arguments(self, model: Model) -> Dict[str, Any]:
+        """What a failed load was given (so that bench/twin.py can try it too); nothing where the handle itself
+        did not resolve (the load error says so)."""
+        try:
+            handle = self._handle(model)
+        except Exception:  # noqa: BLE001 - recorded as the load's error already
+            return {}
+        return {"handle": handle, "tags": None if model.tags is None else list(model.tags),
+                "clear_devices": model.clear_devices}
+
     def untrusted_ops(self, model: Model) -> List[op_scan.UntrustedOp]:
         """The ops reaching outside the model that its signatures can run, found before anything runs
         (cached per model); empty for a model with ``trust: true``."""
@@ -202,7 +212,7 @@ class RuntimeSession(object):
         loaded, load_error, load_seconds, cached = self.load(model, api, device)
         record(load_seconds=round(load_seconds, 6), load_cached=cached)
         if load_error is not None:
-            record(loaded=False, error=load_error)
+            record(loaded=False, error=load_error, **self._load_arguments(model))
             return Cause(load_error["cause"], load_error["diagnosis"])
         record(loaded=True, signatures_seen=loaded.signature_names(), handle=self._handle(model),
                tags=None if model.tags is None else list(model.tags), clear_devices=model.clear_devices)
