@@ -156,9 +156,9 @@ def main():
               % ("", seen["in_cases"] - seen["tf_seconds"], 1000 * (seen["in_cases"] - seen["tf_seconds"])
                  / max(1, seen["cases"]), seen["npz_files"], seen["npz_mb"], frame - seen["span"]))
         per_model = sorted(set(seen["loads"].values()))
-        print("%-14s loads per model: %s (twin: %d loads, %d calls, %d not replayed)"
+        print("%-14s loads per model: %s (twin: %d loads, %d failed as in the run, %d calls, %d not replayed)"
               % ("", "-".join(str(n) for n in (per_model[:1] + per_model[-1:])) if per_model else "none",
-                 figures["loads"], figures["calls"], figures["not_replayed"]))
+                 figures["loads"], figures.get("failed_loads", 0), figures["calls"], figures["not_replayed"]))
     if not args.smoke:
         over = [r for r, ratio in rows if ratio > TARGET]
         print("target framework/twin <= %.2fx: %s" % (TARGET, "met" if not over else "missed by " + ", ".join(over)))
