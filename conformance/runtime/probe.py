@@ -47,8 +47,10 @@ def _cell_name(model: Model, device_name: str, api: str, signature: str) -> str:
 # What a model leaves behind when the cache drops it is partly held in reference cycles (TensorFlow's
 # functions and their graphs), which Python's collector frees late or never: measured on tf2.21's zoo, four
 # rounds of loads grew 561 -> 583 MB, and 545 -> 547 MB with a collection after each model. A collection
-# takes ~0.16 s there, so it is made only once the process has grown by COLLECT_GROWTH_MB since the last.
-COLLECT_GROWTH_MB = 32.0
+# takes ~0.16 s there, so it is made only once the process has grown by COLLECT_GROWTH_MB since the last (at
+# 32 MB, tf2.21-keras3's 23 zoo models paid 0.9 s of collections; the replacement of an executor at
+# supervisor.RECYCLE_GROWTH_MB stays the bound).
+COLLECT_GROWTH_MB = 128.0
 
 
 def rss_mb() -> Optional[float]:
