@@ -15,8 +15,8 @@ replays, in this one plain process, exactly the TensorFlow work its load and sem
 It imports nothing of hub-conformance, so its wall time is the floor for that work. Prints the figures
 (``--json``: one JSON object) for ``bench/overhead.py``.
 
-Signatures fed composite (sparse, ragged) inputs, or ``__call__`` with more than one input, are not
-replayed; they are counted as ``not_replayed``. Nor are the ``proof`` cases (on a model with a
+In graph mode, signatures fed composite (sparse, ragged) inputs and ``__call__`` with more than one input
+are not replayed; they are counted as ``not_replayed``. Nor are the ``proof`` cases (on a model with a
 ``counter``: the counter read, two calls of a signature, the counter read again), the ``cost`` cases' op
 counts (the framework's own reading of graphs it already has) or the train and cluster cases.
 """
@@ -88,11 +88,53 @@ def read_cases(runtime_dir):
     return cells, info
 
 
-def replayable(name, seen):
-    """Dense inputs only, and ``__call__`` with one input (how the twin feeds it)."""
+def replayable(name, seen, mode):
+    """Eager: every input, as the framework feeds it (composite ones too); graph: dense inputs only. A
+    ``__call__`` with several inputs when they are named as a dict's keys (its one argument)."""
     inputs = (seen.get("description") or {}).get("inputs") or {}
-    return (all(info.get("kind", "dense") == "dense" for info in inputs.values())
-            and (name != CALL or len(inputs) == 1))
+    if name == CALL and len(inputs) > 1 and (mode == "graph" or any(key.isdigit() for key in inputs)):
+        return False
+    return mode == "eager" or all(info.get("kind", "dense") == "dense" for info in inputs.values())
+
+
+def padding(array):
+    return b"" if array.dtype == object or array.dtype.kind in "SU" else array.dtype.type(0)
+
+
+def sparse_parts(array):
+    """(indices, values, dense_shape) of the entries that are not padding."""
+    present = array != padding(array)
+    return (np.argwhere(present).astype(np.int64).reshape(-1, array.ndim), array[present],
+            np.asarray(array.shape, dtype=np.int64))
+
+
+def ragged_parts(array):
+    """(flat_values, row_splits) of a ragged_rank 1 input carried dense: each row ends at its trailing padding."""
+    present = (array != padding(array)).reshape(array.shape[0], array.shape[1], -1).any(axis=2)
+    lengths = [int(np.nonzero(row)[0][-1]) + 1 if row.any() else 0 for row in present]
+    values = [array[row, :length] for row, length in enumerate(lengths)]
+    flat = np.concatenate(values) if values else array[:0, 0]
+    return flat, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+
+def eager_feeds(values, seen):
+    """The recorded inputs as the framework feeds them in eager mode: a sparse or ragged input that TF2
+    flattened as its components, one a signature takes whole made from its dense form."""
+    feeds = {}
+    for name, value in values.items():
+        info = seen["description"]["inputs"].get(name, {})
+        kind, components = info.get("kind", "dense"), info.get("components")
+        if components:
+            parts = sparse_parts(value) if kind == "sparse" else ragged_parts(value)
+            feeds.update((component, tf.constant(part)) for component, part in zip(components, parts))
+        elif kind == "sparse":
+            feeds[name] = tf.sparse.from_dense(tf.constant(value))
+        elif kind == "ragged":
+            feeds[name] = tf.RaggedTensor.from_tensor(tf.constant(value), padding=padding(value),
+                                                      ragged_rank=info.get("ragged_rank", 1))
+        else:
+            feeds[name] = tf.constant(value)
+    return feeds
 
 
 def recorded_inputs(runtime_dir, seen):
@@ -133,8 +175,8 @@ def keras_layers(handle, tags, signatures, failed=False):
 def object_call(obj, name):
     """A signature (or ``__call__``) of a loaded object on a dict of tensors, looked up when called: a
     signature the framework could not find fails its own call, not the model's."""
-    if name == CALL:
-        return lambda feeds: obj(next(iter(feeds.values())), *call_arguments(obj)())
+    if name == CALL:  # one input alone, several as the dict they were saved as
+        return lambda feeds: obj(next(iter(feeds.values())) if len(feeds) == 1 else feeds, *call_arguments(obj)())
     return lambda feeds: obj.signatures[name](**feeds)
 
 
@@ -207,7 +249,7 @@ def replay_eager(api, handle, tags, signatures, by_device, runtime_dir, failed=F
 
     for device, device_calls in by_device.items():
         for call in device_calls:
-            feeds = {k: tf.constant(v) for k, v in recorded_inputs(runtime_dir, call.seen).items()}
+            feeds = eager_feeds(recorded_inputs(runtime_dir, call.seen), call.seen)
 
             def run(call=call, device=device, feeds=feeds):  # the function made inside: its failure is the call's
                 if call.alone is None:
@@ -357,7 +399,7 @@ def main():
         loaded[entry["model"], entry["api"], entry["device"]] = (group, entry)
         calls = group["by_device"].setdefault(entry["device"], [])
         for call in load_calls(entry):
-            if replayable(call.signature, call.seen):
+            if replayable(call.signature, call.seen, mode):
                 calls.append(call)
             else:
                 not_replayed += 1
@@ -367,7 +409,7 @@ def main():
         group, load_entry = loaded.get((entry["model"], entry["api"], entry["device"]), (None, {}))
         record = entry["semantics"]
         seen = (load_entry.get("signatures") or {}).get(record["signature"]) or {}
-        if group is None or not seen.get("inputs_file") or not replayable(record["signature"], seen):
+        if group is None or not seen.get("inputs_file") or not replayable(record["signature"], seen, mode):
             not_replayed += 1
             continue
         group["by_device"][entry["device"]].extend(c for c in semantics_calls(record, seen) if c.times)
