@@ -46,7 +46,7 @@ def test_a_keras_layer_lists_signatures_from_its_first_layer_whatever_the_files_
     tf, hub, cpu = runtime
     path = os.path.join(zoo_dir, "keras_saved")
     assert signature_names(os.path.join(path, "saved_model.pb"), ["serve"]) == {"names": ["serving_default"]}
-    loaded = open_model("hub.KerasLayer", tf, hub, path, lambda: path, ["serve"], listed=listed)
+    loaded = open_model("hub.KerasLayer", tf, hub, path, lambda: path, ["serve"], listed=lambda: listed)
     assert loaded.signature_names() == ["__call__", "serving_default"]
     assert sorted(loaded.layers) == ["__call__", "serving_default"]
     if listed == ["serving_default"]:

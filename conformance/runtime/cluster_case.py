@@ -10,19 +10,17 @@ or port outlives the session. One process serves the models in between, so Tenso
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import select
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from conformance.runtime.cluster import RESULT_PREFIX, variant_key
-from conformance.runtime.supervisor import stderr_evidence
+from conformance.runtime.supervisor import StderrFile, set_death_signal, stderr_evidence
 
 MODELS_PER_PROCESS = 10
 Variant = Tuple[str, bool, bool]  # api, shared, estimator
@@ -37,7 +35,7 @@ class ClusterProcess(object):
         self.process = None  # type: Optional[subprocess.Popen]
         self.models = 0  # served by the current process
         self.started = 0  # processes started, for the record
-        self._stderr = None  # type: Any
+        self._stderr = None  # type: Optional[StderrFile]
         self._pending = b""
 
     def run(self, handle: str, tags: Optional[Sequence[str]], variants: Sequence[Variant], timeout: float
@@ -49,8 +47,7 @@ class ClusterProcess(object):
         process = self.process
         request = json.dumps({"handle": handle, "tags": None if tags is None else list(tags),
                               "variants": [[api, bool(shared), bool(estimator)] for api, shared, estimator in variants]})
-        self._stderr.seek(0)
-        self._stderr.truncate(0)
+        self._stderr.clear()
         try:
             process.stdin.write((request + "\n").encode("utf-8"))
             process.stdin.flush()
@@ -63,7 +60,7 @@ class ClusterProcess(object):
                                         "passed their limit of %gs and were killed (their process group, servers "
                                         "included)" % timeout})
         if line is None:
-            evidence = self._evidence()
+            evidence = stderr_evidence(self._stderr.tail())
             self.close()
             return _everyone(variants, {"outcome": "crash", "pid": process.pid, "message": "the cluster process "
                                         "ended (exit status %s) without a result: %s" % (process.returncode,
@@ -95,12 +92,7 @@ class ClusterProcess(object):
         self._stderr, self._pending = None, b""
 
     def _start(self) -> None:
-        from conformance.runtime.supervisor import set_death_signal
-
-        self._stderr = tempfile.TemporaryFile()
-        # O_APPEND on the shared file description: the process's writes land at the end after each truncate
-        fcntl.fcntl(self._stderr.fileno(), fcntl.F_SETFL, fcntl.fcntl(self._stderr.fileno(), fcntl.F_GETFL)
-                    | os.O_APPEND)
+        self._stderr = StderrFile()
         self.process = subprocess.Popen([sys.executable, "-m", "conformance.runtime.cluster"], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=self._stderr, env=self.env,
                                         start_new_session=True, preexec_fn=set_death_signal, close_fds=True)
@@ -124,14 +116,6 @@ class ClusterProcess(object):
                 self.process.wait()
                 return None
             self._pending += chunk
-
-    def _evidence(self) -> str:
-        self._stderr.flush()
-        self._stderr.seek(0, os.SEEK_END)
-        size = self._stderr.tell()
-        self._stderr.seek(max(0, size - 16384))
-        return stderr_evidence(self._stderr.read().decode("utf-8", "replace"))
-
 
 def run_cluster(handle: str, tags: Optional[Sequence[str]], variants: Sequence[Variant], timeout: float,
                 env: Optional[Mapping[str, str]] = None) -> Dict[str, Dict[str, Any]]:

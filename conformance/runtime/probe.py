@@ -18,6 +18,7 @@ from conformance.matrix import Model, Runtime
 from conformance.observations import safe_stem
 from conformance import saved_model_header, tf_example
 from conformance.runtime import apis, composite_spec, devices, example_spec, op_scan, tfmode
+from conformance.runtime.memory import rss_mb
 from conformance.runtime.apis.tensors import component_feeds, identical, to_tensors
 from conformance.runtime.training import NotFineTunable
 from conformance.semantics import migration_snippet
@@ -53,15 +54,6 @@ def _cell_name(model: Model, device_name: str, api: str, signature: str) -> str:
 COLLECT_GROWTH_MB = 128.0
 
 
-def rss_mb() -> Optional[float]:
-    """This process's resident memory (Linux /proc), or None where it cannot be read."""
-    try:
-        with open("/proc/self/statm") as stream:
-            return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 class _Skip(Exception):
     """A finding that cannot be measured in this cell; the message says why."""
 
@@ -80,7 +72,6 @@ class RuntimeSession(object):
         self._untrusted = {}  # type: Dict[str, List[op_scan.UntrustedOp]]
         self._graph_facts = {}  # type: Dict[str, Dict[str, Dict[str, Any]]]
         self.recorder = None  # the worker's Recorder, set by the plugin: where .npz files of findings go
-        self.collections = 0
         self._collected_at_mb = None  # type: Optional[float]
 
     def mismatches(self):
@@ -207,7 +198,7 @@ class RuntimeSession(object):
                     api, self.tf, self.hub, handle,
                     resolved_path=lambda: self.hub.resolve(handle) if is_url(handle) else handle,
                     tags=model.tags, signatures=list(model.signatures) or None, device=device,
-                    clear_devices=model.clear_devices, listed=self.listed_signatures(model))
+                    clear_devices=model.clear_devices, listed=lambda: self.listed_signatures(model))
                 self._loaded[key] = (loaded, None, time.perf_counter() - started, False)
             except apis.NotApplicable:
                 raise
@@ -230,7 +221,6 @@ class RuntimeSession(object):
             self._collected_at_mb = now  # after the first model: TensorFlow's lazy imports are in
         elif now - self._collected_at_mb > COLLECT_GROWTH_MB:
             gc.collect()
-            self.collections += 1
             self._collected_at_mb = rss_mb() or now
 
     def probe_load(self, model: Model, api: str, device_name: str, record) -> Optional[Cause]:

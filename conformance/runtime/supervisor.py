@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from conformance.causes import Cause
 from conformance.runtime import channel
+from conformance.runtime.memory import rss_mb
 from conformance.runtime.apis import NotApplicable
 
 START_TIMEOUT = 600.0  # seconds for an executor to import TensorFlow and probe its devices
@@ -108,14 +109,38 @@ def stderr_evidence(text: str, lines: int = STDERR_TAIL_LINES) -> str:
     return " | ".join(line[:400] for line in kept) or "(nothing on stderr)"
 
 
+class StderrFile(object):
+    """A child process's stderr in a temporary file: cleared before each request, its tail read after a death."""
+
+    def __init__(self):
+        self._file = tempfile.TemporaryFile()
+        # O_APPEND on the shared file description: the child's writes land at the end after each truncate
+        fcntl.fcntl(self._file.fileno(), fcntl.F_SETFL, fcntl.fcntl(self._file.fileno(), fcntl.F_GETFL) | os.O_APPEND)
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def clear(self) -> None:
+        self._file.seek(0)
+        self._file.truncate(0)
+
+    def tail(self) -> str:
+        """The last 16 kB written."""
+        self._file.flush()
+        self._file.seek(0, os.SEEK_END)
+        size = self._file.tell()
+        self._file.seek(max(0, size - 16384))
+        return self._file.read().decode("utf-8", "replace")
+
+    def close(self) -> None:
+        self._file.close()
+
+
 class _Executor(object):
     """One executor process and its stderr file."""
 
     def __init__(self, setup: Dict[str, Any], env: Mapping[str, str]):
-        self.stderr = tempfile.TemporaryFile()
-        # O_APPEND on the shared file description: the executor's writes land at the end after each truncate
-        fcntl.fcntl(self.stderr.fileno(), fcntl.F_SETFL, fcntl.fcntl(self.stderr.fileno(), fcntl.F_GETFL)
-                    | os.O_APPEND)
+        self.stderr = StderrFile()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "conformance.runtime.executor"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self.stderr, env=dict(env), preexec_fn=set_death_signal, close_fds=True)
@@ -125,23 +150,7 @@ class _Executor(object):
         channel.send(self.process.stdin.fileno(), setup)
 
     def rss_mb(self) -> Optional[float]:
-        """Resident memory now (Linux /proc), or None where it cannot be read."""
-        try:
-            with open("/proc/%d/statm" % self.process.pid) as stream:
-                return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
-        except (OSError, ValueError, IndexError):
-            return None
-
-    def stderr_text(self) -> str:
-        self.stderr.flush()
-        self.stderr.seek(0, os.SEEK_END)
-        size = self.stderr.tell()
-        self.stderr.seek(max(0, size - 16384))
-        return self.stderr.read().decode("utf-8", "replace")
-
-    def clear_stderr(self) -> None:
-        self.stderr.seek(0)
-        self.stderr.truncate(0)
+        return rss_mb(self.process.pid)
 
     def kill(self) -> Optional[int]:
         if self.process.poll() is None:
@@ -196,7 +205,7 @@ class SupervisedSession(object):
             kind, value = channel.receive(executor.process.stdout.fileno(), deadline)
         except (channel.ChannelClosed, channel.DeadlineExceeded) as problem:
             returncode = executor.kill()
-            text = executor.stderr_text()
+            text = executor.stderr.tail()
             executor.close()
             why = ("did not start within %ds" % START_TIMEOUT if isinstance(problem, channel.DeadlineExceeded)
                    else "died while starting (%s)" % _signal_name(returncode))
@@ -236,7 +245,7 @@ class SupervisedSession(object):
         self._recycle_before(model.id)
         executor = self._executor or self._start()
         executor.models.add(model.id)
-        executor.clear_stderr()
+        executor.stderr.clear()
         limit = float(self.limit_of(model))
         deadline = time.monotonic() + limit
         channel.send(executor.process.stdin.fileno(), (method, model.id, args))
@@ -276,7 +285,7 @@ class SupervisedSession(object):
     def _lost(self, executor: _Executor, method: str, model: Any, args: tuple, timed_out: bool, limit: float
               ) -> ExecutorLost:
         returncode = executor.kill()
-        evidence = stderr_evidence(executor.stderr_text())
+        evidence = stderr_evidence(executor.stderr.tail())
         executor.close()
         self._executor = None
         self.restarts += 1

@@ -28,11 +28,13 @@ def loads_per_device(api: str, tf: Any) -> bool:
 
 def open_model(api: str, tf: Any, hub: Any, handle: str, resolved_path: Callable[[], str],
                tags: Optional[Sequence[str]], signatures: Optional[Sequence[str]] = None,
-               device: Optional[Device] = None, clear_devices: bool = False, listed: Sequence[str] = ()) -> Loaded:
+               device: Optional[Device] = None, clear_devices: bool = False,
+               listed: Callable[[], Sequence[str]] = lambda: ()) -> Loaded:
     """Load ``handle`` through ``api``; raises what TensorFlow raises.
 
     ``device`` matters where :func:`loads_per_device` says so (graph mode); eager calls are placed per call.
-    ``listed``: the signatures the model's files name, where they could be read (a hint, never trusted).
+    ``listed()``: the signatures the model's files name, where they could be read (a hint, never trusted;
+    read only by the api that needs it).
     """
     if api == "hub.Module":
         return open_hub_module(tf, hub, handle, tags, device)

@@ -1,7 +1,7 @@
 """``hub.KerasLayer``: one layer per signature (``signature=``, outputs as a dict), eager or in a graph."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 from conformance.runtime.apis import objects
 from conformance.runtime.apis.graph import GraphModel
@@ -25,15 +25,15 @@ def layer_argument(tensors: Dict[str, Any]) -> Any:
 class EagerKerasLayer(Loaded):
     """A layer per signature. The first layer's loaded object (``resolved_object``) lists and describes the
     signatures; it is made for the first signature asked for, else the first the model's files name
-    (``listed``, read without TensorFlow), else ``__call__``. Where that layer cannot be made, ``hub.load``
+    (``listed()``, read without TensorFlow), else ``__call__``. Where that layer cannot be made, ``hub.load``
     lists them (and the layers then say what fails)."""
 
     def __init__(self, tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]],
-                 signatures: Optional[Sequence[str]], listed: Sequence[str] = ()):
+                 signatures: Optional[Sequence[str]], listed: Callable[[], Sequence[str]] = lambda: ()):
         self.tf = tf
         self.layers = {}  # type: Dict[str, Any]
         self._calls = {}  # type: Dict[Any, Any]  # (signature, device) -> the call, compiled once for xla
-        first = (list(signatures or ()) + list(listed) + [CALL])[0]
+        first = (list(signatures or ()) or list(listed()) or [CALL])[0]
         try:
             layer = hub.KerasLayer(handle, **layer_kwargs(first, tags))
             self.resolved = layer.resolved_object
@@ -95,8 +95,8 @@ def build_in_graph(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]]
 
 
 def open_keras_layer(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]],
-                     signatures: Optional[Sequence[str]], device: Optional[Device], listed: Sequence[str] = ()
-                     ) -> Loaded:
+                     signatures: Optional[Sequence[str]], device: Optional[Device],
+                     listed: Callable[[], Sequence[str]] = lambda: ()) -> Loaded:
     if tf.executing_eagerly():
         return EagerKerasLayer(tf, hub, handle, tags, signatures, listed)
     return GraphModel(tf, "hub.KerasLayer", build_in_graph(tf, hub, handle, tags), device)
