@@ -6,7 +6,7 @@ A TF1 ``Server`` cannot be stopped, so the servers of every case stay up until t
 killed when a model passes its limit (its cases: ``timeout``), when it dies (``crash``), after
 ``MODELS_PER_PROCESS`` models (the servers and their threads add up) and when the session closes it. No process
 or port outlives the session. One process serves the models in between, so TensorFlow is imported once per
-``MODELS_PER_PROCESS`` models, not once per model (3 to 14 s each in the default run, 6 runtimes at once).
+``MODELS_PER_PROCESS`` models, not once per model (5 to 14 s each in the default run, 6 runtimes at once).
 """
 from __future__ import annotations
 
