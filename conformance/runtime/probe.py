@@ -68,7 +68,7 @@ class RuntimeSession(object):
         self.places = dict(places)
         self.devices = devices.probe(self.tf)
         self._loaded = {}  # type: Dict[Tuple[str, str, str], Tuple[Optional[apis.Loaded], Optional[Dict], float, bool]]
-        self._findings = {}  # type: Dict[Tuple[str, ...], Dict[str, Any]]
+        self._findings = {}  # type: Dict[str, Dict[Tuple[Any, ...], Dict[str, Any]]]
         self._untrusted = {}  # type: Dict[str, List[op_scan.UntrustedOp]]
         self._graph_facts = {}  # type: Dict[str, Dict[str, Dict[str, Any]]]
         self.recorder = None  # the worker's Recorder, set by the plugin: where .npz files of findings go
@@ -288,12 +288,21 @@ class RuntimeSession(object):
         also = "; also failing: %s" % ", ".join("%s (%s)" % (s, c.id) for s, c in others) if others else ""
         return Cause(cause.id, "signature %s: %s%s" % (signature, cause.diagnosis, also))
 
+    def _findings_of(self, model: Model) -> Dict[Tuple[Any, ...], Dict[str, Any]]:
+        """The current model's cached findings; another model's are dropped, as its loads are: they hold
+        output arrays, and kept for every model they grew an executor serving the zoo x10 (tf2.21, 50 models
+        before its replacement) to a peak of 763 MB; 730 MB without them."""
+        if model.id not in self._findings:
+            self._findings = {model.id: {}}
+        return self._findings[model.id]
+
     def probe_train(self, model: Model, api: str, device_name: str, variant: Optional[str] = None
                     ) -> Dict[str, Any]:
         """One fine-tuning step through ``api`` (see :mod:`conformance.runtime.training`); ``variant`` (Keras:
         ``signature``, ``frozen``) as in :data:`conformance.cases.TRAIN_VARIANTS`; cached per worker."""
-        key = ("train", model.id, api, device_name, variant)
-        if key not in self._findings:
+        findings = self._findings_of(model)
+        key = ("train", api, device_name, variant)
+        if key not in findings:
             record = {}  # type: Dict[str, Any]
             try:
                 self._train(model, api, self.devices[device_name], record, variant)
@@ -308,8 +317,8 @@ class RuntimeSession(object):
                 cause = classify_exception(error)
                 record["error"] = _error_record("train", error, cause)
                 record["cause"] = cause.id
-            self._findings[key] = record
-        return self._findings[key]
+            findings[key] = record
+        return findings[key]
 
     def _train(self, model: Model, api: str, device: devices.Device, record: Dict[str, Any],
                variant: Optional[str] = None) -> None:
@@ -430,15 +439,16 @@ class RuntimeSession(object):
 
     def probe_semantics(self, model: Model, api: str, device_name: str, signature: str) -> Dict[str, Any]:
         """All outputs together and each output alone, with timings and op counts; cached per worker."""
-        key = ("semantics", model.id, api, device_name, signature)
-        if key not in self._findings:
+        findings = self._findings_of(model)
+        key = ("semantics", api, device_name, signature)
+        if key not in findings:
             record = {"signature": signature, "mode": self.runtime.mode}  # type: Dict[str, Any]
             try:
                 self._measure_semantics(model, api, self.devices[device_name], signature, record)
             except _Skip as reason:
                 record["skip"] = str(reason)
-            self._findings[key] = record
-        return self._findings[key]
+            findings[key] = record
+        return findings[key]
 
     def _measure_semantics(self, model: Model, api: str, device: devices.Device, signature: str,
                            record: Dict[str, Any]) -> None:
