@@ -189,7 +189,10 @@ def main() -> int:
     sys.stdout = sys.stderr
     import tensorflow as tf
 
+    from conformance.runtime.memory import freeze
+
     tf.compat.v1.disable_eager_execution()
+    freeze(collect_first=False)  # TensorFlow's objects: no collection walks them again
     for line in sys.stdin:
         if line.strip():
             results_out.write(RESULT_PREFIX + json.dumps(answer(json.loads(line)), sort_keys=True) + "\n")

@@ -36,10 +36,12 @@ def _serve(in_fd: int, out_fd: int) -> None:
     from conformance.matrix import load_matrix
     from conformance.observations import ArrayStore
     from conformance.runtime.apis import NotApplicable
+    from conformance.runtime.memory import freeze
     from conformance.runtime.probe import RuntimeSession  # imports TensorFlow
 
     matrix = load_matrix(setup["matrix"])
     session = RuntimeSession(matrix.runtime(setup["runtime"]), setup["places"])
+    freeze(collect_first=False)  # TensorFlow's objects: no collection walks them again
     store = ArrayStore(setup["outputs"])
     session.recorder = store
     channel.send(out_fd, ("ready", {"devices": session.devices, "run_info": session.run_info(),

@@ -18,7 +18,7 @@ from conformance.matrix import Model, Runtime
 from conformance.observations import safe_stem
 from conformance import saved_model_header, tf_example
 from conformance.runtime import apis, composite_spec, devices, example_spec, op_scan, tfmode
-from conformance.runtime.memory import rss_mb
+from conformance.runtime.memory import freeze, rss_mb
 from conformance.runtime.apis.tensors import component_feeds, identical, to_tensors
 from conformance.runtime.training import NotFineTunable
 from conformance.semantics import migration_snippet
@@ -46,11 +46,10 @@ def _cell_name(model: Model, device_name: str, api: str, signature: str) -> str:
 
 
 # What a model leaves behind when the cache drops it is partly held in reference cycles (TensorFlow's
-# functions and their graphs), which Python's collector frees late or never: measured on tf2.21's zoo, four
-# rounds of loads grew 561 -> 583 MB, and 545 -> 547 MB with a collection after each model. A collection
-# takes ~0.16 s there, so it is made only once the process has grown by COLLECT_GROWTH_MB since the last (at
-# 32 MB, tf2.21-keras3's 23 zoo models paid 0.9 s of collections; the replacement of an executor at
-# supervisor.RECYCLE_GROWTH_MB stays the bound).
+# functions and their graphs), which Python's collector frees late: measured on tf2.21's zoo, four rounds of
+# loads grew 561 -> 583 MB, and 545 -> 547 MB with a collection after each model. A collection is made once
+# the process has grown by COLLECT_GROWTH_MB since the last (the replacement of an executor at
+# supervisor.RECYCLE_GROWTH_MB or RECYCLE_MODELS stays the bound).
 COLLECT_GROWTH_MB = 128.0
 
 
@@ -72,6 +71,7 @@ class RuntimeSession(object):
         self._untrusted = {}  # type: Dict[str, List[op_scan.UntrustedOp]]
         self._graph_facts = {}  # type: Dict[str, Dict[str, Dict[str, Any]]]
         self.recorder = None  # the worker's Recorder, set by the plugin: where .npz files of findings go
+        self._frozen_first_model = False
         self._collected_at_mb = None  # type: Optional[float]
 
     def mismatches(self):
@@ -190,7 +190,7 @@ class RuntimeSession(object):
                 if loaded is not None:
                     loaded.close()
             if evicted:
-                self._collect_if_grown()
+                self._collect_between_models()
             started = time.perf_counter()
             try:
                 handle = self._handle(model)
@@ -212,16 +212,18 @@ class RuntimeSession(object):
         loaded, error, seconds, _ = self._loaded[key]
         return loaded, error, seconds, True
 
-    def _collect_if_grown(self) -> None:
-        """Between two models: a garbage collection once the process has grown by COLLECT_GROWTH_MB."""
-        now = rss_mb()
-        if now is None:
+    def _collect_between_models(self) -> None:
+        """After the first model its survivors (TensorFlow's lazy imports) are frozen (memory.freeze); later,
+        a collection once the process has grown by COLLECT_GROWTH_MB since the last."""
+        if not self._frozen_first_model:
+            freeze()
+            self._frozen_first_model = True
+            self._collected_at_mb = rss_mb()
             return
-        if self._collected_at_mb is None:
-            self._collected_at_mb = now  # after the first model: TensorFlow's lazy imports are in
-        elif now - self._collected_at_mb > COLLECT_GROWTH_MB:
+        now = rss_mb()
+        if now is not None and self._collected_at_mb is not None and now - self._collected_at_mb > COLLECT_GROWTH_MB:
             gc.collect()
-            self._collected_at_mb = rss_mb() or now
+            self._collected_at_mb = rss_mb()
 
     def probe_load(self, model: Model, api: str, device_name: str, record) -> Optional[Cause]:
         """Load and call; returns the cause of the first failure (None when all worked).
