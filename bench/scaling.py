@@ -1,20 +1,22 @@
 """How a runtime's cases grow with the number of models: k copies of the matrix's models, run warm.
 
-    tox exec -e report -- python bench/scaling.py [--runtime tf2.21] [--copies 1,3,10]
+    tox exec -e report -- python bench/scaling.py [--runtime tf2.21] [--copies 1,3,10] [--repeats 3]
 
 For each k, writes a matrix with k copies of every model of matrix.yaml (ids suffixed ``__2`` .. ``__k``,
 the same files), runs its load and semantics cases (``pytest cases/test_load.py cases/test_semantics.py
 --runtime=R -n auto``, what ``bench/twin.py`` replays) on it in the runtime's tox env and prints the wall
-time, the marginal seconds per model (from the smallest and the next k), whether the largest k stayed within
-linear growth (target: time(k) <= fixed + 1.05 x marginal x models, i.e. 10.5 x the marginal cost of one
-copy at k = 10), and the peak RSS of the largest process of the run (an executor), which must not grow
-with k. Copies fail where the
-expectations name a model by id (``hazard`` but not ``hazard__2``): timing is what counts here, not the
-runs' verdicts.
+time and the CPU seconds of the run's processes. Every k is run ``--repeats`` times, the ks alternating in
+order and in reverse so that the machine's drift falls on all of them alike; the medians give the marginal
+seconds per model (from the smallest and the next k), and whether the largest k stayed within linear growth
+(target: time(k) <= fixed + 1.05 x marginal x models, i.e. 10.5 x the marginal cost of one copy at k = 10),
+in wall time and in CPU time, which drifts less. It also prints the peak RSS of the largest process of the
+run (an executor), which must not grow with k. Copies fail where the expectations name a model by id
+(``hazard`` but not ``hazard__2``): timing is what counts here, not the runs' verdicts.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -28,9 +30,11 @@ from conformance.matrix import DEFAULT_MATRIX  # noqa: E402
 from conformance.run_ids import new_run_id  # noqa: E402
 
 CASE_FILES = ("cases/test_load.py", "cases/test_semantics.py")  # what bench/twin.py replays
-# Runs the command and prints the largest peak RSS among its waited-for descendants (ru_maxrss, kB).
+# Runs the command and prints the CPU seconds and the largest peak RSS (ru_maxrss, kB) of its waited-for
+# descendants: pytest, its workers and their executors.
 _MEASURE = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
-            "print('peak-rss-kb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)")
+            "usage = resource.getrusage(resource.RUSAGE_CHILDREN); "
+            "print('children', usage.ru_utime + usage.ru_stime, usage.ru_maxrss); sys.exit(code)")
 
 
 class _Unaliased(yaml.SafeDumper):
@@ -65,44 +69,63 @@ def run(runtime, matrix, reports):
     completed = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                universal_newlines=True)
     seconds = time.perf_counter() - started
-    peaks = [line.split()[1] for line in completed.stdout.splitlines() if line.startswith("peak-rss-kb")]
+    measured = [line.split()[1:] for line in completed.stdout.splitlines() if line.startswith("children ")]
     cases = 0
     directory = os.path.join(reports, "runs", run_id, runtime)
     for name in os.listdir(directory) if os.path.isdir(directory) else []:
         if name.endswith(".json") and not name.startswith("."):
             with open(os.path.join(directory, name)) as stream:
                 cases += len(json.load(stream).get("cases") or {})
-    if not peaks or not cases:
+    if not measured or not cases:
         sys.exit("bench: the run on %s recorded nothing:\n%s" % (matrix, completed.stdout[-3000:]))
-    return seconds, cases, int(peaks[-1]) / 1024.0
+    cpu, peak_kb = measured[-1]
+    return seconds, float(cpu), cases, int(peak_kb) / 1024.0
+
+
+def linearity(rows, column):
+    """(marginal per model, fixed, predicted and taken for the largest k) of one column of the median rows."""
+    (n1, t1), (n2, t2) = [(row["models"], row[column]) for row in rows[:2]]
+    marginal = (t2 - t1) / (n2 - n1)
+    fixed = t1 - marginal * n1
+    last = rows[-1]
+    return marginal, fixed, fixed + marginal * last["models"], last[column]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runtime", default="tf2.21")
     parser.add_argument("--copies", default="1,3,10", help="comma-separated k (three or more for a verdict)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of every k; the medians count")
     parser.add_argument("--reports", default=os.path.join(ROOT, "reports", "bench"))
     args = parser.parse_args()
     ks = sorted({int(k) for k in args.copies.split(",")})
     os.makedirs(args.reports, exist_ok=True)
-    rows = []
-    run(args.runtime, copied_matrix(os.path.join(ROOT, DEFAULT_MATRIX), ks[0], args.reports)[0], args.reports)
-    print("%-4s %7s %7s %9s %14s  (after one warm-up run)" % ("k", "models", "cases", "wall", "peak RSS"))
-    for k in ks:
-        matrix, models = copied_matrix(os.path.join(ROOT, DEFAULT_MATRIX), k, args.reports)
-        seconds, cases, peak = run(args.runtime, matrix, args.reports)
-        rows.append((k, models, cases, seconds, peak))
-        print("%-4d %7d %7d %8.1fs %11.0f MB" % (k, models, cases, seconds, peak))
+    matrices = {k: copied_matrix(os.path.join(ROOT, DEFAULT_MATRIX), k, args.reports) for k in ks}
+    run(args.runtime, matrices[ks[0]][0], args.reports)
+    print("%-7s %-4s %7s %7s %9s %9s %10s  (after one warm-up run)"
+          % ("repeat", "k", "models", "cases", "wall", "CPU", "peak RSS"))
+    runs = {k: [] for k in ks}
+    for repeat in range(args.repeats):
+        for k in (ks if repeat % 2 == 0 else ks[::-1]):
+            seconds, cpu, cases, peak = run(args.runtime, matrices[k][0], args.reports)
+            runs[k].append({"wall": seconds, "cpu": cpu, "peak": peak, "cases": cases})
+            print("%-7d %-4d %7d %7d %8.1fs %8.1fs %7.0f MB"
+                  % (repeat + 1, k, matrices[k][1], cases, seconds, cpu, peak))
+    rows = [dict(k=k, models=matrices[k][1], **{column: statistics.median(r[column] for r in runs[k])
+                                                  for column in ("wall", "cpu", "peak")}) for k in ks]
+    print("medians of %d:" % args.repeats)
+    for row in rows:
+        print("%-7s %-4d %7d %7s %8.1fs %8.1fs %7.0f MB" % ("", row["k"], row["models"], "", row["wall"], row["cpu"],
+                                                           row["peak"]))
     if len(rows) >= 3:  # the fit takes the first two; the verdict needs a third
-        (_, n1, _, t1, _), (_, n2, _, t2, _) = rows[0], rows[1]
-        marginal = (t2 - t1) / (n2 - n1)
-        fixed = t1 - marginal * n1
-        _, n_last, _, t_last, _ = rows[-1]
-        predicted, allowed = fixed + marginal * n_last, fixed + 1.05 * marginal * n_last
-        print("%s: marginal %.2f s per model, fixed %.1f s; k=%d predicted %.1f s, took %.1f s (%.2fx; target "
-              "<= %.1f s: %s)" % (args.runtime, marginal, fixed, rows[-1][0], predicted, t_last, t_last / predicted,
-                                  allowed, "linear" if t_last <= allowed else "grows faster than linear"))
-        peaks = [row[4] for row in rows]
+        for column, name in (("wall", "wall"), ("cpu", "CPU")):
+            marginal, fixed, predicted, taken = linearity(rows, column)
+            allowed = fixed + 1.05 * marginal * rows[-1]["models"]
+            print("%s %s: marginal %.2f s per model, fixed %.1f s; k=%d predicted %.1f s, took %.1f s (%.2fx; target "
+                  "<= %.1f s: %s)" % (args.runtime, name, marginal, fixed, rows[-1]["k"], predicted, taken,
+                                      taken / predicted, allowed,
+                                      "linear" if taken <= allowed else "grows faster than linear"))
+        peaks = [row["peak"] for row in rows]
         print("peak RSS %s MB: %s" % (" / ".join("%.0f" % p for p in peaks),
                                       "flat" if max(peaks) <= 1.1 * min(peaks) else "grows with k"))
 
