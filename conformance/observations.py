@@ -46,13 +46,17 @@ def run_dir(reports: str, run_id: str) -> str:
 
 
 def _atomic_write(path: str, write) -> None:
+    """Write ``path`` whole or not at all, as a crashed or killed process leaves it (temporary file + rename).
+
+    Not fsync'd: what this guards against is a process dying, and the kernel keeps what a dead process wrote;
+    a machine that loses power loses the run anyway, journal included (which is flushed, never synced).
+    The fsync took 0.17 s of tf2.21's executor on the zoo (398 ``.npz`` files, 0.53 -> 0.36 s in all).
+    """
     directory = os.path.dirname(path)
     fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.splitext(path)[1])
     try:
         with os.fdopen(fd, "wb") as stream:
             write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
