@@ -66,11 +66,13 @@ class RuntimeSession(object):
         self.hub = tfmode.import_hub()
         self.places = dict(places)
         self.devices = devices.probe(self.tf)
-        self._loaded = {}  # type: Dict[Tuple[str, str, str], Tuple[Optional[apis.Loaded], Optional[Dict], float, bool]]
-        self._findings = {}  # type: Dict[str, Dict[Tuple[Any, ...], Dict[str, Any]]]
-        self._untrusted = {}  # type: Dict[str, List[op_scan.UntrustedOp]]
-        self._graph_facts = {}  # type: Dict[str, Dict[str, Dict[str, Any]]]
         self.recorder = None  # the worker's Recorder, set by the plugin: where .npz files of findings go
+        # What is known of the current model only (see _enter): the others' would add up
+        self._current = None  # type: Optional[str]
+        self._loaded = {}  # type: Dict[Tuple[str, str], Tuple[Optional[apis.Loaded], Optional[Dict], float, bool]]
+        self._findings = {}  # type: Dict[Tuple[Any, ...], Dict[str, Any]]
+        self._untrusted = None  # type: Optional[List[op_scan.UntrustedOp]]
+        self._graph_facts = {}  # type: Dict[str, Dict[str, Any]]
         self._frozen_first_model = False
         self._collected_at_mb = None  # type: Optional[float]
 
@@ -103,10 +105,8 @@ class RuntimeSession(object):
     def _read_graph(self, model: Model, name: str, read) -> Dict[str, Any]:
         """What ``read(saved_model_pb, tags)`` finds in the model's graph, cached for the current model; a
         model without a readable saved_model.pb has nothing to find (its load says why)."""
-        if model.id not in self._graph_facts:
-            self._graph_facts.clear()
-            self._graph_facts[model.id] = {}
-        facts = self._graph_facts[model.id]
+        self._enter(model)
+        facts = self._graph_facts
         if name not in facts:
             try:
                 pb = self._saved_model_pb(model)
@@ -162,16 +162,16 @@ class RuntimeSession(object):
         (cached per model); empty for a model with ``trust: true``."""
         if model.trust:
             return []
-        if model.id not in self._untrusted:
-            self._untrusted.clear()
+        self._enter(model)
+        if self._untrusted is None:
             try:
                 pb = self._saved_model_pb(model)
-                self._untrusted[model.id] = op_scan.scan(pb, model.tags) if pb else []
+                self._untrusted = op_scan.scan(pb, model.tags) if pb else []
             except Exception as error:  # noqa: BLE001 - unresolvable or corrupt: loading will say which
                 if raised_by_harness(error):
                     raise
-                self._untrusted[model.id] = []
-        return self._untrusted[model.id]
+                self._untrusted = []
+        return self._untrusted
 
     def _untrusted_cause(self, model: Model) -> Optional[Cause]:
         found = self.untrusted_ops(model)
@@ -182,15 +182,9 @@ class RuntimeSession(object):
 
     def load(self, model: Model, api: str, device: devices.Device):
         """The model loaded through ``api``, once per worker; the cache holds only the current model."""
-        key = (model.id, api, device.name if apis.loads_per_device(api, self.tf) else "")
+        self._enter(model)
+        key = (api, device.name if apis.loads_per_device(api, self.tf) else "")
         if key not in self._loaded:
-            evicted = [k for k in self._loaded if k[0] != model.id]
-            for old in evicted:
-                loaded = self._loaded.pop(old)[0]
-                if loaded is not None:
-                    loaded.close()
-            if evicted:
-                self._collect_between_models()
             started = time.perf_counter()
             try:
                 handle = self._handle(model)
@@ -211,6 +205,21 @@ class RuntimeSession(object):
             return self._loaded[key]
         loaded, error, seconds, _ = self._loaded[key]
         return loaded, error, seconds, True
+
+    def _enter(self, model: Model) -> None:
+        """Make ``model`` the current one: what the worker knows of another (its loads, closed; its findings,
+        which hold output arrays; its graph facts and scan) is dropped, and collected between the two.
+        Kept for every model, the findings alone grew an executor serving the zoo x10 (tf2.21, 50 models
+        before its replacement) to a peak of 763 MB; 730 MB without them."""
+        if model.id == self._current:
+            return
+        for loaded, _, _, _ in self._loaded.values():
+            if loaded is not None:
+                loaded.close()
+        self._loaded, self._findings, self._graph_facts, self._untrusted = {}, {}, {}, None
+        if self._current is not None:
+            self._collect_between_models()
+        self._current = model.id
 
     def _collect_between_models(self) -> None:
         """After the first model its survivors (TensorFlow's lazy imports) are frozen (memory.freeze); later,
@@ -290,19 +299,12 @@ class RuntimeSession(object):
         also = "; also failing: %s" % ", ".join("%s (%s)" % (s, c.id) for s, c in others) if others else ""
         return Cause(cause.id, "signature %s: %s%s" % (signature, cause.diagnosis, also))
 
-    def _findings_of(self, model: Model) -> Dict[Tuple[Any, ...], Dict[str, Any]]:
-        """The current model's cached findings; another model's are dropped, as its loads are: they hold
-        output arrays, and kept for every model they grew an executor serving the zoo x10 (tf2.21, 50 models
-        before its replacement) to a peak of 763 MB; 730 MB without them."""
-        if model.id not in self._findings:
-            self._findings = {model.id: {}}
-        return self._findings[model.id]
-
     def probe_train(self, model: Model, api: str, device_name: str, variant: Optional[str] = None
                     ) -> Dict[str, Any]:
         """One fine-tuning step through ``api`` (see :mod:`conformance.runtime.training`); ``variant`` (Keras:
         ``signature``, ``frozen``) as in :data:`conformance.cases.TRAIN_VARIANTS`; cached per worker."""
-        findings = self._findings_of(model)
+        self._enter(model)
+        findings = self._findings
         key = ("train", api, device_name, variant)
         if key not in findings:
             record = {}  # type: Dict[str, Any]
@@ -441,7 +443,8 @@ class RuntimeSession(object):
 
     def probe_semantics(self, model: Model, api: str, device_name: str, signature: str) -> Dict[str, Any]:
         """All outputs together and each output alone, with timings and op counts; cached per worker."""
-        findings = self._findings_of(model)
+        self._enter(model)
+        findings = self._findings
         key = ("semantics", api, device_name, signature)
         if key not in findings:
             record = {"signature": signature, "mode": self.runtime.mode}  # type: Dict[str, Any]
