@@ -2,6 +2,7 @@
 signature runs on the agreed inputs. Ids: ``test_load[<model>-<runtime>-<device>-<api>]``."""
 import pytest
 
+from conformance.cases import refused
 from conformance.outcome import settle
 from conformance.runtime.apis import NotApplicable
 
@@ -13,4 +14,5 @@ def test_load(case, matrix, runtime_session, device, case_record):
     except NotApplicable as reason:
         case_record(skipped_because=str(reason))
         pytest.skip("%s on %s in %s: %s" % (case.api, device.name, case.cell.runtime, reason))
-    settle(case.id, case.expectation, cause)
+    settle(case.id, case.expectation, cause,
+           note="its other checks are not generated" if refused(case.expectation) else "")

@@ -81,20 +81,40 @@ TRAIN_VARIANTS = {"hub.KerasLayer": (None, "signature", "frozen")}
 CLUSTER_VARIANTS = ("unshared", "shared", "estimator-unshared", "estimator-shared")
 
 
+# Causes with which an api refuses a model or a runtime before reading the model's graph (the api does not
+# exist, cannot run in this mode, or cannot read this format): nothing loads, whatever the signatures.
+REFUSALS = ("api-absent", "graph-only-api", "eager-only-api", "incompatible-format")
+
+
+def refused(load_expectation: Expectation) -> bool:
+    """Whether a load case is expected to be refused (one of :data:`REFUSALS`, and a pass would be
+    unexpected): the checks made on that load are then not generated, as each could only say that it did not
+    load. Should the load pass after all, the load case fails as an unexpected pass, so nothing is hidden."""
+    causes = (load_expectation.cause or "").split(" | ")
+    return (load_expectation.status == "fail" and not load_expectation.allows("pass")
+            and bool(load_expectation.cause) and all(cause in REFUSALS for cause in causes))
+
+
 def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",
                   versions: Optional[Dict[str, Optional[str]]] = None, absent_devices: Iterable[str] = ()
                   ) -> List[Case]:
     """The ``check`` cases of ``runtime``, grouped by model (the order xdist groups them in).
 
-    A device in ``absent_devices`` (probed and not found: gpu on a machine without one) keeps its load cases,
-    which say so once per model and api; the checks made on a loaded model are not generated for it (each
-    could only repeat that skip, per signature and variant: a quarter of the default run's cases)."""
+    Only the load cases are generated for every model, device and api; a check made on a loaded model is not
+    generated where it could only repeat a skip that the load case already states once:
+    - a device in ``absent_devices`` (probed and not found: gpu on a machine without one);
+    - an api whose load the expectations say is :func:`refused` (hub.Module in tensorflow-hub >= 0.16, in
+      eager mode, or on a SavedModel);
+    - for semantics and cost, a signature that the model's files show has one output (nothing is computed
+      unasked)."""
     cases = []
     absent = set(absent_devices) if check != "load" else set()
     for model in matrix.models:
         if not matrix.runs_on(model, runtime) or (check == "proof" and not model.counter):
             continue
         signatures = list(model.signatures or model.detected_signatures) if check in SIGNATURE_CHECKS else [None]
+        if check in ("semantics", "cost"):
+            signatures = [s for s in signatures if s not in model.single_output_signatures]
         devices, apis = matrix.devices_of(model, runtime), matrix.apis_of(model)
         devices = [d for d in devices if d not in absent]
         if check == "train" and runtime.mode == "graph" and not runtime.lists_xla_device:
@@ -107,6 +127,9 @@ def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",
             apis = [a for a in apis if a in CLUSTER_APIS]
         for device in devices:
             for api in apis:
+                if check != "load" and refused(expected_for(facts_of("load", model, runtime, device, api, versions),
+                                                            matrix.expectations)):
+                    continue
                 variants = TRAIN_VARIANTS.get(api, signatures) if check == "train" and device != "xla" else signatures
                 for signature in variants:
                     facts = facts_of(check, model, runtime, device, api, versions, signature)

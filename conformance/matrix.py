@@ -88,6 +88,7 @@ class Model:
     trust: bool = False  # let the model run even if its graph has file, network or process ops
     clear_devices: bool = False  # load TF1 graphs with clear_devices (drop the device pins they were saved with)
     detected_signatures: Tuple[str, ...] = ()  # not from YAML: signatures with several outputs, read from its files
+    single_output_signatures: Tuple[str, ...] = ()  # not from YAML: signatures with one output in every graph variant
 
 
 @dataclass

@@ -18,11 +18,12 @@ def status_of(cause: Optional[Cause]) -> str:
     return "pass" if cause is None else "fail"
 
 
-def settle(case_id: str, expectation: Expectation, cause: Optional[Cause]) -> str:
+def settle(case_id: str, expectation: Expectation, cause: Optional[Cause], note: str = "") -> str:
     """End the test the way ``cause`` (None for success) and ``expectation`` say; returns the verdict.
 
     An expected failure whose diagnosed cause differs from the expected one is unexpected: a model that
-    was expected to fail for lack of hub.Module but now fails on a corrupt file is news.
+    was expected to fail for lack of hub.Module but now fails on a corrupt file is news. ``note`` ends the
+    message of an expected failure.
     """
     status = status_of(cause)
     if expectation.allows(status):
@@ -31,7 +32,8 @@ def settle(case_id: str, expectation: Expectation, cause: Optional[Cause]) -> st
                         % (case_id, expectation.cause, cause.id, cause.diagnosis, _source(expectation)),
                         pytrace=False)
         if status == "fail" and cause is not None:
-            pytest.xfail("%s (%s: %s) %s" % (expectation.reason, cause.id, cause.diagnosis, _source(expectation)))
+            pytest.xfail("%s (%s: %s)%s %s" % (expectation.reason, cause.id, cause.diagnosis,
+                                               "; " + note if note else "", _source(expectation)))
         return "expected"
     if cause is None:
         pytest.fail("%s: unexpected pass: expected %s because %s %s"

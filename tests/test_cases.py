@@ -1,4 +1,6 @@
 """Case generation from the matrix: one per model × runtime × device × api, stable ids, expectations."""
+import dataclasses
+
 from conformance.cases import load_cases, runtime_cases
 from conformance.matrix import load_matrix
 
@@ -97,3 +99,33 @@ def test_a_device_probed_absent_keeps_only_its_load_cases(write):
     trained = [c.id for c in runtime_cases(matrix, tf1, "train", absent_devices=["xla"])]
     assert trained and not [i for i in trained if "-xla-" in i]
     assert [i for i in (c.id for c in runtime_cases(matrix, tf1, "train")) if "-xla-" in i], "present: generated"
+
+
+def test_a_load_expected_refused_keeps_only_its_load_case(write):
+    """hub.Module in tensorflow-hub 0.16 is refused (api-absent): its load cases say so, once per model and
+    device, and the checks made on a load are not generated for it; an expected failure that is not a refusal
+    (no xla for text, no cause) keeps them."""
+    matrix = matrix_with(write)
+    matrix.models[0] = dataclasses.replace(matrix.models[0], signatures=("default",))
+    tf1, tf2 = matrix.runtime("tf1"), matrix.runtime("tf2")
+    assert "load[text-tf2-cpu-hub.Module]" in [c.id for c in load_cases(matrix, tf2)]
+    for check in ("train", "semantics"):
+        generated = [c.id for c in runtime_cases(matrix, tf2, check, {"tensorflow_hub": "0.16.1"})]
+        assert generated and not [i for i in generated if "hub.Module" in i], check
+    assert "train[text-tf1-xla-hub.load]" in [c.id for c in runtime_cases(matrix, tf1, "train")]
+
+
+def test_only_a_certain_refusal_prunes(write):
+    """A refusal that may pass (intermittent), or that may also be another failure, keeps the checks."""
+    from conformance.cases import refused
+    from conformance.expectations import Expectation
+
+    def expectation(**fields):
+        return Expectation(**dict(dict(status="fail", reason="r", source="s", cause="api-absent"), **fields))
+
+    assert refused(expectation())
+    assert refused(expectation(cause="api-absent | incompatible-format"))
+    assert not refused(expectation(intermittent=("pass",)))
+    assert not refused(expectation(cause="api-absent | op-not-registered"))
+    assert not refused(expectation(cause=None))
+    assert not refused(expectation(status="pass", cause=None))

@@ -84,8 +84,13 @@ def test_a_handle_alone_gets_semantics_cases_for_its_signatures_with_several_out
                     'models:\n  - {id: est, handle: "{zoo}/estimator_tf1"}\n'
                     '  - {id: text, handle: "{zoo}/text_embed", tags: []}\n'
                     '  - {id: named, handle: "{zoo}/estimator_tf1", signatures: [predict]}\n'
+                    '  - {id: declared, handle: "{zoo}/text_embed", tags: [], signatures: [default, tokens, __call__]}\n'
                     '  - {id: remote, handle: "https://example.org/m/1"}\n')
     matrix = with_detected_facts(load_matrix(str(path)), {"zoo": zoo_dir})
-    assert [m.format for m in matrix.models] == ["saved_model_tf1", "hub_tf1", "saved_model_tf1", None]
-    semantics = {(c.model, c.signature) for c in runtime_cases(matrix, matrix.runtimes[0], "semantics")}
-    assert semantics == {("est", "predict"), ("est", "serving_default"), ("text", "tokens"), ("named", "predict")}
+    assert [m.format for m in matrix.models] == ["saved_model_tf1", "hub_tf1", "saved_model_tf1", "hub_tf1", None]
+    for check in ("semantics", "cost"):
+        signatures = {(c.model, c.signature) for c in runtime_cases(matrix, matrix.runtimes[0], check)}
+        # declared: `default` has one output in the module's files (no case); __call__ is not in them (kept)
+        assert signatures == {("est", "predict"), ("est", "serving_default"), ("text", "tokens"),
+                              ("named", "predict"), ("declared", "tokens"), ("declared", "__call__")}, check
+    assert "declared" in {c.model for c in runtime_cases(matrix, matrix.runtimes[0], "load")}

@@ -72,6 +72,41 @@ def test_a_device_the_runtime_lacks_gets_its_load_cases_and_no_other(tmp_path, z
     assert len([i for i in ids if "-gpu-" in i]) == 4, "one per api"
 
 
+def test_a_refused_load_says_so_once_and_its_pass_is_not_hidden(tmp_path, zoo_dir, write):
+    """A load the expectations say is refused (hub.Module in tensorflow-hub 0.16: api-absent) gets no other
+    checks, and its expected failure says so. Expectations that wrongly refuse hub.Module's successor leave
+    out its checks too, but its load passes: an unexpected pass that fails the run."""
+    result = run_cases(tmp_path, "--runtime=tf2.21", "-k", "hazard and cpu", "-p", "no:xdist", "--ignore",
+                       "cases/test_train.py", "--ignore", "cases/test_cluster.py", cases="cases")
+    assert result.returncode == 0, result.stdout[-3000:]
+    _, cases = observations(tmp_path, "tf2.21")
+    assert [i for i in cases if "hub.Module" in i] == ["load[hazard-tf2.21-cpu-hub.Module]"]
+    refused = cases["load[hazard-tf2.21-cpu-hub.Module]"]
+    assert refused["status"] == "xfail" and "its other checks are not generated" in refused["message"]
+    assert cases["semantics[hazard-tf2.21-cpu-hub.load-default]"]["status"] == "xfail"
+
+    def side_effect(*args):
+        return run_cases(tmp_path, "--runtime=tf2.21", "-k", "side_effect and cpu and hub.load", "-p", "no:xdist",
+                         "--ignore", "cases/test_train.py", *args, cases="cases")
+
+    collected = side_effect("--collect-only")
+    assert collected.returncode == 0 and "4/" in collected.stdout, "load, semantics, cost and proof"
+    write("wrong.yaml", """
+        - match: {check: load, model: side_effect, api: hub.load}
+          status: fail
+          cause: api-absent
+          reason: hub.load is gone (it is not)
+        """)
+    with open(os.path.join(ROOT, "matrix.yaml")) as stream:
+        matrix = write("matrix.yaml", stream.read().replace("expectations: expectations.yaml",
+                                                            "expectations: wrong.yaml"))
+    result = side_effect("--matrix", matrix, "--zoo", zoo_dir, "--run-id", "r2")
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert ("load[side_effect-tf2.21-cpu-hub.load]: unexpected pass: expected fail because hub.load is gone"
+            in result.stdout)
+    assert "cases: 0 passed, 0 xfailed (expected), 1 failed, 0 skipped" in result.stdout, "only the load case"
+
+
 def test_unexpected_outcome_fails_with_one_line_diagnosis(tmp_path, zoo_dir, write):
     with open(os.path.join(ROOT, "matrix.yaml")) as stream:
         matrix = stream.read().replace("expectations: expectations.yaml", "expectations: []")

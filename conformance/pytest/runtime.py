@@ -34,15 +34,22 @@ ZOO_URL_ENV = "CONFORMANCE_ZOO_URL"
 
 def with_detected_facts(matrix: Matrix, places: Dict[str, str]) -> Matrix:
     """What a model's files say where its entry is silent, read without TensorFlow: its format (so that
-    expectations about formats apply to a handle alone) and its signatures with several outputs (so that it
-    gets semantics and cost cases, which are generated before any runtime has seen the model)."""
+    expectations about formats apply to a handle alone), its signatures with several outputs (so that it
+    gets semantics and cost cases, which are generated before any runtime has seen the model) and those with
+    one output in every graph variant (a declared one gets no semantics or cost cases: nothing is computed
+    unasked)."""
     models = []
     for model in matrix.models:
         header = detect(model.handle, places)
         if header is not None:
             variant = header.variant(None if model.tags is None else list(model.tags))
             several = tuple(sorted(name for name, count in header.outputs[variant].items() if count >= 2))
-            model = dataclasses.replace(model, format=model.format or header.format, detected_signatures=several)
+            most = {}  # type: Dict[str, int]
+            for outputs in header.outputs:
+                for name, count in outputs.items():
+                    most[name] = max(count, most.get(name, 0))
+            model = dataclasses.replace(model, format=model.format or header.format, detected_signatures=several,
+                                        single_output_signatures=tuple(sorted(n for n, c in most.items() if c == 1)))
         models.append(model)
     return dataclasses.replace(matrix, models=models)
 
