@@ -25,7 +25,7 @@ class Cell:
 class Case:
     check: str
     cell: Cell
-    api: str
+    api: Optional[str]  # None: the one load case of a model on a device this runtime lacks
     expectation: Expectation
     signature: Optional[str] = None  # for checks made per signature
 
@@ -44,8 +44,7 @@ class Case:
     @property
     def param_id(self) -> str:
         """The part inside the brackets of the pytest node id."""
-        base = "%s-%s" % (self.cell.key, self.api)
-        return base if self.signature is None else "%s-%s" % (base, self.signature)
+        return param_id_of(self.cell.key, self.api, self.signature)
 
     @property
     def id(self) -> str:
@@ -53,7 +52,11 @@ class Case:
         return "%s[%s]" % (self.check, self.param_id)
 
 
-def facts_of(check: str, model: Model, runtime: Runtime, device: str, api: str,
+def param_id_of(cell_key: str, api: Optional[str], signature: Optional[str]) -> str:
+    return "-".join(part for part in (cell_key, api, signature) if part is not None)
+
+
+def facts_of(check: str, model: Model, runtime: Runtime, device: str, api: Optional[str],
              versions: Optional[Dict[str, Optional[str]]] = None, signature: Optional[str] = None
              ) -> Dict[str, Any]:
     """The fields expectations match on; ``versions`` overrides unpinned runtime versions."""
@@ -63,8 +66,7 @@ def facts_of(check: str, model: Model, runtime: Runtime, device: str, api: str,
              "tensorflow": runtime.tensorflow_version or versions.get("tensorflow"),
              "tensorflow_hub": runtime.tensorflow_hub_version or versions.get("tensorflow_hub")}
     facts["signature"] = signature
-    facts["case"] = "%s[%s-%s-%s-%s%s]" % (check, model.id, runtime.id, device, api,
-                                          "" if signature is None else "-" + signature)
+    facts["case"] = "%s[%s]" % (check, param_id_of(Cell(model.id, runtime.id, device).key, api, signature))
     return facts
 
 
@@ -102,13 +104,14 @@ def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",
 
     Only the load cases are generated for every model, device and api; a check made on a loaded model is not
     generated where it could only repeat a skip that the load case already states once:
-    - a device in ``absent_devices`` (probed and not found: gpu on a machine without one);
+    - a device in ``absent_devices`` (probed and not found: gpu on a machine without one), which gets one
+      load case per model, for no api (``load[<model>-<runtime>-gpu]``), that says so;
     - an api whose load the expectations say is :func:`refused` (hub.Module in tensorflow-hub >= 0.16, in
       eager mode, or on a SavedModel);
     - for semantics and cost, a signature that the model's files show has one output (nothing is computed
       unasked)."""
     cases = []
-    absent = set(absent_devices) if check != "load" else set()
+    absent = set(absent_devices)
     for model in matrix.models:
         if not matrix.runs_on(model, runtime) or (check == "proof" and not model.counter):
             continue
@@ -116,6 +119,7 @@ def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",
         if check in ("semantics", "cost"):
             signatures = [s for s in signatures if s not in model.single_output_signatures]
         devices, apis = matrix.devices_of(model, runtime), matrix.apis_of(model)
+        missing = [d for d in devices if d in absent] if check == "load" else []
         devices = [d for d in devices if d not in absent]
         if check == "train" and runtime.mode == "graph" and not runtime.lists_xla_device:
             devices = [d for d in devices if d != "xla"]  # no XLA_CPU device to place a graph step on
@@ -135,6 +139,9 @@ def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",
                     facts = facts_of(check, model, runtime, device, api, versions, signature)
                     cases.append(Case(check, Cell(model.id, runtime.id, device), api,
                                       expected_for(facts, matrix.expectations), signature))
+        for device in missing:
+            cases.append(Case(check, Cell(model.id, runtime.id, device), None, expected_for(
+                facts_of(check, model, runtime, device, None, versions), matrix.expectations)))
     return cases
 
 

@@ -112,7 +112,7 @@ class Observed(object):
                     self.training[key] = Cell(key[0], key[1], key[2], key[3], {"signatures": {}},
                                               os.path.dirname(path), path, info)
                 self.training[key].entry["signatures"][train_label(entry.get("signature"))] = step
-            if entry.get("check") != "load":
+            if entry.get("check") != "load" or entry.get("api") is None:  # None: a device the runtime lacks
                 continue
             cell = Cell(entry["model"], entry["runtime"], entry["device"], entry["api"], entry,
                         os.path.dirname(path), path, info)

@@ -108,13 +108,13 @@ def runtime_session(request):
 
 @pytest.fixture
 def device(request, runtime_session, case_record):
-    """The case's device; a case for a device this runtime lacks (only its load cases are generated) is
-    skipped with what was probed."""
+    """The case's device; a case for a device this runtime lacks (only one load case per model is generated)
+    is skipped with what was probed."""
     case = request.node.callspec.params["case"]
     found = runtime_session.devices[case.cell.device]
     if not found.available:
         case_record(skipped_because=found.probed)
-        pytest.skip("runtime %s has no %s device (probed: %s); its other checks are not generated"
+        pytest.skip("runtime %s has no %s device (probed: %s); no other case of this model on it is generated"
                     % (case.cell.runtime, found.name, found.probed))
     return found
 
