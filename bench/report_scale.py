@@ -4,7 +4,7 @@ measured (page size, render time) and, where Chromium and Playwright are install
 
     python bench/report_scale.py [--run-id ID] [--copies 5] [--reports reports]
 
-The default run has 21 models: 5 copies make the 105-model page the README describes.
+The default run has 23 models: 5 copies make the 115-model page the README describes.
 """
 import argparse
 import glob
@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -25,25 +26,31 @@ def renamed(test: str, model: str, new: str) -> str:
     return test.replace("[%s-" % model, "[%s-" % new, 1)
 
 
-def multiply_run(source: str, target: str, copies: int) -> int:
+def multiply_run(source: str, target: str, copies: int, as_runtimes: Sequence[str] = ()) -> int:
     """Copy every runtime's observation documents of run folder ``source`` into ``target``, ``copies`` times,
-    model ``m`` becoming ``m_c0``, ``m_c1``, …; returns the number of cases written."""
+    model ``m`` becoming ``m_c0``, ``m_c1``, …, and each runtime's also as each of ``as_runtimes`` (a
+    one-runtime run laid out as a whole matrix's columns); returns the number of cases written."""
     written = 0
     for path in glob.glob(os.path.join(source, "*", "*.json")):
         runtime = os.path.basename(os.path.dirname(path))
         with open(path) as stream:
             document = json.load(stream)
-        os.makedirs(os.path.join(target, runtime), exist_ok=True)
-        for copy in range(copies):
-            cases = {}
-            for test, case in document["cases"].items():
-                model = case.get("model")
-                new = "%s_c%d" % (model, copy) if model else model
-                cases[renamed(test, model, new) if model else test] = dict(case, model=new)
-            out = dict(document, cases=cases, worker="%s-c%d" % (document["worker"], copy))
-            with open(os.path.join(target, runtime, "%s-c%d.json" % (document["worker"], copy)), "w") as stream:
-                json.dump(out, stream)
-            written += len(cases)
+        for as_runtime in [runtime] + [r for r in as_runtimes if r != runtime]:
+            os.makedirs(os.path.join(target, as_runtime), exist_ok=True)
+            for copy in range(copies):
+                cases = {}
+                for test, case in document["cases"].items():
+                    model = case.get("model")
+                    new = "%s_c%d" % (model, copy) if model else model
+                    test = renamed(test, model, new) if model else test
+                    cases[test.replace("-%s-" % runtime, "-%s-" % as_runtime, 1)] = dict(
+                        case, model=new, runtime=as_runtime)
+                out = dict(document, cases=cases, worker="%s-c%d" % (document["worker"], copy), runtime=as_runtime,
+                           run_info=dict(document.get("run_info") or {}, runtime=as_runtime))
+                with open(os.path.join(target, as_runtime, "%s-c%d.json" % (document["worker"], copy)),
+                          "w") as stream:
+                    json.dump(out, stream)
+                written += len(cases)
     return written
 
 
@@ -71,7 +78,8 @@ def open_in_chromium(page: str) -> dict:
         seconds = time.perf_counter() - started
         box = tab.eval_on_selector("#grid", "e => e.getBoundingClientRect().toJSON()")
         browser.close()
-    return {"load_seconds": round(seconds, 2), "grid_top_px": round(box["top"]), "grid_width_px": round(box["width"])}
+    return {"load_seconds": round(seconds, 2), "grid_top_px": round(box["top"]), "grid_width_px": round(box["width"]),
+            "grid_fits_1600_px": box["right"] <= 1600}
 
 
 def main() -> int:

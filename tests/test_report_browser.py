@@ -17,7 +17,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 EVIL = "<em>no_such_model"
 EXTRA_MODELS = """
-  - {id: plain, handle: "{zoo}/text_embed", format: hub_tf1, tags: [], signatures: [default], apis: [hub.load],
+  - {id: plain_text_embedding_under_an_id_as_long_as_registry_ids_get, handle: "{zoo}/text_embed", format: hub_tf1, tags: [], signatures: [default], apis: [hub.load],
      devices: [cpu]}
   - {id: broken, handle: "{zoo}/<em>no_such_model", format: hub_tf1, tags: [], apis: [hub.load], devices: [cpu]}
 """
@@ -94,12 +94,15 @@ def test_html_in_a_message_is_text_not_markup(browser_page):
 # ---------------------------------------------------------------- the same run, 100 models
 @pytest.fixture(scope="module")
 def scaled_report(report):
-    """The real run's 4 models copied 25 times: 100 models, rendered by the report command."""
+    """The real run's 4 models copied 25 times: 100 models, in the columns of every default runtime of
+    matrix.yaml (tf2.21's observations copied as theirs), rendered by the report command."""
     sys.path.insert(0, os.path.join(ROOT, "bench"))
+    from conformance.matrix import load_matrix
     from report_scale import multiply_run
 
     reports = report.parent.parent
-    multiply_run(str(reports / "runs" / "r1"), str(reports / "runs" / "r100"), 25)
+    runtimes = [r.id for r in load_matrix(os.path.join(ROOT, "matrix.yaml")).runtimes if r.is_default]
+    multiply_run(str(reports / "runs" / "r1"), str(reports / "runs" / "r100"), 25, as_runtimes=runtimes)
     made = subprocess.run([sys.executable, "-m", "conformance", "--matrix", str(reports.parent / "matrix.yaml"),
                            "report", "--reports", str(reports), "--run-id", "r100"], cwd=ROOT,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300)
@@ -126,7 +129,9 @@ def test_a_100_model_page_is_small_and_its_verdict_and_grid_are_on_the_first_scr
     verdict = scaled_page.eval_on_selector("#verdict", "e => e.getBoundingClientRect().toJSON()")
     grid = scaled_page.eval_on_selector("#grid", "e => e.getBoundingClientRect().toJSON()")
     assert verdict["bottom"] < 1000 and grid["top"] < 1000, (verdict, grid)
-    assert grid["width"] <= 1600
+    columns = scaled_page.eval_on_selector_all("#grid tr:nth-child(2) th", "ths => ths.length")
+    assert columns >= 12, "every default runtime's cpu and xla columns: %d" % columns
+    assert grid["right"] <= 1600 and scaled_page.evaluate("document.documentElement.scrollWidth") <= 1600, grid
     assert "gpu" in scaled_page.inner_text(".hidden-columns"), "a device no runtime has is one note, not a column"
     assert not scaled_page.is_visible("#changes"), "the full list of changes is collapsed"
 

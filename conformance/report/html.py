@@ -2,19 +2,28 @@
 from __future__ import annotations
 
 import collections
+import re
 from typing import Any, Dict, Optional, Sequence
 
 import jinja2
+import markupsafe
 
 from conformance.report import page
 from conformance.report.diff import RunDiff
 from conformance.report.results import incomplete, unexpected
 
 
+def breakable(name: str) -> markupsafe.Markup:
+    """``name`` escaped, with a line-break opportunity after each ``_``, ``.`` and ``-``: a grid of long model
+    ids (``reusable_regularization_dropped``) and many runtimes still fits the window."""
+    return markupsafe.Markup(re.sub(r"([_.-])", r"\1<wbr>", str(markupsafe.escape(name))))
+
+
 def render(document: Dict[str, Any], run_diff: RunDiff, runtimes: Sequence[str], apis: Sequence[str],
            formats: Dict[str, Optional[str]]) -> str:
     environment = jinja2.Environment(loader=jinja2.PackageLoader("conformance", "templates"), autoescape=True,
                                      undefined=jinja2.StrictUndefined)
+    environment.filters["breakable"] = breakable
     results = document["results"]
     grid = page.grid(results, runtimes)
     totals = collections.Counter(r["status"] for r in results)
