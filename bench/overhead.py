@@ -10,7 +10,8 @@ For each runtime (default: the default runtimes of matrix.yaml), alternately, ``
 - its bare twin (``bench/twin.py``): the TensorFlow work those cases recorded, replayed in one plain process
   that imports nothing of hub-conformance.
 
-Both run through ``tox exec`` in the same env. Prints per runtime the medians (these machines are noisy:
+Both run in the same env: the framework through ``tox exec``, the twin by the env's interpreter without tox
+(``bench/bare.py``: tox's own CPU is the framework's cost, not the floor's). Prints per runtime the medians (these machines are noisy:
 only ratios count) of wall time, whose ratio is held to the 1.25x target, and of CPU seconds of the whole
 process tree. The framework runs as tox runs it (xdist workers on every core), the twin in one process: the
 wall ratio is what a user waits, the CPU ratio what the framework costs beyond the work. Then where the
@@ -33,6 +34,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bare import twin_command  # noqa: E402
 from conformance.matrix import DEFAULT_MATRIX, load_matrix  # noqa: E402
 from conformance.run_ids import new_run_id  # noqa: E402
 
@@ -68,8 +70,8 @@ def framework(runtime, reports):
 
 
 def twin(runtime, directory):
-    seconds, completed = run(["tox", "exec", "-q", "-e", runtime, "--", "python", "bench/twin.py", directory,
-                              "--json"])
+    command, environ = twin_command(runtime, directory)
+    seconds, completed = run(command, environ)
     lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
     if completed.returncode != 0 or not lines:
         sys.exit("bench: the twin of %s failed (exit %d):\n%s" % (runtime, completed.returncode,

@@ -9,7 +9,8 @@ Alternately, ``--repeats`` times:
   --ignore=cases/test_cluster.py``, tox's own checks of the envs included), then ``compare`` and the report
   env's two commands, each timed;
 - the floor: every runtime's bare twin (``bench/twin.py``) replaying that run's TensorFlow work, all at once
-  on the same cores, plus the framework's own compare and report (plain Python the twin has no equivalent of).
+  on the same cores, each run by its env's interpreter without tox (``bench/bare.py``), plus the framework's
+  own compare and report (plain Python the twin has no equivalent of).
 
 Prints each repeat, then medians: the framework's wall (runtimes / compare / report), the twins' wall (all at
 once), and the ratio framework / (twins at once + compare + report) of each repeat, held to the 1.25x
@@ -31,6 +32,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bare import interpreter_and_env, twin_command  # noqa: E402
 from conformance.matrix import DEFAULT_MATRIX, load_matrix  # noqa: E402
 from conformance.run_ids import new_run_id  # noqa: E402
 
@@ -82,9 +84,9 @@ def framework(runtimes, reports):
 
 
 def twin(runtime, directory):
-    completed = subprocess.run(["tox", "exec", "-q", "-e", runtime, "--", "python", "bench/twin.py",
-                                os.path.join(directory, runtime), "--json"], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, universal_newlines=True)
+    command, environ = twin_command(runtime, os.path.join(directory, runtime))
+    completed = subprocess.run(command, cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               universal_newlines=True)
     lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
     figures = json.loads(lines[-1]) if lines else None
     if completed.returncode != 0 or figures is None or figures["failed"]:
@@ -109,6 +111,8 @@ def main():
     args = parser.parse_args()
     matrix = load_matrix(os.path.join(ROOT, DEFAULT_MATRIX))
     runtimes = args.runtimes.split(",") if args.runtimes else [r.id for r in matrix.runtimes if r.is_default]
+    for runtime in runtimes:  # asked of tox once, before any timing
+        interpreter_and_env(runtime)
     rows = []
     for repeat in range(args.repeats):
         seconds, cpu, directory = framework(runtimes, args.reports)
