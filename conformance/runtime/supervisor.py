@@ -187,6 +187,7 @@ class SupervisedSession(object):
         self._env = dict(os.environ)
         self._executor = None  # type: Optional[_Executor]
         self._cluster = ("", {})  # type: Tuple[str, Dict[str, Dict[str, Any]]]
+        self._semantics = ("", {})  # type: Tuple[str, Dict[Tuple[str, str, str], Dict[str, Any]]]
         self._cluster_process = None  # type: Any  # cluster_case.ClusterProcess, started by the first cluster case
         self._losses = collections.defaultdict(list)  # type: Dict[str, List[ExecutorLost]]
         self.restarts = 0
@@ -339,7 +340,19 @@ class SupervisedSession(object):
         return self._findings("probe_train", model, (api, device_name, variant))
 
     def probe_semantics(self, model: Any, api: str, device_name: str, signature: str) -> Dict[str, Any]:
-        return self._findings("probe_semantics", model, (api, device_name, signature))
+        """The semantics and the cost case of a signature read one record: the worker keeps the current
+        model's, so the second asks the executor no more (a round trip between two processes per case, which
+        costs most when every core is busy). A lost executor's answer is not kept: the next case asks again."""
+        if self._semantics[0] != model.id:
+            self._semantics = (model.id, {})
+        kept = self._semantics[1]
+        key = (api, device_name, signature)
+        if key not in kept:
+            found = self._findings("probe_semantics", model, key)
+            if "lost" in found:
+                return found
+            kept[key] = found
+        return kept[key]
 
     def probe_counter(self, model: Any, api: str, device_name: str, signature: str) -> Dict[str, Any]:
         return self._findings("probe_counter", model, (api, device_name, signature))
