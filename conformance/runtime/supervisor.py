@@ -186,8 +186,7 @@ class SupervisedSession(object):
                        "outputs": outputs}
         self._env = dict(os.environ)
         self._executor = None  # type: Optional[_Executor]
-        self._cluster = ("", {})  # type: Tuple[str, Dict[str, Dict[str, Any]]]
-        self._semantics = ("", {})  # type: Tuple[str, Dict[Tuple[str, str, str], Dict[str, Any]]]
+        self._kept = ("", {})  # type: Tuple[str, Dict[Any, Any]]  # see _kept_for
         self._cluster_process = None  # type: Any  # cluster_case.ClusterProcess, started by the first cluster case
         self._losses = collections.defaultdict(list)  # type: Dict[str, List[ExecutorLost]]
         self.restarts = 0
@@ -319,7 +318,8 @@ class SupervisedSession(object):
         from conformance.runtime.cluster import variant_key
         from conformance.runtime.cluster_case import ClusterProcess
 
-        if self._cluster[0] != model.id:
+        kept = self._kept_for(model)
+        if "cluster" not in kept:
             variants = [(a,) + _variant_flags(v) for a in CLUSTER_APIS for v in CLUSTER_VARIANTS]
             misfit = self._findings("cluster_fit", model, ())
             if misfit is not None and not isinstance(misfit, str):  # the executor was lost
@@ -332,8 +332,8 @@ class SupervisedSession(object):
                 if self._cluster_process is None:
                     self._cluster_process = ClusterProcess(self._env)
                 results = self._cluster_process.run(handle, model.tags, variants, self.limit_of(model))
-            self._cluster = (model.id, results)  # the model's other variants ask the executor no more
-        return self._cluster[1][variant_key(api, *_variant_flags(variant))]
+            kept["cluster"] = results  # the model's other variants ask the executor no more
+        return kept["cluster"][variant_key(api, *_variant_flags(variant))]
 
     def probe_train(self, model: Any, api: str, device_name: str, variant: Optional[str] = None
                     ) -> Dict[str, Any]:
@@ -343,16 +343,21 @@ class SupervisedSession(object):
         """The semantics and the cost case of a signature read one record: the worker keeps the current
         model's, so the second asks the executor no more (a round trip between two processes per case, which
         costs most when every core is busy). A lost executor's answer is not kept: the next case asks again."""
-        if self._semantics[0] != model.id:
-            self._semantics = (model.id, {})
-        kept = self._semantics[1]
-        key = (api, device_name, signature)
+        kept = self._kept_for(model)
+        key = ("semantics", api, device_name, signature)
         if key not in kept:
-            found = self._findings("probe_semantics", model, key)
+            found = self._findings("probe_semantics", model, key[1:])
             if "lost" in found:
                 return found
             kept[key] = found
         return kept[key]
+
+    def _kept_for(self, model: Any) -> Dict[Any, Any]:
+        """What the worker keeps of the current model, to answer its later cases without the executor (its
+        cluster results, its semantics records); another model's is dropped."""
+        if self._kept[0] != model.id:
+            self._kept = (model.id, {})
+        return self._kept[1]
 
     def probe_counter(self, model: Any, api: str, device_name: str, signature: str) -> Dict[str, Any]:
         return self._findings("probe_counter", model, (api, device_name, signature))
