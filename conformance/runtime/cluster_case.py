@@ -20,7 +20,7 @@ import time
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from conformance.runtime.cluster import RESULT_PREFIX, variant_key
-from conformance.runtime.supervisor import StderrFile, set_death_signal, stderr_evidence
+from conformance.runtime.child_process import StderrFile, set_death_signal, stderr_evidence
 
 MODELS_PER_PROCESS = 10
 Variant = Tuple[str, bool, bool]  # api, shared, estimator

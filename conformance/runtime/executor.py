@@ -1,15 +1,17 @@
 """The executor: the child process where a runtime worker's TensorFlow work runs, one request at a time.
 
-``python -m conformance.runtime.executor`` is started by :mod:`conformance.runtime.supervisor`. It reads
-requests from stdin and answers on the original stdout; fd 1 is then pointed at stderr, so whatever a model
-or TensorFlow prints cannot corrupt the channel. A native crash or an endless loop here costs the worker
-nothing but this process: the supervisor kills it and starts another.
+The worker's fork server (:mod:`conformance.runtime.forkserver`) imports TensorFlow once (``preload``) and
+forks each executor (``serve_forked``) with three descriptors: requests in, replies out, and a stderr file,
+which fds 1 and 2 then point at, so whatever a model or TensorFlow prints cannot corrupt the channel. A
+native crash or an endless loop here costs the worker nothing but this process: the supervisor kills it and
+forks another.
 
 Replies to one request: any number of ``("record", fields)`` (what the case saw, as it is seen), then one of
 ``("return", value)``, ``("not-applicable", reason)`` or ``("harness-error", traceback)``.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -31,17 +33,34 @@ class _RelayedRecord(object):
         return self.store.save_outputs(name, arrays)
 
 
+def preload(setup: Dict[str, Any]) -> None:
+    """What every executor needs, imported once in the fork server: TensorFlow in the runtime's mode,
+    tensorflow_hub, the probes. No op runs here: a fork copies one thread, and TensorFlow starts its thread
+    pools with its eager context, which each executor creates (its device probe)."""
+    from conformance.matrix import load_matrix
+    from conformance.runtime import tfmode
+    from conformance.runtime.memory import freeze
+
+    importlib.import_module("conformance.runtime.probe")  # TensorFlow and the apis
+
+    tfmode.activate(load_matrix(setup["matrix"]).runtime(setup["runtime"]).mode)
+    tfmode.import_hub()
+    try:  # hub.KerasLayer imports Keras at its first use (0.16 s and 562 modules of Keras 3 in tf2.21):
+        importlib.import_module("keras")  # once here, or in every fresh executor, and for every model alike
+    except ImportError:
+        pass
+    freeze(collect_first=False)  # TensorFlow's objects: no collection walks them again, nor copies their pages
+
+
 def _serve(in_fd: int, out_fd: int) -> None:
     setup = channel.receive(in_fd)  # type: Dict[str, Any]
     from conformance.matrix import load_matrix
     from conformance.observations import ArrayStore
     from conformance.runtime.apis import NotApplicable
-    from conformance.runtime.memory import freeze
-    from conformance.runtime.probe import RuntimeSession  # imports TensorFlow
+    from conformance.runtime.probe import RuntimeSession
 
     matrix = load_matrix(setup["matrix"])
     session = RuntimeSession(matrix.runtime(setup["runtime"]), setup["places"])
-    freeze(collect_first=False)  # TensorFlow's objects: no collection walks them again
     store = ArrayStore(setup["outputs"])
     session.recorder = store
     channel.send(out_fd, ("ready", {"devices": session.devices, "run_info": session.run_info(),
@@ -73,12 +92,19 @@ def _serve(in_fd: int, out_fd: int) -> None:
         channel.send(out_fd, reply)
 
 
-def main() -> int:
-    out_fd = os.dup(1)
-    os.dup2(2, 1)
+def serve_forked(in_fd: int, out_fd: int, stderr_fd: int, parent: int) -> int:
+    """The executor's life in a child of the fork server ``parent``; returns its exit status."""
+    from conformance.runtime.child_process import set_death_signal
+
+    set_death_signal()
+    if os.getppid() != parent:  # the fork server died before the death signal was set
+        return 1
+    os.dup2(stderr_fd, 2)
+    os.dup2(stderr_fd, 1)
+    os.close(stderr_fd)
     sys.stdout = sys.stderr
     try:
-        _serve(sys.stdin.fileno(), out_fd)
+        _serve(in_fd, out_fd)
     except channel.ChannelClosed:
         return 0
     except Exception:  # noqa: BLE001 - a failed start-up is told to the supervisor, then we exit
@@ -87,12 +113,6 @@ def main() -> int:
         except OSError:
             pass
         return 1
+    finally:
+        sys.stderr.flush()
     return 0
-
-
-if __name__ == "__main__":
-    code = main()
-    # Everything this process wrote is on disk (atomic .npz writes) and told to the supervisor: skip the
-    # interpreter's teardown of TensorFlow (0.7 s per executor, measured on tf2.21).
-    sys.stderr.flush()
-    os._exit(code)

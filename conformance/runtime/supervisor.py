@@ -9,38 +9,28 @@ module imports no TensorFlow; pytest-xdist's own crash recovery is never needed.
 from __future__ import annotations
 
 import collections
-import fcntl
 import os
-import re
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from conformance.causes import Cause
 from conformance.runtime import channel
+from conformance.runtime.child_process import HarnessError, signal_name, stderr_evidence
+from conformance.runtime.forkserver import ForkedProcess, ForkServer
 from conformance.runtime.memory import rss_mb
 from conformance.runtime.apis import NotApplicable
 
-START_TIMEOUT = 600.0  # seconds for an executor to import TensorFlow and probe its devices
-# TensorFlow keeps every function it ever loaded in its process (the eager context's function library), so an
-# executor grows with the models it has served even though its cache holds one: measured on tf2.21's load
-# cases, 692 MB after 12 models, 873 MB after 115, and each model slower than the one before (k=10 copies of
-# the zoo took 1.20x what k=1 and k=3 predict). Between two models, an executor that has served
-# RECYCLE_MODELS models, or grown by RECYCLE_GROWTH_MB since its first model (which brings TensorFlow's lazy
-# imports: Keras, XLA), is replaced by a fresh one (a TensorFlow import, ~3 s). Both are above what the
-# default run's 23 models reach: a recycle there costs more than it saves. CONFORMANCE_RECYCLE_MB overrides
-# the growth (0: a fresh executor for every model).
+START_TIMEOUT = 600.0  # seconds for the fork server to import TensorFlow, or for an executor to be ready
+# TensorFlow keeps something of every model it loaded in its process, so an executor grows with the models it
+# has served although its cache holds one (on tf2.21: 692 MB after 12 models, 873 MB after 115). Between two
+# models, an executor that has served RECYCLE_MODELS models, or grown by RECYCLE_GROWTH_MB since its first
+# model, is replaced by a fresh one, forked from the worker's fork server (see forkserver.py).
+# CONFORMANCE_RECYCLE_MB overrides the growth (0: a fresh executor for every model).
 RECYCLE_MODELS = 50
 RECYCLE_GROWTH_MB = 512.0
 RECYCLE_ENV = "CONFORMANCE_RECYCLE_MB"
 
 LOSSES_PER_MODEL = 2  # crashes or timeouts of one model before its remaining cases are not run
-STDERR_TAIL_LINES = 12
-_FATAL = re.compile(r"^F\d{4} |Check failed|\bFATAL\b|Fatal Python error|Segmentation fault|terminate called")
-_NOISE = re.compile(r"^\s*(@\s+0x|\*\*\* |PC: @|\(unknown\))")
 
 
 def recycle_limit_mb() -> float:
@@ -53,10 +43,6 @@ def recycle_limit_mb() -> float:
     if limit < 0:
         raise HarnessError("%s=%r: expected megabytes, a number of at least 0" % (RECYCLE_ENV, text))
     return limit
-
-
-class HarnessError(RuntimeError):
-    """A bug of hub-conformance itself (a Python exception in its own code), never the model's failure."""
 
 
 class ExecutorLost(Exception):
@@ -73,104 +59,36 @@ class ExecutorLost(Exception):
                                                "diagnosis": self.cause.diagnosis}}
 
 
-def set_death_signal() -> None:
-    """Linux: the executor gets SIGKILL when its worker dies, so no TensorFlow process outlives a run."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _variant_flags(variant: str) -> Tuple[bool, bool]:
     """A cluster variant (``unshared``, ``shared``, ``estimator-unshared``, ...) as (shared, estimator)."""
     return variant.split("-")[-1] == "shared", variant.startswith("estimator-")
 
 
-def _signal_name(returncode: Optional[int]) -> str:
-    if returncode is None:
-        return "no exit status"
-    if returncode < 0:
-        try:
-            return signal.Signals(-returncode).name
-        except ValueError:
-            return "signal %d" % -returncode
-    return "exit status %d" % returncode
-
-
-def stderr_evidence(text: str, lines: int = STDERR_TAIL_LINES) -> str:
-    """A dead process's last stderr lines, one line: its fatal line (if any) first, stack addresses left out."""
-    kept = [line.strip() for line in text.splitlines() if line.strip() and not _NOISE.match(line)]
-    fatal = [line for line in kept if _FATAL.search(line)]
-    kept = kept[-lines:]
-    if fatal:
-        kept = [fatal[-1]] + [line for line in kept if line != fatal[-1]]
-    return " | ".join(line[:400] for line in kept) or "(nothing on stderr)"
-
-
-class StderrFile(object):
-    """A child process's stderr in a temporary file: cleared before each request, its tail read after a death."""
-
-    def __init__(self):
-        self._file = tempfile.TemporaryFile()
-        # O_APPEND on the shared file description: the child's writes land at the end after each truncate
-        fcntl.fcntl(self._file.fileno(), fcntl.F_SETFL, fcntl.fcntl(self._file.fileno(), fcntl.F_GETFL) | os.O_APPEND)
-
-    def fileno(self) -> int:
-        return self._file.fileno()
-
-    def clear(self) -> None:
-        self._file.seek(0)
-        self._file.truncate(0)
-
-    def tail(self) -> str:
-        """The last 16 kB written."""
-        self._file.flush()
-        self._file.seek(0, os.SEEK_END)
-        size = self._file.tell()
-        self._file.seek(max(0, size - 16384))
-        return self._file.read().decode("utf-8", "replace")
-
-    def close(self) -> None:
-        self._file.close()
-
-
 class _Executor(object):
-    """One executor process and its stderr file."""
+    """One executor: a child of the fork server, and what the worker tracks of it."""
 
-    def __init__(self, setup: Dict[str, Any], env: Mapping[str, str]):
-        self.stderr = StderrFile()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "conformance.runtime.executor"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.stderr, env=dict(env), preexec_fn=set_death_signal, close_fds=True)
+    def __init__(self, process: ForkedProcess):
+        self.process = process
+        self.pid = process.pid
+        self.stderr = process.stderr
         self.ready = None  # type: Optional[Dict[str, Any]]
         self.baseline_rss_mb = None  # type: Optional[float]  # after its first model
         self.models = set()  # type: set
-        channel.send(self.process.stdin.fileno(), setup)
+
+    def send(self, message: Any) -> None:
+        channel.send(self.process.requests, message)
+
+    def receive(self, deadline: float) -> Any:
+        return channel.receive(self.process.replies, deadline)
 
     def rss_mb(self) -> Optional[float]:
-        return rss_mb(self.process.pid)
+        return rss_mb(self.pid)
 
     def kill(self) -> Optional[int]:
-        if self.process.poll() is None:
-            self.process.kill()
-        try:
-            return self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            return None
+        return self.process.kill()
 
     def close(self) -> None:
-        for stream in (self.process.stdin, self.process.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self.stderr.close()
+        self.process.close()
 
 
 class SupervisedSession(object):
@@ -185,6 +103,7 @@ class SupervisedSession(object):
         self._setup = {"matrix": os.path.abspath(matrix_path), "runtime": runtime.id, "places": dict(places),
                        "outputs": outputs}
         self._env = dict(os.environ)
+        self._forkserver = None  # type: Optional[ForkServer]  # started with the first executor
         self._executor = None  # type: Optional[_Executor]
         self._kept = ("", {})  # type: Tuple[str, Dict[Any, Any]]  # see _kept_for
         self._cluster_process = None  # type: Any  # cluster_case.ClusterProcess, started by the first cluster case
@@ -199,16 +118,21 @@ class SupervisedSession(object):
 
     # ------------------------------------------------------------------ the executor's life
     def _start(self) -> _Executor:
-        executor = _Executor(self._setup, self._env)
-        deadline = time.monotonic() + START_TIMEOUT
+        if self._forkserver is not None and not self._forkserver.alive():
+            self._forkserver.close()
+            self._forkserver = None
+        if self._forkserver is None:
+            self._forkserver = ForkServer(self._setup, self._env, START_TIMEOUT)
+        executor = _Executor(self._forkserver.fork())
         try:
-            kind, value = channel.receive(executor.process.stdout.fileno(), deadline)
-        except (channel.ChannelClosed, channel.DeadlineExceeded) as problem:
+            executor.send(self._setup)
+            kind, value = executor.receive(time.monotonic() + START_TIMEOUT)
+        except (channel.ChannelClosed, channel.DeadlineExceeded, OSError) as problem:
             returncode = executor.kill()
             text = executor.stderr.tail()
             executor.close()
             why = ("did not start within %ds" % START_TIMEOUT if isinstance(problem, channel.DeadlineExceeded)
-                   else "died while starting (%s)" % _signal_name(returncode))
+                   else "died while starting (%s)" % signal_name(returncode))
             raise HarnessError("the executor of runtime %s %s: %s" % (self.runtime.id, why, stderr_evidence(text)))
         except BaseException:  # interrupted while waiting: the starting process must not outlive us
             executor.kill()
@@ -225,6 +149,9 @@ class SupervisedSession(object):
         if self._executor is not None:
             self._executor.close()
             self._executor = None
+        if self._forkserver is not None:
+            self._forkserver.close()
+            self._forkserver = None
         if self._cluster_process is not None:
             self._cluster_process.close()
 
@@ -248,11 +175,14 @@ class SupervisedSession(object):
         executor.stderr.clear()
         limit = float(self.limit_of(model))
         deadline = time.monotonic() + limit
-        channel.send(executor.process.stdin.fileno(), (method, model.id, args))
+        sent = False
         while True:
             try:
-                kind, value = channel.receive(executor.process.stdout.fileno(), deadline)
-            except (channel.ChannelClosed, channel.DeadlineExceeded) as problem:
+                if not sent:  # an executor that died since its last request fails here (a broken pipe)
+                    executor.send((method, model.id, args))
+                    sent = True
+                kind, value = executor.receive(deadline)
+            except (channel.ChannelClosed, channel.DeadlineExceeded, OSError) as problem:
                 raise self._lost(executor, method, model, args, timed_out=isinstance(problem,
                                                                                       channel.DeadlineExceeded),
                                  limit=limit)
@@ -290,12 +220,18 @@ class SupervisedSession(object):
         self._executor = None
         self.restarts += 1
         what = "%s of %s (%s)" % (method, model.id, ", ".join(str(a) for a in args))
+        server = self._forkserver
+        if not timed_out and server is not None and not server.alive():  # its executor died with it
+            raise HarnessError("the fork server of runtime %s ended (%s) during %s, and its executor with it: "
+                               "not the model's doing. stderr: %s"
+                               % (self.runtime.id, signal_name(server.process.returncode), what,
+                                  stderr_evidence(server.stderr.tail())))
         if timed_out:
             lost = ExecutorLost("timeout", Cause("timeout", "%s did not finish within its %gs limit; killed. "
                                                             "stderr: %s" % (what, limit, evidence)))
         else:
             lost = ExecutorLost("crash", Cause("crash", "the runtime process died (%s) during %s. stderr: %s"
-                                                        % (_signal_name(returncode), what, evidence)))
+                                                        % (signal_name(returncode), what, evidence)))
         self._losses[model.id].append(lost)
         return lost
 
@@ -303,7 +239,7 @@ class SupervisedSession(object):
         """The cause of the case's failure (None when it all worked), crash and timeout included."""
         try:
             cause = self._request("probe_load", model, (api, device_name), record)
-            record(executor_pid=self._executor.process.pid)  # which process ran it (executors are recycled)
+            record(executor_pid=self._executor.pid)  # which process ran it (executors are recycled)
             return cause
         except ExecutorLost as lost:
             record(**lost.fields())
