@@ -46,10 +46,11 @@ class ForkedProcess(object):
     def kill(self) -> Optional[int]:
         """SIGKILL (harmless if it has ended already), then its exit status, or None if that cannot be had."""
         if not self._reaped:
-            try:
-                os.kill(self.pid, signal.SIGKILL)  # a child not yet reaped is a zombie at worst: the pid is ours
-            except OSError:
-                pass
+            if self.server.alive():  # then the pid is still its unreaped child (a zombie at worst), not reused
+                try:
+                    os.kill(self.pid, signal.SIGKILL)
+                except OSError:
+                    pass
             self._reap()
         return self.returncode
 
@@ -86,6 +87,7 @@ class ForkServer(object):
 
     def __init__(self, setup: Dict[str, Any], env: Mapping[str, str], start_timeout: float):
         self.stderr = StderrFile()
+        self._stderr_at_close = None  # type: Optional[str]
         self._socket, theirs = socket.socketpair()
         try:
             self.process = subprocess.Popen(
@@ -101,9 +103,8 @@ class ForkServer(object):
         except (channel.ChannelClosed, channel.DeadlineExceeded, OSError) as problem:
             why = ("did not import TensorFlow within %ds" % start_timeout
                    if isinstance(problem, channel.DeadlineExceeded) else "died while importing TensorFlow")
-            self.close()
-            raise HarnessError("the fork server of runtime %s %s: %s"
-                               % (self.runtime, why, stderr_evidence(self.stderr.tail())))
+            evidence = self._closed_with_evidence()
+            raise HarnessError("the fork server of runtime %s %s: %s" % (self.runtime, why, evidence))
         except BaseException:  # interrupted while it imports: it must not outlive us
             self.close()
             raise
@@ -146,13 +147,20 @@ class ForkServer(object):
         try:
             kind, value = channel.receive(self._socket.fileno(), time.monotonic() + REPLY_TIMEOUT)
         except (channel.ChannelClosed, channel.DeadlineExceeded) as problem:
-            self.close()
+            why = "stopped answering" if isinstance(problem, channel.DeadlineExceeded) else "died"
             raise HarnessError("the fork server of runtime %s %s: %s"
-                               % (self.runtime, "stopped answering" if isinstance(problem, channel.DeadlineExceeded)
-                                  else "died", stderr_evidence(self.stderr.tail())))
+                               % (self.runtime, why, self._closed_with_evidence()))
         if kind == "harness-error":
             raise HarnessError("the fork server of runtime %s: %s" % (self.runtime, value))
         return kind, value
+
+    def _closed_with_evidence(self) -> str:
+        self.close()
+        return stderr_evidence(self.stderr_tail())
+
+    def stderr_tail(self) -> str:
+        """The last of its stderr, also once it is closed."""
+        return self._stderr_at_close if self._stderr_at_close is not None else self.stderr.tail()
 
     def close(self) -> None:
         """End it (it ends when its socket closes; its children get SIGKILL) and wait for it."""
@@ -162,6 +170,9 @@ class ForkServer(object):
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self._stderr_at_close is None:
+            self._stderr_at_close = self.stderr.tail()
+            self.stderr.close()
 
 
 # ---------------------------------------------------------------------------------------------- process side

@@ -225,7 +225,7 @@ class SupervisedSession(object):
             raise HarnessError("the fork server of runtime %s ended (%s) during %s, and its executor with it: "
                                "not the model's doing. stderr: %s"
                                % (self.runtime.id, signal_name(server.process.returncode), what,
-                                  stderr_evidence(server.stderr.tail())))
+                                  stderr_evidence(server.stderr_tail())))
         if timed_out:
             lost = ExecutorLost("timeout", Cause("timeout", "%s did not finish within its %gs limit; killed. "
                                                             "stderr: %s" % (what, limit, evidence)))
