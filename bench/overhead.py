@@ -15,8 +15,8 @@ Both run in the same env: the framework through ``tox exec``, the twin by the en
 only ratios count) of wall time, whose ratio is held to the 1.25x target, and of CPU seconds of the whole
 process tree. The framework runs as tox runs it (xdist workers on every core), the twin in one process: the
 wall ratio is what a user waits, the CPU ratio what the framework costs beyond the work. Then where the
-difference goes: TensorFlow's import per executor, the TensorFlow seconds the framework recorded (loads,
-calls, repeats), the time in the cases beside them (.npz files, records) and outside them (start-up,
+difference goes: TensorFlow's import per worker (its fork server), the TensorFlow seconds the framework
+recorded (loads, calls, repeats), the time in the cases beside them (.npz files, records) and outside them (start-up,
 collection, teardown), and the loads per model the observations show.
 Needs the runtimes' tox envs (``tox -p`` once) and the zoo.
 """
@@ -149,12 +149,12 @@ def main():
         rows.append((runtime, ratio))
         print("%-14s %6d %8.1fs %6.1fs %5.2fx %8.1fs %6.1fs %5.2fx" % (runtime, seen["cases"], frame, bare, ratio,
                                                                       frame_cpu, bare_cpu, frame_cpu / bare_cpu))
-        print("%-14s TensorFlow: import %.1fs in the twin, once per executor (%d workers, in parallel); the work"
-              " the framework recorded %.1fs summed over its workers, the twin's %.1fs in one process"
+        print("%-14s TensorFlow: import %.1fs in the twin, once per worker (its fork server; %d workers, in "
+              "parallel); the work the framework recorded %.1fs summed over its workers, the twin's %.1fs in one process"
               % ("", figures["import_seconds"], seen["workers"], seen["tf_seconds"], figures["work_seconds"]))
         print("%-14s in the cases, beside that work: %.1fs = %.0f ms per case (describing, inputs, %d .npz of %.1f MB,"
               " records); outside the cases: %.1fs of the wall (tox exec, pytest start-up and collection, the "
-              "executor's start, teardown)"
+              "fork server's start, teardown)"
               % ("", seen["in_cases"] - seen["tf_seconds"], 1000 * (seen["in_cases"] - seen["tf_seconds"])
                  / max(1, seen["cases"]), seen["npz_files"], seen["npz_mb"], frame - seen["span"]))
         per_model = sorted(set(seen["loads"].values()))
