@@ -15,6 +15,22 @@ def test_defaults_follow_dtype():
     assert default_for("int64").exact and default_for("string").exact and default_for("bool").exact
 
 
+def test_a_steps_gradients_get_a_float32_bound_of_1e5_on_every_device():
+    """A backward pass's sums are reordered by the kernel the CPU's instruction set picks: the drift measured
+    between TF 1.15's and oneDNN's convolution gradient on an AVX2 machine passes, a planted 1e-4 change does not."""
+    for device in ("cpu", "xla", "gpu"):
+        step = tolerance_for("float32", "train.kernel:0", {}, "m", device, step=True)
+        assert (step.rtol, step.atol) == (1e-5, 1e-5), device
+    assert tolerance_for("float32", "default.y", {}, "m", "cpu") == F32, "outputs keep the float32 default"
+    reference = np.float32([-0.0178933, 0.8899172])
+    measured = reference + np.float32([1.85e-6, 1.43e-6])
+    step = default_for("float32", "cpu", step=True)
+    assert compare("train.module/conv/kernel:0", measured, reference, step).ok
+    assert not compare("train.module/conv/kernel:0", measured, reference, F32).ok
+    planted = np.float32([0.1718, 0.1112])
+    assert not compare("train.kernel:0", planted + np.float32([2.2e-5, 2.0e-5]), planted, step).ok
+
+
 def test_reference_is_the_desired_side_asymmetry():
     tolerance = Tolerance(rtol=0.1, atol=0.0)
     # |1.0 - 1.105| = 0.105: allowed 0.1 * |1.105| = 0.1105 when 1.105 is the reference, 0.1 when 1.0 is.
