@@ -10,9 +10,14 @@ order and in reverse so that the machine's drift falls on all of them alike; the
 seconds per model (from the smallest and the next k), and whether the largest k stayed within linear growth
 (target: time(k) <= fixed + 1.05 x marginal x models, i.e. 10.5 x the marginal cost of one copy at k = 10),
 in wall time and in CPU time; the same fit is made within each repeat too, whose runs follow each other
-(this machine's speed drifts within an hour: one run's CPU seconds by up to a quarter). It also prints the peak RSS of the largest process of the
-run (an executor), which must not grow with k. The copies are expected to do what their originals do (the
-zoo's expectations are widened to them), so every k's run is as green as the default run.
+(this machine's speed drifts within an hour: one run's CPU seconds by up to a quarter). It also prints the
+memory of the run, sampled from /proc: the peak resident set of its largest executor (``VmHWM``) and the
+peak of its processes' summed proportional set sizes (``Pss``: shared pages divided among their sharers),
+which must not grow with k. Not ``ru_maxrss``: an executor is forked from its worker's fork server, which
+imported TensorFlow, and a fork's resident set counts only the library pages it touches again, so the
+largest ``ru_maxrss`` is the fork server's, whatever the executors do. The copies are expected to do what
+their originals do (the zoo's expectations are widened to them), so every k's run is as green as the default
+run.
 """
 import argparse
 import json
@@ -20,6 +25,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 import yaml
@@ -31,11 +37,69 @@ from conformance.matrix import DEFAULT_MATRIX  # noqa: E402
 from conformance.run_ids import new_run_id  # noqa: E402
 
 CASE_FILES = ("cases/test_load.py", "cases/test_semantics.py")  # what bench/twin.py replays
-# Runs the command and prints the CPU seconds and the largest peak RSS (ru_maxrss, kB) of its waited-for
-# descendants: pytest, its workers and their executors.
+# Runs the command and prints the CPU seconds of its waited-for descendants: pytest, its workers, their fork
+# servers and executors.
 _MEASURE = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
             "usage = resource.getrusage(resource.RUSAGE_CHILDREN); "
-            "print('children', usage.ru_utime + usage.ru_stime, usage.ru_maxrss); sys.exit(code)")
+            "print('children', usage.ru_utime + usage.ru_stime); sys.exit(code)")
+FORK_SERVER = b"conformance.runtime.forkserver"
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as stream:
+            return stream.read()
+    except OSError:  # the process ended
+        return b""
+
+
+def _field_kb(text, name):
+    for line in text.splitlines():
+        if line.startswith(name):
+            return int(line.split()[1])
+    return 0
+
+
+def _descendants(root):
+    children = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            stat = _read("/proc/%s/stat" % name)
+            if stat:
+                children.setdefault(int(stat.rsplit(b")", 1)[1].split()[1]), []).append(int(name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+class MemorySampler(threading.Thread):
+    """Samples a process tree's memory every ``interval`` seconds until stopped: the largest peak resident
+    set of an executor (a fork of a fork server) and the peak of the tree's summed Pss, both in MB."""
+
+    def __init__(self, root, interval=0.25):
+        super().__init__(daemon=True)
+        self.root, self.interval = root, interval
+        self.executor_peak = self.pss_peak = 0.0
+        self._stopping = threading.Event()
+
+    def run(self):
+        while not self._stopping.wait(self.interval):
+            pss = 0
+            for pid in _descendants(self.root):
+                pss += _field_kb(_read("/proc/%d/smaps_rollup" % pid), b"Pss:")
+                if FORK_SERVER in _read("/proc/%d/cmdline" % pid):
+                    parent = _read("/proc/%d/stat" % pid).rsplit(b")", 1)[-1].split()[1:2]
+                    if parent and FORK_SERVER in _read("/proc/%s/cmdline" % parent[0].decode()):
+                        hwm = _field_kb(_read("/proc/%d/status" % pid), b"VmHWM:")
+                        self.executor_peak = max(self.executor_peak, hwm / 1024.0)
+            self.pss_peak = max(self.pss_peak, pss / 1024.0)
+
+    def stop(self):
+        self._stopping.set()
+        self.join()
 
 
 class _Unaliased(yaml.SafeDumper):
@@ -97,9 +161,14 @@ def run(runtime, matrix, reports):
                "--runtime=%s" % runtime, "--matrix", matrix, "-n", "auto", "--dist", "loadgroup",
                "-p", "no:cacheprovider", "--max-worker-restart=0", "--reports", reports, "-q"]
     started = time.perf_counter()
-    completed = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                universal_newlines=True)
+    sampler = MemorySampler(process.pid)
+    sampler.start()
+    output, _ = process.communicate()
     seconds = time.perf_counter() - started
+    sampler.stop()
+    completed = subprocess.CompletedProcess(command, process.returncode, output)
     measured = [line.split()[1:] for line in completed.stdout.splitlines() if line.startswith("children ")]
     cases = 0
     directory = os.path.join(reports, "runs", run_id, runtime)
@@ -113,8 +182,9 @@ def run(runtime, matrix, reports):
         summary = [line for line in completed.stdout.splitlines() if line.startswith("cases: ")]
         print("bench: the run on %s is not green (pytest exit %d): %s"
               % (matrix, completed.returncode, summary[-1] if summary else completed.stdout[-2000:]))
-    cpu, peak_kb = measured[-1]
-    return seconds, float(cpu), cases, int(peak_kb) / 1024.0
+    if not sampler.executor_peak:
+        sys.exit("bench: no executor of the run on %s was seen in /proc" % matrix)
+    return seconds, float(measured[-1][0]), cases, sampler.executor_peak, sampler.pss_peak
 
 
 def linearity(rows, column):
@@ -137,21 +207,21 @@ def main():
     os.makedirs(args.reports, exist_ok=True)
     matrices = {k: copied_matrix(os.path.join(ROOT, DEFAULT_MATRIX), k, args.reports) for k in ks}
     run(args.runtime, matrices[ks[0]][0], args.reports)
-    print("%-7s %-4s %7s %7s %9s %9s %10s  (after one warm-up run)"
-          % ("repeat", "k", "models", "cases", "wall", "CPU", "peak RSS"))
+    print("%-7s %-4s %7s %7s %9s %9s %14s %10s  (after one warm-up run)"
+          % ("repeat", "k", "models", "cases", "wall", "CPU", "executor RSS", "run PSS"))
     runs = {k: [] for k in ks}
     for repeat in range(args.repeats):
         for k in (ks if repeat % 2 == 0 else ks[::-1]):
-            seconds, cpu, cases, peak = run(args.runtime, matrices[k][0], args.reports)
-            runs[k].append({"wall": seconds, "cpu": cpu, "peak": peak, "cases": cases})
-            print("%-7d %-4d %7d %7d %8.1fs %8.1fs %7.0f MB"
-                  % (repeat + 1, k, matrices[k][1], cases, seconds, cpu, peak))
+            seconds, cpu, cases, peak, pss = run(args.runtime, matrices[k][0], args.reports)
+            runs[k].append({"wall": seconds, "cpu": cpu, "peak": peak, "pss": pss, "cases": cases})
+            print("%-7d %-4d %7d %7d %8.1fs %8.1fs %11.0f MB %7.0f MB"
+                  % (repeat + 1, k, matrices[k][1], cases, seconds, cpu, peak, pss))
     rows = [dict(k=k, models=matrices[k][1], **{column: statistics.median(r[column] for r in runs[k])
-                                                  for column in ("wall", "cpu", "peak")}) for k in ks]
+                                                  for column in ("wall", "cpu", "peak", "pss")}) for k in ks]
     print("medians of %d:" % args.repeats)
     for row in rows:
-        print("%-7s %-4d %7d %7s %8.1fs %8.1fs %7.0f MB" % ("", row["k"], row["models"], "", row["wall"], row["cpu"],
-                                                           row["peak"]))
+        print("%-7s %-4d %7d %7s %8.1fs %8.1fs %11.0f MB %7.0f MB"
+              % ("", row["k"], row["models"], "", row["wall"], row["cpu"], row["peak"], row["pss"]))
     if len(rows) >= 3:  # the fit takes the first two; the verdict needs a third
         for column, name in (("wall", "wall"), ("cpu", "CPU")):
             marginal, fixed, predicted, taken = linearity(rows, column)
@@ -170,9 +240,10 @@ def main():
                 ratios.append(taken / predicted)
             print("%s %s, each repeat's own fit: k=%d at %s of its prediction (median %.2fx)"
                   % (args.runtime, name, ks[-1], " / ".join("%.2fx" % r for r in ratios), statistics.median(ratios)))
-        peaks = [row["peak"] for row in rows]
-        print("peak RSS %s MB: %s" % (" / ".join("%.0f" % p for p in peaks),
-                                      "flat" if max(peaks) <= 1.1 * min(peaks) else "grows with k"))
+        for column, name in (("peak", "largest executor's peak RSS"), ("pss", "the run's peak PSS")):
+            peaks = [row[column] for row in rows]
+            print("%s %s MB: %s" % (name, " / ".join("%.0f" % p for p in peaks),
+                                    "flat" if max(peaks) <= 1.1 * min(peaks) else "grows with k"))
 
 
 if __name__ == "__main__":
