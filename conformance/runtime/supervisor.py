@@ -24,9 +24,13 @@ START_TIMEOUT = 600.0  # seconds for the fork server to import TensorFlow, or fo
 # TensorFlow keeps something of every model it loaded in its process, so an executor grows with the models it
 # has served although its cache holds one (on tf2.21: 692 MB after 12 models, 873 MB after 115). Between two
 # models, an executor that has served RECYCLE_MODELS models, or grown by RECYCLE_GROWTH_MB since its first
-# model, is replaced by a fresh one, forked from the worker's fork server (see forkserver.py).
+# model, is replaced by a fresh one, forked from the worker's fork server (see forkserver.py). A fork costs
+# little, so executors are replaced often enough that their peak stays that of the default run's (~12 models
+# a worker) at any matrix size. The zoo x10 on tf2.21, 50 against 10 in alternating pairs: 204.1 / 216.5 s
+# against 206.1 / 211.6 s (CPU 342 / 360 against 346 / 354 s); executors' peak 565 / 580 against 513 / 499 MB
+# (the zoo alone: 495 MB).
 # CONFORMANCE_RECYCLE_MB overrides the growth (0: a fresh executor for every model).
-RECYCLE_MODELS = 50
+RECYCLE_MODELS = 10
 RECYCLE_GROWTH_MB = 512.0
 RECYCLE_ENV = "CONFORMANCE_RECYCLE_MB"
 
