@@ -60,19 +60,15 @@ def _field_kb(text, name):
     return 0
 
 
-def _descendants(root):
-    children = {}
+def _parents():
+    """Every process's parent pid, read from /proc."""
+    parents = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
             stat = _read("/proc/%s/stat" % name)
-            if stat:
-                children.setdefault(int(stat.rsplit(b")", 1)[1].split()[1]), []).append(int(name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, ()))
-    return found
+            if stat:  # the fields after the command's closing parenthesis: state, ppid, ...
+                parents[int(name)] = int(stat.rsplit(b")", 1)[1].split()[1])
+    return parents
 
 
 class MemorySampler(threading.Thread):
@@ -87,14 +83,21 @@ class MemorySampler(threading.Thread):
 
     def run(self):
         while not self._stopping.wait(self.interval):
-            pss = 0
-            for pid in _descendants(self.root):
-                pss += _field_kb(_read("/proc/%d/smaps_rollup" % pid), b"Pss:")
-                if FORK_SERVER in _read("/proc/%d/cmdline" % pid):
-                    parent = _read("/proc/%d/stat" % pid).rsplit(b")", 1)[-1].split()[1:2]
-                    if parent and FORK_SERVER in _read("/proc/%s/cmdline" % parent[0].decode()):
-                        hwm = _field_kb(_read("/proc/%d/status" % pid), b"VmHWM:")
-                        self.executor_peak = max(self.executor_peak, hwm / 1024.0)
+            parents = _parents()
+            children = {}
+            for pid, parent in parents.items():
+                children.setdefault(parent, []).append(pid)
+            tree, todo = [], [self.root]
+            while todo:
+                pid = todo.pop()
+                tree.append(pid)
+                todo.extend(children.get(pid, ()))
+            fork_servers = {pid for pid in tree if FORK_SERVER in _read("/proc/%d/cmdline" % pid)}
+            for pid in fork_servers:
+                if parents.get(pid) in fork_servers:  # an executor
+                    hwm = _field_kb(_read("/proc/%d/status" % pid), b"VmHWM:")
+                    self.executor_peak = max(self.executor_peak, hwm / 1024.0)
+            pss = sum(_field_kb(_read("/proc/%d/smaps_rollup" % pid), b"Pss:") for pid in tree)
             self.pss_peak = max(self.pss_peak, pss / 1024.0)
 
     def stop(self):
@@ -168,8 +171,7 @@ def run(runtime, matrix, reports):
     output, _ = process.communicate()
     seconds = time.perf_counter() - started
     sampler.stop()
-    completed = subprocess.CompletedProcess(command, process.returncode, output)
-    measured = [line.split()[1:] for line in completed.stdout.splitlines() if line.startswith("children ")]
+    measured = [line.split()[1:] for line in output.splitlines() if line.startswith("children ")]
     cases = 0
     directory = os.path.join(reports, "runs", run_id, runtime)
     for name in os.listdir(directory) if os.path.isdir(directory) else []:
@@ -177,11 +179,11 @@ def run(runtime, matrix, reports):
             with open(os.path.join(directory, name)) as stream:
                 cases += len(json.load(stream).get("cases") or {})
     if not measured or not cases:
-        sys.exit("bench: the run on %s recorded nothing:\n%s" % (matrix, completed.stdout[-3000:]))
-    if completed.returncode != 0:  # the copies are expected to do what their originals do
-        summary = [line for line in completed.stdout.splitlines() if line.startswith("cases: ")]
+        sys.exit("bench: the run on %s recorded nothing:\n%s" % (matrix, output[-3000:]))
+    if process.returncode != 0:  # the copies are expected to do what their originals do
+        summary = [line for line in output.splitlines() if line.startswith("cases: ")]
         print("bench: the run on %s is not green (pytest exit %d): %s"
-              % (matrix, completed.returncode, summary[-1] if summary else completed.stdout[-2000:]))
+              % (matrix, process.returncode, summary[-1] if summary else output[-2000:]))
     if not sampler.executor_peak:
         sys.exit("bench: no executor of the run on %s was seen in /proc" % matrix)
     return seconds, float(measured[-1][0]), cases, sampler.executor_peak, sampler.pss_peak
