@@ -71,15 +71,39 @@ def _parents():
     return parents
 
 
+ROLES = ("executors", "fork servers", "workers", "controller")
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid):
+    """User + system CPU seconds of a live process, from /proc/<pid>/stat (0 once it has ended)."""
+    stat = _read("/proc/%d/stat" % pid)
+    if not stat:
+        return 0.0
+    fields = stat.rsplit(b")", 1)[1].split()  # fields 3.. of proc(5): utime and stime are 14 and 15
+    return (int(fields[11]) + int(fields[12])) / float(_TICKS)
+
+
 class MemorySampler(threading.Thread):
-    """Samples a process tree's memory every ``interval`` seconds until stopped: the largest peak resident
-    set of an executor (a fork of a fork server) and the peak of the tree's summed Pss, both in MB."""
+    """Samples a process tree every ``interval`` seconds until stopped: the largest peak resident set of an
+    executor (a fork of a fork server) and the peak of the tree's summed Pss, both in MB; and the CPU
+    seconds of each role (``cpu``: executors, fork servers, xdist workers, and the rest: pytest's controller
+    and tox), as last seen of each process (a process that ends loses at most one interval)."""
 
     def __init__(self, root, interval=0.25):
         super().__init__(daemon=True)
         self.root, self.interval = root, interval
         self.executor_peak = self.pss_peak = 0.0
+        self._last_cpu = {}  # pid -> (role, CPU seconds when last seen)
         self._stopping = threading.Event()
+
+    @property
+    def cpu(self):
+        """CPU seconds per role."""
+        totals = dict.fromkeys(ROLES, 0.0)
+        for role, seconds in self._last_cpu.values():
+            totals[role] += seconds
+        return totals
 
     def run(self):
         while not self._stopping.wait(self.interval):
@@ -93,10 +117,20 @@ class MemorySampler(threading.Thread):
                 tree.append(pid)
                 todo.extend(children.get(pid, ()))
             fork_servers = {pid for pid in tree if FORK_SERVER in _read("/proc/%d/cmdline" % pid)}
-            for pid in fork_servers:
-                if parents.get(pid) in fork_servers:  # an executor
-                    hwm = _field_kb(_read("/proc/%d/status" % pid), b"VmHWM:")
-                    self.executor_peak = max(self.executor_peak, hwm / 1024.0)
+            executors = {pid for pid in fork_servers if parents.get(pid) in fork_servers}
+            for pid in executors:
+                hwm = _field_kb(_read("/proc/%d/status" % pid), b"VmHWM:")
+                self.executor_peak = max(self.executor_peak, hwm / 1024.0)
+            workers = {parents.get(pid) for pid in fork_servers - executors}
+            for pid in tree:
+                role = ("executors" if pid in executors else "fork servers" if pid in fork_servers
+                        else "workers" if pid in workers else "controller")
+                known = self._last_cpu.get(pid, ("controller",))[0]
+                if role == "controller":  # a process once seen in a role keeps it (a zombie has no cmdline)
+                    role = known
+                seconds = _cpu_seconds(pid)
+                if seconds:
+                    self._last_cpu[pid] = (role, seconds)
             pss = sum(_field_kb(_read("/proc/%d/smaps_rollup" % pid), b"Pss:") for pid in tree)
             self.pss_peak = max(self.pss_peak, pss / 1024.0)
 
@@ -186,7 +220,7 @@ def run(runtime, matrix, reports):
               % (matrix, process.returncode, summary[-1] if summary else output[-2000:]))
     if not sampler.executor_peak:
         sys.exit("bench: no executor of the run on %s was seen in /proc" % matrix)
-    return seconds, float(measured[-1][0]), cases, sampler.executor_peak, sampler.pss_peak
+    return seconds, float(measured[-1][0]), cases, sampler.executor_peak, sampler.pss_peak, sampler.cpu
 
 
 def linearity(rows, column):
@@ -214,12 +248,13 @@ def main():
     runs = {k: [] for k in ks}
     for repeat in range(args.repeats):
         for k in (ks if repeat % 2 == 0 else ks[::-1]):
-            seconds, cpu, cases, peak, pss = run(args.runtime, matrices[k][0], args.reports)
-            runs[k].append({"wall": seconds, "cpu": cpu, "peak": peak, "pss": pss, "cases": cases})
+            seconds, cpu, cases, peak, pss, roles = run(args.runtime, matrices[k][0], args.reports)
+            runs[k].append(dict({"wall": seconds, "cpu": cpu, "peak": peak, "pss": pss, "cases": cases}, **roles))
             print("%-7d %-4d %7d %7d %8.1fs %8.1fs %11.0f MB %7.0f MB"
                   % (repeat + 1, k, matrices[k][1], cases, seconds, cpu, peak, pss))
     rows = [dict(k=k, models=matrices[k][1], **{column: statistics.median(r[column] for r in runs[k])
-                                                  for column in ("wall", "cpu", "peak", "pss")}) for k in ks]
+                                                  for column in ("wall", "cpu", "peak", "pss") + ROLES})
+            for k in ks]
     print("medians of %d:" % args.repeats)
     for row in rows:
         print("%-7s %-4d %7d %7s %8.1fs %8.1fs %11.0f MB %7.0f MB"
@@ -242,6 +277,13 @@ def main():
                 ratios.append(taken / predicted)
             print("%s %s, each repeat's own fit: k=%d at %s of its prediction (median %.2fx)"
                   % (args.runtime, name, ks[-1], " / ".join("%.2fx" % r for r in ratios), statistics.median(ratios)))
+        # Where a growth faster than linear goes: the same fit on each role's CPU seconds (sampled from /proc)
+        print("CPU seconds by process (medians; k=%d against the fit of the first two ks):" % ks[-1])
+        print("  %-13s %s %9s %9s" % ("", " ".join("%8s" % ("k=%d" % k) for k in ks), "per model", "k=%d" % ks[-1]))
+        for role in ROLES:
+            marginal, fixed, predicted, taken = linearity(rows, role)
+            print("  %-13s %s %8.3fs %8.2fx" % (role, " ".join("%7.1fs" % row[role] for row in rows), marginal,
+                                                taken / predicted if predicted > 0 else float("nan")))
         for column, name in (("peak", "largest executor's peak RSS"), ("pss", "the run's peak PSS")):
             peaks = [row[column] for row in rows]
             print("%s %s MB: %s" % (name, " / ".join("%.0f" % p for p in peaks),
