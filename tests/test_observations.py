@@ -39,6 +39,30 @@ def test_snapshot_and_journal_agree_after_close(tmp_path):
     assert snapshot["cases"]["load[49]"]["details"] == {"n": 49}
 
 
+def test_snapshots_cost_at_most_a_constant_times_the_journal(tmp_path, monkeypatch):
+    """Each snapshot rewrites the whole document: written every few seconds, they cost a run time quadratic in
+    its cases. Written once the journal has grown by as many lines as the document has cases, they cost a
+    constant times the final document, and still come (readers replay less)."""
+    monkeypatch.setattr("conformance.observations.SNAPSHOT_SECONDS", 0.0)  # time never holds one back
+    recorder = Recorder(str(tmp_path), "run1", "tf2.21", "gw0", {})
+    sizes = []
+    flush = recorder.flush
+
+    def counted_flush():
+        flush()
+        sizes.append(os.path.getsize(recorder.path))
+        assert load_document(recorder.path)["cases"] == recorder.document["cases"]
+
+    recorder.flush = counted_flush
+    for index in range(2000):
+        recorder.begin("load[%d]" % index, {"model": "m%d" % index})
+        recorder.update("load[%d]" % index, status="pass", details={"n": index})
+    recorder.close()
+    assert 5 <= len(sizes) <= 15, "about log2(4000 lines) snapshots, not one per line: %d" % len(sizes)
+    assert sum(sizes) <= 3 * sizes[-1], "the snapshots wrote %d bytes for a %d-byte document" % (sum(sizes),
+                                                                                                 sizes[-1])
+
+
 def test_outputs_are_saved_as_npz_with_strings(tmp_path):
     recorder = Recorder(str(tmp_path), "run1", "tf1.15-graph", "main", {})
     name = recorder.save_outputs("m-cpu-hub_load-default", {
