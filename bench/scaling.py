@@ -94,6 +94,7 @@ class MemorySampler(threading.Thread):
         super().__init__(daemon=True)
         self.root, self.interval = root, interval
         self.executor_peak = self.pss_peak = 0.0
+        self.pss_peaks = dict.fromkeys(ROLES, 0.0)  # MB, each role's own peak of its summed Pss
         self._last_cpu = {}  # pid -> (role, CPU seconds when last seen)
         self._stopping = threading.Event()
 
@@ -131,8 +132,13 @@ class MemorySampler(threading.Thread):
                 seconds = _cpu_seconds(pid)
                 if seconds:
                     self._last_cpu[pid] = (role, seconds)
-            pss = sum(_field_kb(_read("/proc/%d/smaps_rollup" % pid), b"Pss:") for pid in tree)
-            self.pss_peak = max(self.pss_peak, pss / 1024.0)
+            pss = dict.fromkeys(ROLES, 0.0)
+            for pid in tree:
+                role = self._last_cpu.get(pid, ("controller",))[0]
+                pss[role] += _field_kb(_read("/proc/%d/smaps_rollup" % pid), b"Pss:") / 1024.0
+            self.pss_peak = max(self.pss_peak, sum(pss.values()))
+            for role, megabytes in pss.items():
+                self.pss_peaks[role] = max(self.pss_peaks[role], megabytes)
 
     def stop(self):
         self._stopping.set()
@@ -220,7 +226,8 @@ def run(runtime, matrix, reports):
               % (matrix, process.returncode, summary[-1] if summary else output[-2000:]))
     if not sampler.executor_peak:
         sys.exit("bench: no executor of the run on %s was seen in /proc" % matrix)
-    return seconds, float(measured[-1][0]), cases, sampler.executor_peak, sampler.pss_peak, sampler.cpu
+    by_role = dict(sampler.cpu, **{"pss " + role: mb for role, mb in sampler.pss_peaks.items()})
+    return seconds, float(measured[-1][0]), cases, sampler.executor_peak, sampler.pss_peak, by_role
 
 
 def linearity(rows, column):
@@ -253,7 +260,8 @@ def main():
             print("%-7d %-4d %7d %7d %8.1fs %8.1fs %11.0f MB %7.0f MB"
                   % (repeat + 1, k, matrices[k][1], cases, seconds, cpu, peak, pss))
     rows = [dict(k=k, models=matrices[k][1], **{column: statistics.median(r[column] for r in runs[k])
-                                                  for column in ("wall", "cpu", "peak", "pss") + ROLES})
+                                                  for column in ("wall", "cpu", "peak", "pss") + ROLES
+                                                  + tuple("pss " + role for role in ROLES)})
             for k in ks]
     print("medians of %d:" % args.repeats)
     for row in rows:
@@ -284,6 +292,9 @@ def main():
             marginal, fixed, predicted, taken = linearity(rows, role)
             print("  %-13s %s %8.3fs %8.2fx" % (role, " ".join("%7.1fs" % row[role] for row in rows), marginal,
                                                 taken / predicted if predicted > 0 else float("nan")))
+        print("peak PSS by process, MB (medians; each role's own peak):")
+        for role in ROLES:
+            print("  %-13s %s" % (role, " ".join("%7.0f " % row["pss " + role] for row in rows)))
         for column, name in (("peak", "largest executor's peak RSS"), ("pss", "the run's peak PSS")):
             peaks = [row[column] for row in rows]
             print("%s %s MB: %s" % (name, " / ".join("%.0f" % p for p in peaks),
