@@ -16,7 +16,7 @@ import jsonschema
 from packaging.requirements import InvalidRequirement, Requirement
 
 from conformance import schema
-from conformance.yaml_source import Located, LocatedList, SourceError, clipped, kind_of, listed, shown
+from conformance.yaml_source import Located, LocatedList, SourceError, clipped, kind_of, shown
 
 MAX_INPUT_ELEMENTS = 10 ** 7  # an agreed input larger than this would not fit the machine
 URL_SCHEMES = ("http", "https", "gs")

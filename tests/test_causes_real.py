@@ -2,7 +2,6 @@
 that `tox -p` creates): the cause comes from the whole error and its chain, the shown line is the root cause."""
 import os
 import subprocess
-import sys
 
 import pytest
 
