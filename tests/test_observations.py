@@ -41,8 +41,8 @@ def test_snapshot_and_journal_agree_after_close(tmp_path):
 
 def test_snapshots_cost_at_most_a_constant_times_the_journal(tmp_path, monkeypatch):
     """Each snapshot rewrites the whole document: written every few seconds, they cost a run time quadratic in
-    its cases. Written once the journal has grown by as many lines as the document has cases, they cost a
-    constant times the final document, and still come (readers replay less)."""
+    its cases. Written once the journal has doubled, they cost a constant times the final document, and
+    still come (readers replay less)."""
     monkeypatch.setattr("conformance.observations.SNAPSHOT_SECONDS", 0.0)  # time never holds one back
     recorder = Recorder(str(tmp_path), "run1", "tf2.21", "gw0", {})
     sizes = []
