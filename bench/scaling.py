@@ -43,6 +43,7 @@ _MEASURE = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1
             "usage = resource.getrusage(resource.RUSAGE_CHILDREN); "
             "print('children', usage.ru_utime + usage.ru_stime); sys.exit(code)")
 FORK_SERVER = b"conformance.runtime.forkserver"
+XDIST_WORKER = b"exec(eval(sys.stdin.readline()))"  # execnet's bootstrap: an xdist worker before its fork server
 
 
 def _read(path):
@@ -123,6 +124,7 @@ class MemorySampler(threading.Thread):
                 hwm = _field_kb(_read("/proc/%d/status" % pid), b"VmHWM:")
                 self.executor_peak = max(self.executor_peak, hwm / 1024.0)
             workers = {parents.get(pid) for pid in fork_servers - executors}
+            workers.update(pid for pid in tree if XDIST_WORKER in _read("/proc/%d/cmdline" % pid))
             for pid in tree:
                 role = ("executors" if pid in executors else "fork servers" if pid in fork_servers
                         else "workers" if pid in workers else "controller")
