@@ -61,28 +61,20 @@ def _field_kb(text, name):
     return 0
 
 
-def _parents():
-    """Every process's parent pid, read from /proc."""
-    parents = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            stat = _read("/proc/%s/stat" % name)
-            if stat:  # the fields after the command's closing parenthesis: state, ppid, ...
-                parents[int(name)] = int(stat.rsplit(b")", 1)[1].split()[1])
-    return parents
-
-
 ROLES = ("executors", "fork servers", "workers", "controller")
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_seconds(pid):
-    """User + system CPU seconds of a live process, from /proc/<pid>/stat (0 once it has ended)."""
-    stat = _read("/proc/%d/stat" % pid)
-    if not stat:
-        return 0.0
-    fields = stat.rsplit(b")", 1)[1].split()  # fields 3.. of proc(5): utime and stime are 14 and 15
-    return (int(fields[11]) + int(fields[12])) / float(_TICKS)
+def _processes():
+    """Every process's parent pid and user + system CPU seconds, from one read of its /proc/<pid>/stat."""
+    found = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            stat = _read("/proc/%s/stat" % name)
+            if stat:  # fields 3.. of proc(5), after the command's closing parenthesis: ppid is 4, utime 14, stime 15
+                fields = stat.rsplit(b")", 1)[1].split()
+                found[int(name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / float(_TICKS))
+    return found
 
 
 class MemorySampler(threading.Thread):
@@ -109,7 +101,8 @@ class MemorySampler(threading.Thread):
 
     def run(self):
         while not self._stopping.wait(self.interval):
-            parents = _parents()
+            processes = _processes()
+            parents = {pid: parent for pid, (parent, _) in processes.items()}
             children = {}
             for pid, parent in parents.items():
                 children.setdefault(parent, []).append(pid)
@@ -118,20 +111,21 @@ class MemorySampler(threading.Thread):
                 pid = todo.pop()
                 tree.append(pid)
                 todo.extend(children.get(pid, ()))
-            fork_servers = {pid for pid in tree if FORK_SERVER in _read("/proc/%d/cmdline" % pid)}
+            commands = {pid: _read("/proc/%d/cmdline" % pid) for pid in tree}
+            fork_servers = {pid for pid in tree if FORK_SERVER in commands[pid]}
             executors = {pid for pid in fork_servers if parents.get(pid) in fork_servers}
             for pid in executors:
                 hwm = _field_kb(_read("/proc/%d/status" % pid), b"VmHWM:")
                 self.executor_peak = max(self.executor_peak, hwm / 1024.0)
             workers = {parents.get(pid) for pid in fork_servers - executors}
-            workers.update(pid for pid in tree if XDIST_WORKER in _read("/proc/%d/cmdline" % pid))
+            workers.update(pid for pid in tree if XDIST_WORKER in commands[pid])
             for pid in tree:
                 role = ("executors" if pid in executors else "fork servers" if pid in fork_servers
                         else "workers" if pid in workers else "controller")
                 known = self._last_cpu.get(pid, ("controller",))[0]
                 if role == "controller":  # a process once seen in a role keeps it (a zombie has no cmdline)
                     role = known
-                seconds = _cpu_seconds(pid)
+                seconds = processes.get(pid, (0, 0.0))[1]
                 if seconds:
                     self._last_cpu[pid] = (role, seconds)
             pss = dict.fromkeys(ROLES, 0.0)

@@ -9,7 +9,8 @@ One set of files per worker process, so parallel envs and workers never clobber 
   is always complete. A snapshot costs the size of the document, which is at most that of the journal
   so far, so one is written only once the journal has doubled since the last (and SNAPSHOT_SECONDS have
   passed): the snapshots of a run then cost less than twice its journal, and writing stays linear in the
-  number of cases. (Every 5 s, they cost a worker 1 s of CPU in 80 s at 2,300 cases.)
+  number of cases. (Every 5 s, at 2,300 cases a worker, they cost the workers ~1 s of an 80 s run: a 4 MB
+  document took 60 ms to dump.)
 
 A case is marked ``running`` before its model is touched: a crash or a hang leaves that mark behind.
 """

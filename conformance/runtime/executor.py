@@ -33,24 +33,25 @@ class _RelayedRecord(object):
         return self.store.save_outputs(name, arrays)
 
 
-# The matrix the fork server read, as (path, Matrix): its forks start with it. Read again by every executor,
-# a matrix of 230 models cost each 58 ms (26 ms for 23), and the executors of a run grow with its models too.
-_preloaded = None  # type: Any
+# The matrix the fork server read (the worker sends it and its executors the same setup): its forks start with
+# it. Read again by every executor, a matrix of 230 models cost each 58 ms (26 ms for 23), and the executors of
+# a run grow with its models too.
+_preloaded_matrix = None  # type: Any
 
 
 def preload(setup: Dict[str, Any]) -> None:
     """What every executor needs, imported once in the fork server: TensorFlow in the runtime's mode,
     tensorflow_hub, the probes, the matrix. No op runs here: a fork copies one thread, and TensorFlow starts
     its thread pools with its eager context, which each executor creates (its device probe)."""
-    global _preloaded
+    global _preloaded_matrix
     from conformance.matrix import load_matrix
     from conformance.runtime import tfmode
     from conformance.runtime.memory import freeze
 
     importlib.import_module("conformance.runtime.probe")  # TensorFlow and the apis
 
-    _preloaded = (setup["matrix"], load_matrix(setup["matrix"]))
-    tfmode.activate(_preloaded[1].runtime(setup["runtime"]).mode)
+    _preloaded_matrix = load_matrix(setup["matrix"])
+    tfmode.activate(_preloaded_matrix.runtime(setup["runtime"]).mode)
     tfmode.import_hub()
     try:  # hub.KerasLayer imports Keras at its first use (0.16 s and 562 modules of Keras 3 in tf2.21):
         importlib.import_module("keras")  # once here, or in every fresh executor, and for every model alike
@@ -66,8 +67,7 @@ def _serve(in_fd: int, out_fd: int) -> None:
     from conformance.runtime.apis import NotApplicable
     from conformance.runtime.probe import RuntimeSession
 
-    matrix = _preloaded[1] if _preloaded is not None and _preloaded[0] == setup["matrix"] else \
-        load_matrix(setup["matrix"])
+    matrix = _preloaded_matrix or load_matrix(setup["matrix"])
     session = RuntimeSession(matrix.runtime(setup["runtime"]), setup["places"])
     store = ArrayStore(setup["outputs"])
     session.recorder = store
