@@ -97,3 +97,56 @@ def test_cluster_cases_are_made_for_tf2_savedmodels_on_cpu_through_two_apis(writ
         "cluster[tf2_model-tf2-cpu-%s-%s]" % (api, variant)
         for api in ("hub.load", "hub.KerasLayer")
         for variant in ("unshared", "shared", "estimator-unshared", "estimator-shared"))
+
+
+@pytest.mark.tensorflow
+def test_a_cluster_process_forked_from_the_fork_server_trains_in_graph_mode_without_a_second_import(
+        zoo_dir, tmp_path):
+    """The worker's fork server (eager mode, TensorFlow imported) forks the cluster process: the same results
+    as a fresh interpreter's, a process group of its own, and a timeout or a crash costs that model alone."""
+    import signal
+    import time
+
+    from conformance.matrix import DEFAULT_MATRIX
+    from conformance.runtime.forkserver import ForkServer
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    setup = {"matrix": os.path.join(root, DEFAULT_MATRIX), "runtime": "tf2.21", "places": {"zoo": zoo_dir},
+             "outputs": str(tmp_path)}
+    server = ForkServer(setup, os.environ, start_timeout=600)
+    cluster = ClusterProcess(models_per_process=3, fork=lambda: server.fork("cluster"))
+    model = os.path.join(zoo_dir, "reusable_tf2_written")
+    try:
+        late = cluster.run(model, ["serve"], VARIANTS[:2], 0.05)
+        assert {r["outcome"] for r in late.values()} == {"timeout"}, late
+        assert gone(late["hub.load unshared"]["pid"]), "killed with its process group"
+
+        results = cluster.run(model, ["serve"], VARIANTS, 300)
+        pid = results["hub.load shared"]["pid"]
+        with open("/proc/%d/stat" % pid) as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        assert int(fields[1]) == server.pid, "a child of the fork server, not a new interpreter"
+        assert int(fields[2]) == pid, "the leader of its own process group"
+        for api in ("hub.load", "hub.KerasLayer"):
+            unshared, shared = results["%s unshared" % api], results["%s shared" % api]
+            assert unshared["outcome"] == "error", unshared
+            assert classify(unshared["type"], unshared["message"]).id == "remote-device-unshared", unshared
+            assert shared["outcome"] == "ok" and shared["loss_after"] < shared["loss_before"], shared
+
+        os.kill(pid, signal.SIGSEGV)
+        deadline = time.monotonic() + 60
+        while not gone(pid) and open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the cluster process never ended"
+            time.sleep(0.05)
+        crashed = cluster.run(model, ["serve"], VARIANTS[:1], 300)["hub.load unshared"]
+        assert crashed["outcome"] == "crash" and crashed["pid"] == pid, crashed
+        assert "exit status %d" % -signal.SIGSEGV in crashed["message"], crashed
+        assert cluster.process is None and gone(pid), "reaped through the fork server"
+
+        again = cluster.run(model, ["serve"], VARIANTS[1:2], 300)["hub.load shared"]
+        assert again["outcome"] == "ok" and again["pid"] not in (pid, late["hub.load unshared"]["pid"]), again
+        assert cluster.started == 3
+    finally:
+        cluster.close()
+        server.close()
+    assert gone(again["pid"]), "no cluster process outlives its use"

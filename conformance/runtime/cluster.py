@@ -1,6 +1,7 @@
-"""The parameter-server case of the TF Hub migration guide, in a process of its own (it imports TensorFlow).
+"""The parameter-server case of the TF Hub migration guide, in a process of its own: forked from the worker's
+fork server (``serve_forked``), or ``python -m conformance.runtime.cluster``, which imports TensorFlow itself.
 
-``python -m conformance.runtime.cluster`` reads one request per line on stdin,
+It reads one request per line (on stdin for ``-m``),
 ``{"handle": ..., "tags": ..., "variants": [[api, shared, estimator], ...]}``, and runs each variant in a fresh
 graph with a fresh ``{ps: 1, worker: 1}`` cluster of ``tf.compat.v1.train.Server`` on 127.0.0.1 ports, loads the
 model under ``replica_device_setter`` (its variables go to ``/job:ps``), builds a loss that *consumes* the
@@ -9,9 +10,10 @@ with ``minimize(var_list=...)``, and runs it in a TF1 Session on the worker, wit
 ``share_cluster_devices_in_session`` in the ConfigProto. Servers cannot be stopped in TF1: the caller
 (:mod:`conformance.runtime.cluster_case`) runs this in a process group it kills when it is done with it.
 
-Answers each request with one line ``CLUSTER-RESULT {json}`` on its stdout (anything else written there goes to
-stderr): per variant (``"<api> shared|unshared"``), ``outcome`` ok | error | skip | harness-error, the losses
-before and after the step, or the error's type and message. It ends when stdin closes.
+Answers each request with one line ``CLUSTER-RESULT {json}`` on its results stream (stdout for ``-m``; fds 1
+and 2 go to stderr, so nothing a model prints is taken for a result): per variant (``"<api> shared|unshared"``),
+``outcome`` ok | error | skip | harness-error, the losses before and after the step, or the error's type and
+message. It ends when its requests end.
 """
 from __future__ import annotations
 
@@ -183,20 +185,55 @@ def answer(request: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     return results
 
 
-def main() -> int:
-    results_out = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)  # what TensorFlow or a model prints cannot be taken for a result
-    sys.stdout = sys.stderr
+def serve(requests: Any, results_out: Any) -> None:
+    """Answers each request line of ``requests`` with a result line on ``results_out``, until it ends."""
+    for line in requests:
+        if line.strip():
+            results_out.write(RESULT_PREFIX + json.dumps(answer(json.loads(line)), sort_keys=True) + "\n")
+            results_out.flush()
+
+
+def _graph_mode() -> None:
     import tensorflow as tf
 
     from conformance.runtime.memory import freeze
 
     tf.compat.v1.disable_eager_execution()
     freeze(collect_first=False)  # TensorFlow's objects: no collection walks them again
-    for line in sys.stdin:
-        if line.strip():
-            results_out.write(RESULT_PREFIX + json.dumps(answer(json.loads(line)), sort_keys=True) + "\n")
-            results_out.flush()
+
+
+def serve_forked(in_fd: int, out_fd: int, stderr_fd: int, parent: int) -> int:
+    """The cluster process as a child of the worker's fork server ``parent``, which has imported TensorFlow
+    (no op run, so graph mode can still be chosen here): requests on ``in_fd``, results on ``out_fd``, fds 1
+    and 2 on ``stderr_fd``. It leads a process group of its own, which the worker kills when done with it."""
+    from conformance.runtime.child_process import set_death_signal
+
+    set_death_signal()
+    if os.getppid() != parent:  # the fork server died before the death signal was set
+        return 1
+    os.setsid()
+    os.dup2(stderr_fd, 2)
+    os.dup2(stderr_fd, 1)
+    os.close(stderr_fd)
+    sys.stdout = sys.stderr
+    try:
+        _graph_mode()
+        with os.fdopen(in_fd, "r") as requests, os.fdopen(out_fd, "w") as results_out:
+            serve(requests, results_out)
+    except Exception:  # noqa: BLE001 - a fault of ours goes to stderr, whose tail the worker reports
+        traceback.print_exc()
+        return 1
+    finally:
+        sys.stderr.flush()
+    return 0
+
+
+def main() -> int:
+    results_out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # what TensorFlow or a model prints cannot be taken for a result
+    sys.stdout = sys.stderr
+    _graph_mode()
+    serve(sys.stdin, results_out)
     return 0
 
 

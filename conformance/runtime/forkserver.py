@@ -10,8 +10,9 @@ Worker side (plain Python): ``ForkServer``. Process side: ``python -m conformanc
 stdin a Unix socket to the worker, serving:
 
 - the setup -> ``("ready", pid)`` once TensorFlow and the probes are imported, in the runtime's mode;
-- ``("fork",)`` with three descriptors attached (requests in, replies out, stderr) -> ``("forked", pid)``:
-  the child serves as an executor on them (``executor.serve_forked``);
+- ``("fork", kind)`` with three descriptors attached (requests in, replies out, stderr) -> ``("forked", pid)``:
+  the child serves on them as an executor (``executor.serve_forked``) or, kind ``cluster``, as the
+  parameter-server cases' process (``cluster.serve_forked``: graph mode, a process group of its own);
 - ``("reap", pid)`` -> ``("reaped", returncode)``, negative when a signal ended the child (as subprocess).
 
 Children are reaped on request only, so an exit status waits for the worker to ask; their CPU time adds to
@@ -35,11 +36,16 @@ from conformance.runtime.child_process import HarnessError, StderrFile, set_deat
 REPLY_TIMEOUT = 30.0  # seconds for a fork or a reap (a child killed with SIGKILL ends at once)
 
 
+KINDS = ("executor", "cluster")
+
+
 class ForkedProcess(object):
     """A child of the fork server: its pid, the worker's ends of its request and reply pipes, its stderr."""
 
-    def __init__(self, server: "ForkServer", pid: int, requests: int, replies: int, stderr: StderrFile):
+    def __init__(self, server: "ForkServer", pid: int, requests: int, replies: int, stderr: StderrFile,
+                 own_group: bool = False):
         self.server, self.pid, self.requests, self.replies, self.stderr = server, pid, requests, replies, stderr
+        self.own_group = own_group  # it leads a process group of its own, killed with it
         self.returncode = None  # type: Optional[int]
         self._reaped = False
 
@@ -47,6 +53,11 @@ class ForkedProcess(object):
         """SIGKILL (harmless if it has ended already), then its exit status, or None if that cannot be had."""
         if not self._reaped:
             if self.server.alive():  # then the pid is still its unreaped child (a zombie at worst), not reused
+                if self.own_group:
+                    try:
+                        os.killpg(self.pid, signal.SIGKILL)
+                    except OSError:  # not yet its group's leader (killed right after the fork)
+                        pass
                 try:
                     os.kill(self.pid, signal.SIGKILL)
                 except OSError:
@@ -115,13 +126,15 @@ class ForkServer(object):
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def fork(self) -> ForkedProcess:
-        """A new child, serving as an executor on fresh pipes and its own stderr file."""
+    def fork(self, kind: str = "executor") -> ForkedProcess:
+        """A new child, serving as an executor (or the cluster process) on fresh pipes and its own stderr file."""
+        if kind not in KINDS:
+            raise ValueError("a fork server forks one of %s, not %r" % (", ".join(KINDS), kind))
         stderr = StderrFile()
         requests_in, requests = os.pipe()
         replies, replies_out = os.pipe()
         try:
-            channel.send(self._socket.fileno(), ("fork",))
+            channel.send(self._socket.fileno(), ("fork", kind))
             reduction.sendfds(self._socket, [requests_in, replies_out, stderr.fileno()])
             kind, pid = self._reply()
         except BaseException:
@@ -132,7 +145,7 @@ class ForkServer(object):
         finally:
             os.close(requests_in)
             os.close(replies_out)
-        return ForkedProcess(self, pid, requests, replies, stderr)
+        return ForkedProcess(self, pid, requests, replies, stderr, own_group=kind == "cluster")
 
     def reap(self, pid: int) -> Optional[int]:
         """The exit status of a child (waiting for it to end), or None if the fork server cannot tell."""
@@ -197,6 +210,10 @@ def _serve(server: socket.socket) -> None:
             pid = os.fork()
             if pid == 0:
                 server.close()
+                if request[1] == "cluster":
+                    from conformance.runtime import cluster
+
+                    os._exit(cluster.serve_forked(*descriptors, parent=os.getppid()))
                 os._exit(executor.serve_forked(*descriptors, parent=os.getppid()))
             for descriptor in descriptors:
                 os.close(descriptor)

@@ -121,13 +121,20 @@ class SupervisedSession(object):
         self._mismatches = first.ready["mismatches"]
 
     # ------------------------------------------------------------------ the executor's life
-    def _start(self) -> _Executor:
+    def _live_forkserver(self) -> ForkServer:
+        """The worker's fork server, started again if it has died (a TensorFlow import)."""
         if self._forkserver is not None and not self._forkserver.alive():
             self._forkserver.close()
             self._forkserver = None
         if self._forkserver is None:
             self._forkserver = ForkServer(self._setup, self._env, START_TIMEOUT)
-        executor = _Executor(self._forkserver.fork())
+        return self._forkserver
+
+    def _fork_cluster(self) -> Any:
+        return self._live_forkserver().fork("cluster")
+
+    def _start(self) -> _Executor:
+        executor = _Executor(self._live_forkserver().fork())
         try:
             executor.send(self._setup)
             kind, value = executor.receive(time.monotonic() + START_TIMEOUT)
@@ -150,14 +157,14 @@ class SupervisedSession(object):
         return executor
 
     def close(self) -> None:
+        if self._cluster_process is not None:  # a child of the fork server, reaped through it
+            self._cluster_process.close()
         if self._executor is not None:
             self._executor.close()
             self._executor = None
         if self._forkserver is not None:
             self._forkserver.close()
             self._forkserver = None
-        if self._cluster_process is not None:
-            self._cluster_process.close()
 
     def mismatches(self) -> List[str]:
         return list(self._mismatches)
@@ -251,8 +258,8 @@ class SupervisedSession(object):
 
     def probe_cluster(self, model: Any, api: str, variant: str) -> Dict[str, Any]:
         """The parameter-server case: every variant of a model runs in the cluster process (not the executor:
-        its servers cannot be stopped, so its process group is ended when done), within the model's time
-        limit; the worker keeps the results of the current model."""
+        its servers cannot be stopped, so its process group is ended when done), forked from the fork server,
+        within the model's time limit; the worker keeps the results of the current model."""
         from conformance.cases import CLUSTER_APIS, CLUSTER_VARIANTS
         from conformance.handles import expand, loadable
         from conformance.runtime.cluster import variant_key
@@ -270,7 +277,7 @@ class SupervisedSession(object):
             else:
                 handle = loadable(expand(model.handle, self._setup["places"], model.id))
                 if self._cluster_process is None:
-                    self._cluster_process = ClusterProcess(self._env)
+                    self._cluster_process = ClusterProcess(self._env, fork=self._fork_cluster)
                 results = self._cluster_process.run(handle, model.tags, variants, self.limit_of(model))
             kept["cluster"] = results  # the model's other variants ask the executor no more
         return kept["cluster"][variant_key(api, *_variant_flags(variant))]
