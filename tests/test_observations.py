@@ -39,6 +39,28 @@ def test_snapshot_and_journal_agree_after_close(tmp_path):
     assert snapshot["cases"]["load[49]"]["details"] == {"n": 49}
 
 
+
+def test_ended_cases_kept_as_text_write_the_same_document_and_can_still_be_told_more(tmp_path):
+    """A worker keeps the cases before its current one as JSON text: the snapshot must not differ from one of
+    the dicts (same bytes as json.dumps of the whole), and a late word about an ended case is not lost."""
+    recorder = Recorder(str(tmp_path), "run1", "tf2.21", "gw0", {"tensorflow": "2.21.0", "note": '"cases":{}'})
+    recorder.begin("load[\u00e9-b]", {"model": "\u00e9", "record": {"outputs": [1.5, None], "cases": {}}})
+    recorder.update("load[\u00e9-b]", status="fail", lost="crash")
+    recorder.begin("load[a]", {"model": "a"})
+    assert list(recorder.document["cases"]) == ["load[a]"], "the ended case is no longer held as dicts"
+    assert recorder.entry("load[\u00e9-b]")["lost"] == "crash"
+    recorder.update("load[\u00e9-b]", message="told after the next case began")
+    recorder.update("load[a]", status="pass")
+    recorder.close()
+    with open(recorder.path) as stream:
+        written = stream.read()
+    whole = dict(recorder.document, cases=recorder.cases())
+    assert written == json.dumps(whole, sort_keys=True, separators=(",", ":"))
+    cases = load_document(recorder.path)["cases"]
+    assert cases["load[\u00e9-b]"] == dict(cases["load[\u00e9-b]"], status="fail", lost="crash",
+                                           message="told after the next case began", model="\u00e9")
+    assert cases["load[a]"]["status"] == "pass"
+
 def test_snapshots_cost_at_most_a_constant_times_the_journal(tmp_path, monkeypatch):
     """Each snapshot rewrites the whole document: written every few seconds, they cost a run time quadratic in
     its cases. Written once the journal has doubled, they cost a constant times the final document, and
@@ -51,7 +73,7 @@ def test_snapshots_cost_at_most_a_constant_times_the_journal(tmp_path, monkeypat
     def counted_flush():
         flush()
         sizes.append(os.path.getsize(recorder.path))
-        assert load_document(recorder.path)["cases"] == recorder.document["cases"]
+        assert load_document(recorder.path)["cases"] == recorder.cases()
 
     recorder.flush = counted_flush
     for index in range(2000):
@@ -94,7 +116,7 @@ def test_damaged_file_is_reported_not_fatal(tmp_path):
 def test_summary_counts_and_exit_status(tmp_path, capsys):
     recorder = Recorder(str(tmp_path), "run1", "tf2", "gw0", {})
     for status in ("pass", "pass", "xfail", "skip"):
-        case = "load[%s-%d]" % (status, len(recorder.document["cases"]))
+        case = "load[%s-%d]" % (status, len(recorder.cases()))
         recorder.begin(case, {})
         recorder.update(case, status=status, message="Skipped: runtime tf2 has no gpu device (probed: CPU:0)")
 

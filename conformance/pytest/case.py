@@ -66,7 +66,7 @@ class CasePlugin(object):
             message = "hub-conformance bug (not the model's failure): %s" % harness_error
             self.recorder.update(case.id, harness_traceback=str(report.longrepr)[-20000:])
         elif status == "fail":
-            status = self.recorder.document["cases"].get(case.id, {}).get("lost") or status
+            status = self.recorder.entry(case.id).get("lost") or status
         self.recorder.update(case.id, status=status, message=message, duration=round(report.duration, 6),
                              expected=case.expectation.status, nodeid=report.nodeid)
 
