@@ -4,7 +4,7 @@ import pytest
 
 from conformance.cases import refused
 from conformance.outcome import settle
-from conformance.runtime.apis import NotApplicable
+from conformance.runtime.not_applicable import NotApplicable
 
 
 def test_load(case, matrix, runtime_session, device, case_record):

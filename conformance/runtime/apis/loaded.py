@@ -6,13 +6,10 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import numpy as np
 
 from conformance.runtime.devices import Device
+from conformance.runtime.not_applicable import NotApplicable
 
 CALL = "__call__"
 HIDDEN_SIGNATURES = ("__saved_model_init_op",)
-
-
-class NotApplicable(Exception):
-    """This api cannot exercise this device in this runtime: the case is skipped with the reason."""
 
 
 class SignatureNotFound(KeyError):
