@@ -176,6 +176,30 @@ def test_without_xdist_a_models_cases_run_one_after_another(tmp_path, zoo_dir):
     assert models == sorted(models, key=models.index), "one model's cases, then the other's: %s" % models
 
 
+_MODULES_AT_THE_END = """
+import json, sys
+def pytest_sessionfinish(session):
+    with open(%r, "w") as stream:
+        json.dump(sorted(sys.modules), stream)
+"""
+
+
+def test_pytest_process_never_imports_tensorflow_numpy_or_the_apis(tmp_path, zoo_dir, monkeypatch):
+    """pytest's process only sends requests and records answers: TensorFlow runs in the executor, and numpy
+    and the apis (0.1 s of import each time, in every xdist worker too) are the executor's as well."""
+    (tmp_path / "modules_at_the_end.py").write_text(_MODULES_AT_THE_END % str(tmp_path / "modules.json"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
+    result = run_cases(tmp_path, "--runtime=tf2.21", "-k", "hazard and cpu and hub.load", "-p", "no:xdist",
+                       "-p", "modules_at_the_end", cases="cases")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "passed" in result.stdout, result.stdout[-3000:]
+    modules = json.loads((tmp_path / "modules.json").read_text())
+    assert "conformance.runtime.supervisor" in modules
+    imported = [m for m in modules
+                if m.split(".")[0] in ("numpy", "tensorflow") or m.startswith("conformance.runtime.apis")]
+    assert imported == [], "imported by pytest's process: %s" % imported[:10]
+
+
 def test_ignore_leaves_out_a_case_file(tmp_path, zoo_dir):
     """``tox -e R -- --ignore=cases/test_train.py``: pytest's own --ignore is not overruled by the plugin's
     choice of the files of its mode."""

@@ -18,7 +18,7 @@ from conformance.runtime import channel
 from conformance.runtime.child_process import HarnessError, signal_name, stderr_evidence
 from conformance.runtime.forkserver import ForkedProcess, ForkServer
 from conformance.runtime.memory import rss_mb
-from conformance.runtime.apis import NotApplicable
+from conformance.runtime.not_applicable import NotApplicable
 
 START_TIMEOUT = 600.0  # seconds for the fork server to import TensorFlow, or for an executor to be ready
 # TensorFlow keeps something of every model it loaded in its process, so an executor grows with the models it
