@@ -150,3 +150,54 @@ def test_a_cluster_process_forked_from_the_fork_server_trains_in_graph_mode_with
         cluster.close()
         server.close()
     assert gone(again["pid"]), "no cluster process outlives its use"
+
+
+_TAKEN_PORT = """
+import json, socket, sys
+from conformance.runtime import cluster
+
+taken = socket.socket()
+taken.bind(("127.0.0.1", 0))
+taken.listen(1)  # another process's server on the port the cluster was about to use
+port = taken.getsockname()[1]
+real_ports, calls = cluster._ports, []
+
+def ports(count):
+    calls.append(count)
+    free = real_ports(count)
+    return [port] + free[1:] if len(calls) <= int(sys.argv[2]) else free
+
+cluster._ports = ports
+cluster._graph_mode()
+request = {"handle": sys.argv[1], "tags": ["serve"], "variants": [["hub.load", True, False]]}
+print("RESULT " + json.dumps(cluster.answer(request)["hub.load shared"]))
+"""
+
+
+def _with_taken_port(model, times):
+    """One variant in a fresh process whose first ``times`` port picks give a port another socket holds."""
+    import json
+    import subprocess
+    import sys
+
+    completed = subprocess.run([sys.executable, "-c", _TAKEN_PORT, model, str(times)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
+    assert completed.returncode == 0 and lines, completed.stderr[-3000:]
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+@pytest.mark.tensorflow
+def test_a_port_taken_before_tensorflow_binds_it_is_tried_again_and_never_the_models_failure(zoo_dir):
+    """Six runtimes run their cluster cases at once: a port picked free can be bound by another process before
+    TensorFlow's server binds it ("Could not start gRPC server"). The variant runs again on new ports; a port
+    that never frees is a harness error, not the model's."""
+    model = os.path.join(zoo_dir, "reusable_tf2_written")
+    once = _with_taken_port(model, 1)
+    assert once["outcome"] == "ok" and once["port_attempts"] == 2, once
+    assert once["loss_after"] < once["loss_before"]
+    never = _with_taken_port(model, 99)
+    assert never["outcome"] == "harness-error" and never["port_attempts"] == 3, never
+    assert never["message"].startswith("no loopback port stayed free for the cluster's TensorFlow servers in 3 "
+                                       "tries (not the model's failure): "), never["message"]
+    assert "Could not start gRPC server" in never["message"]

@@ -32,10 +32,25 @@ RESULT_PREFIX = "CLUSTER-RESULT "
 UNKNOWN_DIM = 3
 
 
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+# A loopback port is free when it is picked, but another process (the cluster process of another runtime run
+# at the same time) can bind it before TensorFlow's server does: TensorFlow then says only "Could not start
+# gRPC server". That is ours, not the model's: the variant is tried again on new ports, and after
+# PORT_ATTEMPTS it is a harness error.
+PORT_ATTEMPTS = 3
+PORT_TAKEN = "Could not start gRPC server"
+
+
+def _ports(count: int) -> List[int]:
+    """``count`` distinct loopback ports, free when picked (all held at once, so they differ)."""
+    probes = []  # type: List[socket.socket]
+    try:
+        for _ in range(count):
+            probes.append(socket.socket())
+            probes[-1].bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def _call_arguments(tf: Any, obj: Any) -> List[Any]:
@@ -90,7 +105,8 @@ def run_estimator(handle: str, tags: Any, api: str, shared: bool) -> Dict[str, A
         arguments = _call_arguments(tf, hub.load(handle, **kwargs))
     shape = [None] + arguments[0].shape.as_list()[1:]
     batch = np.ones([2] + shape[1:], arguments[0].dtype.as_numpy_dtype)
-    cluster = {"chief": ["127.0.0.1:%d" % _port()], "ps": ["127.0.0.1:%d" % _port()]}
+    chief, ps = _ports(2)
+    cluster = {"chief": ["127.0.0.1:%d" % chief], "ps": ["127.0.0.1:%d" % ps]}
     tf1.train.Server(tf.train.ClusterSpec(cluster), job_name="ps", task_index=0)
     previous = os.environ.get("TF_CONFIG")
     os.environ["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {"type": "chief", "index": 0}})
@@ -134,7 +150,8 @@ def run(handle: str, tags: Any, api: str, shared: bool) -> Dict[str, Any]:
     import tensorflow_hub as hub
 
     tf1 = tf.compat.v1
-    cluster = tf.train.ClusterSpec({"ps": ["127.0.0.1:%d" % _port()], "worker": ["127.0.0.1:%d" % _port()]})
+    ps, worker_port = _ports(2)
+    cluster = tf.train.ClusterSpec({"ps": ["127.0.0.1:%d" % ps], "worker": ["127.0.0.1:%d" % worker_port]})
     tf1.train.Server(cluster, job_name="ps", task_index=0)
     worker = tf1.train.Server(cluster, job_name="worker", task_index=0)
     kwargs = {} if tags is None else {"tags": list(tags)}
@@ -168,18 +185,33 @@ def run(handle: str, tags: Any, api: str, shared: bool) -> Dict[str, Any]:
     return result
 
 
+def _variant(handle: str, tags: Any, api: str, shared: bool, estimator: bool) -> Dict[str, Any]:
+    try:
+        return (run_estimator if estimator else run)(handle, tags, api, shared)
+    except Exception as error:  # noqa: BLE001 - the caller classifies TensorFlow's errors; ours are ours
+        from conformance.blame import raised_by_harness
+
+        return {"outcome": "harness-error" if raised_by_harness(error) else "error",
+                "type": type(error).__name__, "message": str(error), "traceback": traceback.format_exc()[-3000:]}
+
+
+def _port_taken(result: Dict[str, Any]) -> bool:
+    return result.get("outcome") == "error" and PORT_TAKEN in str(result.get("message", ""))
+
+
 def answer(request: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
-    """Every variant of one model's request, each timed."""
+    """Every variant of one model's request, each timed; tried again on new ports where one was taken."""
     results = {}
     for api, shared, estimator in request["variants"]:
         started = time.perf_counter()
-        try:
-            result = (run_estimator if estimator else run)(request["handle"], request.get("tags"), api, shared)
-        except Exception as error:  # noqa: BLE001 - the caller classifies TensorFlow's errors; ours are ours
-            from conformance.blame import raised_by_harness
-
-            result = {"outcome": "harness-error" if raised_by_harness(error) else "error",
-                      "type": type(error).__name__, "message": str(error), "traceback": traceback.format_exc()[-3000:]}
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            result = _variant(request["handle"], request.get("tags"), api, shared, estimator)
+            if not _port_taken(result):
+                break
+        if _port_taken(result):
+            result = dict(result, outcome="harness-error", message="no loopback port stayed free for the cluster's "
+                          "TensorFlow servers in %d tries (not the model's failure): %s" % (attempt, result["message"]))
+        result["port_attempts"] = attempt
         result["seconds"] = round(time.perf_counter() - started, 3)
         results[variant_key(api, shared, estimator)] = result
     return results
