@@ -1,7 +1,10 @@
 """The parameter-server case on real TensorFlow 2.21: without share_cluster_devices_in_session the guide's
 error, with it one SGD step that lowers the loss; one process serves model after model, a model past its
 limit or a process that dies costs that model alone, and no process outlives its use."""
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -176,10 +179,6 @@ print("RESULT " + json.dumps(cluster.answer(request)["hub.load shared"]))
 
 def _with_taken_port(model, times):
     """One variant in a fresh process whose first ``times`` port picks give a port another socket holds."""
-    import json
-    import subprocess
-    import sys
-
     completed = subprocess.run([sys.executable, "-c", _TAKEN_PORT, model, str(times)], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
     lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]

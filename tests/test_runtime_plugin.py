@@ -186,7 +186,7 @@ def pytest_sessionfinish(session):
 
 def test_pytest_process_never_imports_tensorflow_numpy_or_the_apis(tmp_path, zoo_dir, monkeypatch):
     """pytest's process only sends requests and records answers: TensorFlow runs in the executor, and numpy
-    and the apis (0.1 s of import each time, in every xdist worker too) are the executor's as well."""
+    and the apis (~0.2 s with OpenBLAS's threads, in every xdist worker too) are the executor's as well."""
     (tmp_path / "modules_at_the_end.py").write_text(_MODULES_AT_THE_END % str(tmp_path / "modules.json"))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
     result = run_cases(tmp_path, "--runtime=tf2.21", "-k", "hazard and cpu and hub.load", "-p", "no:xdist",

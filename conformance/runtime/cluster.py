@@ -208,7 +208,7 @@ def answer(request: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
             result = _variant(request["handle"], request.get("tags"), api, shared, estimator)
             if not _port_taken(result):
                 break
-        if _port_taken(result):
+        else:
             result = dict(result, outcome="harness-error", message="no loopback port stayed free for the cluster's "
                           "TensorFlow servers in %d tries (not the model's failure): %s" % (attempt, result["message"]))
         result["port_attempts"] = attempt
