@@ -24,13 +24,15 @@ START_TIMEOUT = 600.0  # seconds for the fork server to import TensorFlow, or fo
 # TensorFlow keeps something of every model it loaded in its process, so an executor grows with the models it
 # has served although its cache holds one (on tf2.21: 692 MB after 12 models, 873 MB after 115). Between two
 # models, an executor that has served RECYCLE_MODELS models, or grown by RECYCLE_GROWTH_MB since its first
-# model, is replaced by a fresh one, forked from the worker's fork server (see forkserver.py). A fork costs
-# little, so executors are replaced often enough that their peak stays that of the default run's (~12 models
-# a worker) at any matrix size. The zoo x10 on tf2.21, 50 against 10 in alternating pairs: 204.1 / 216.5 s
-# against 206.1 / 211.6 s (CPU 342 / 360 against 346 / 354 s); executors' peak 565 / 580 against 513 / 499 MB
-# (the zoo alone: 495 MB).
+# model, is replaced by a fresh one, forked from the worker's fork server (see forkserver.py), so its peak
+# stays that of the default run's worker at any matrix size. Under `tox -p` a runtime's cases run in one
+# process, so that worker serves the whole zoo (23 models): with 10, it forked two more executors, each
+# faulting in its memory and warming TensorFlow up again. No recycling of the zoo against 10, the six runtimes
+# at once in alternating pairs: 58.5 / 58.3 / 60.9 s against 61.3 / 62.3 / 60.8 s (CPU 114.6 / 113.9 / 118.7
+# against 120.4 / 119.7 / 119.1 s); bench/whole_run.py went from 1.27x to 1.22x. The zoo x10 on tf2.21, 50
+# against 10: 204.1 / 216.5 s against 206.1 / 211.6 s; executors' peak 565 / 580 against 513 / 499 MB.
 # CONFORMANCE_RECYCLE_MB overrides the growth (0: a fresh executor for every model).
-RECYCLE_MODELS = 10
+RECYCLE_MODELS = 25
 RECYCLE_GROWTH_MB = 512.0
 RECYCLE_ENV = "CONFORMANCE_RECYCLE_MB"
 
