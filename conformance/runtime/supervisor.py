@@ -30,7 +30,8 @@ START_TIMEOUT = 600.0  # seconds for the fork server to import TensorFlow, or fo
 # faulting in its memory and warming TensorFlow up again. No recycling of the zoo against 10, the six runtimes
 # at once in alternating pairs: 58.5 / 58.3 / 60.9 s against 61.3 / 62.3 / 60.8 s (CPU 114.6 / 113.9 / 118.7
 # against 120.4 / 119.7 / 119.1 s); bench/whole_run.py 1.27x before, 1.22x and 1.26x in two sets after.
-# The zoo x10 on tf2.21, 50 against 10: 204.1 / 216.5 s against 206.1 / 211.6 s; executors' peak 565 / 580 against 513 / 499 MB.
+# The zoo x10 on tf2.21, 50 against 10: 204.1 / 216.5 s against 206.1 / 211.6 s; executors' peak 565 / 580
+# against 513 / 499 MB.
 # CONFORMANCE_RECYCLE_MB overrides the growth (0: a fresh executor for every model).
 RECYCLE_MODELS = 25
 RECYCLE_GROWTH_MB = 512.0
