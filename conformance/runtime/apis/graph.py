@@ -33,6 +33,12 @@ class GraphModel(Loaded):
                 self._initialized.update(op.name for op in self._initializers())  # the loader ran them
             self._initialize_new()
 
+    def new_graph(self) -> Any:
+        """For a ``build`` whose failed attempt left ops in the model's graph: the model starts again in an
+        empty graph, which the rest of ``build`` makes the default itself."""
+        self.graph = self.tf.Graph()
+        return self.graph
+
     def _initializers(self) -> List[Any]:
         tf1 = self.tf.compat.v1
         ops = flatten([v.initializer for v in tf1.global_variables()])  # a list for restored TF2 variables
