@@ -20,15 +20,19 @@ def _works(path: str, version: str) -> bool:
 
 
 def candidates(version: str) -> List[str]:
-    """Places to look, in order: PATH, pyenv's versions, uv-managed interpreters."""
-    found = []
+    """Places to look, in order: PATH, pyenv's versions, uv-managed interpreters. A pyenv shim on PATH comes
+    after pyenv's own interpreters: it is a chain of bash scripts (0.1 s on every tox command) that refuses a
+    version not selected."""
+    found, shims = [], []
+    roots = [r for r in (os.environ.get("PYENV_ROOT"), os.path.expanduser("~/.pyenv")) if r]
     on_path = shutil.which("python%s" % version)
     if on_path:
-        found.append(on_path)
-    roots = [os.environ.get("PYENV_ROOT"), os.path.expanduser("~/.pyenv")]
-    for root in [r for r in roots if r]:
+        is_shim = any(os.path.dirname(on_path) == os.path.join(root, "shims") for root in roots)
+        (shims if is_shim else found).append(on_path)
+    for root in roots:
         found.extend(sorted(glob.glob(os.path.join(root, "versions", "%s.*" % version, "bin",
                                                    "python%s" % version)), reverse=True))
+    found.extend(shims)
     uv_dir = os.path.expanduser("~/.local/share/uv/python")
     found.extend(sorted(glob.glob(os.path.join(uv_dir, "cpython-%s.*" % version, "bin", "python%s" % version)),
                         reverse=True))

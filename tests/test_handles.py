@@ -57,6 +57,21 @@ def test_find_python_skips_interpreters_that_refuse(tmp_path, monkeypatch):
     assert pythons.find_python("3.7") is None
 
 
+def test_a_pyenv_shim_on_path_is_tried_after_pyenvs_own_interpreters(tmp_path, monkeypatch):
+    root = tmp_path / "pyenv"
+    shim = root / "shims" / "python3.7"
+    real = root / "versions" / "3.7.16" / "bin" / "python3.7"
+    for path in (shim, real):
+        path.parent.mkdir(parents=True)
+        path.write_text("#!/bin/sh\necho 3.7\n")
+        path.chmod(0o755)
+    monkeypatch.setenv("PATH", str(shim.parent))
+    monkeypatch.setenv("PYENV_ROOT", str(root))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert pythons.candidates("3.7") == [str(real), str(shim)]
+    assert pythons.find_python("3.7") == str(real)
+
+
 def test_a_local_path_that_is_no_model_is_one_cause_for_every_api(tmp_path):
     """Each api words a missing or empty directory differently (error / incompatible-format /
     unresolvable-handle); the harness says it once, before any api is asked."""
