@@ -53,8 +53,11 @@ def preload(setup: Dict[str, Any]) -> None:
     _preloaded_matrix = load_matrix(setup["matrix"])
     tfmode.activate(_preloaded_matrix.runtime(setup["runtime"]).mode)
     tfmode.import_hub()
-    try:  # hub.KerasLayer imports Keras at its first use (0.16 s and 562 modules of Keras 3 in tf2.21):
-        importlib.import_module("keras")  # once here, or in every fresh executor, and for every model alike
+    # hub.KerasLayer's first load imports the `keras` package even where the layer uses tf_keras (its
+    # load_module tries `from keras.saving.legacy ...` first: 0.16 s and 562 modules of Keras 3 in tf2.21):
+    # once here, not in every fresh executor.
+    try:
+        importlib.import_module("keras")
     except ImportError:
         pass
     freeze(collect_first=False)  # TensorFlow's objects: no collection walks them again, nor copies their pages
