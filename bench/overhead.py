@@ -1,6 +1,7 @@
 """The framework against its bare twin: where a runtime's time goes beyond the TensorFlow work itself.
 
     python bench/overhead.py [--runtimes tf2.21,tf1.15-graph] [--repeats 3] [--reports DIR]
+    python bench/overhead.py --one-process  # each runtime's cases in one process, as `tox -p` runs them
     python bench/overhead.py --smoke        # one runtime, once, no targets: CI keeps the benchmark working
 
 For each runtime (default: the default runtimes of matrix.yaml), alternately, ``--repeats`` times:
@@ -13,8 +14,10 @@ For each runtime (default: the default runtimes of matrix.yaml), alternately, ``
 Both run in the same env: the framework through ``tox exec``, the twin by the env's interpreter without tox
 (``bench/bare.py``: tox's own CPU is the framework's cost, not the floor's). Prints per runtime the medians (these machines are noisy:
 only ratios count) of wall time, whose ratio is held to the 1.25x target, and of CPU seconds of the whole
-process tree. The framework runs as tox runs it (xdist workers on every core), the twin in one process: the
-wall ratio is what a user waits, the CPU ratio what the framework costs beyond the work. Then where the
+process tree. The framework runs as ``tox -e R`` runs it (xdist workers on every core), the twin in one process:
+the wall ratio is what a user waits, the CPU ratio what the framework costs beyond the work. With
+``--one-process`` the framework runs as ``tox -p`` runs each runtime (its cases in pytest's own process, the
+cores shared among the runtimes): one process against one, the stricter comparison. Then where the
 difference goes: TensorFlow's import per worker (its fork server), the TensorFlow seconds the framework
 recorded (loads, calls, repeats), the time in the cases beside them (.npz files, records) and outside them (start-up,
 collection, teardown), and the loads per model the observations show.
@@ -56,11 +59,11 @@ def run(command, env=None):
     return (time.perf_counter() - started, _children_cpu() - cpu), completed
 
 
-def framework(runtime, reports):
+def framework(runtime, reports, workers="auto"):
     run_id = new_run_id()
     env = dict(os.environ, CONFORMANCE_RUN_ID=run_id)
     seconds, completed = run(["tox", "exec", "-q", "-e", runtime, "--", "pytest", *CASE_FILES,
-                              "--runtime=%s" % runtime, "-n", "auto", "--dist", "loadgroup", "-p", "no:cacheprovider",
+                              "--runtime=%s" % runtime, "-n", workers, "--dist", "loadgroup", "-p", "no:cacheprovider",
                               "--max-worker-restart=0", "--reports", reports, "-q"], env)
     directory = os.path.join(reports, "runs", run_id, runtime)
     if not os.path.isdir(directory):
@@ -115,10 +118,10 @@ def observed(directory):
             "loads": loads, "npz_files": len(npz), "npz_mb": sum(os.path.getsize(p) for p in npz) / 1e6}
 
 
-def measure(runtime, repeats, reports):
+def measure(runtime, repeats, reports, workers="auto"):
     frames, twins, figures, seen = [], [], None, None
     for _ in range(repeats):
-        seconds, directory = framework(runtime, reports)
+        seconds, directory = framework(runtime, reports, workers)
         frames.append(seconds)
         seen = observed(directory)
         seconds, figures = twin(runtime, directory)
@@ -134,6 +137,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--reports", default=os.path.join(ROOT, "reports", "bench"))
     parser.add_argument("--smoke", action="store_true", help="one runtime, once, no target: a check that it runs")
+    parser.add_argument("--one-process", action="store_true",
+                        help="each runtime's cases in one process (-n 0), as `tox -p` runs every runtime at once")
     args = parser.parse_args()
     matrix = load_matrix(os.path.join(ROOT, DEFAULT_MATRIX))
     runtimes = args.runtimes.split(",") if args.runtimes else [r.id for r in matrix.runtimes if r.is_default]
@@ -141,10 +146,14 @@ def main():
         runtimes, args.repeats = [next(r for r in runtimes if matrix.runtime(r).mode == "eager")], 1
     header = "%-14s %6s %9s %7s %6s %9s %7s %6s" % ("runtime", "cases", "framework", "twin", "ratio", "CPU: fw",
                                                     "twin", "ratio")
+    print("the framework's cases %s; the twin in one process" % (
+        "in one process (-n 0), as `tox -p` runs each runtime" if args.one_process
+        else "on xdist workers (-n auto), as `tox -e RUNTIME` runs them"))
     print(header)
     rows = []
     for runtime in runtimes:
-        frame, frame_cpu, bare, bare_cpu, figures, seen = measure(runtime, args.repeats, args.reports)
+        frame, frame_cpu, bare, bare_cpu, figures, seen = measure(runtime, args.repeats, args.reports,
+                                                                  "0" if args.one_process else "auto")
         ratio = frame / bare
         rows.append((runtime, ratio))
         print("%-14s %6d %8.1fs %6.1fs %5.2fx %8.1fs %6.1fs %5.2fx" % (runtime, seen["cases"], frame, bare, ratio,
