@@ -110,7 +110,8 @@ def main():
     parser.add_argument("--reports", default=os.path.join(ROOT, "reports", "bench"))
     args = parser.parse_args()
     matrix = load_matrix(os.path.join(ROOT, DEFAULT_MATRIX))
-    runtimes = args.runtimes.split(",") if args.runtimes else [r.id for r in matrix.runtimes if r.is_default]
+    default_runtimes = [r.id for r in matrix.runtimes if r.is_default]
+    runtimes = args.runtimes.split(",") if args.runtimes else default_runtimes
     for runtime in runtimes:  # asked of tox once, before any timing
         interpreter_and_env(runtime)
     rows = []
@@ -130,8 +131,10 @@ def main():
                                    median([s["report"] for s, _, _, _ in rows]), median([a for _, _, a, _ in rows])))
     ratios = [sum(s.values()) / (at_once + s["compare"] + s["report"]) for s, _, at_once, _ in rows]
     ratio = median(ratios)
+    judged = sorted(runtimes) == sorted(default_runtimes)  # the target is the default run's, every runtime at once
+    verdict = ("met" if ratio <= TARGET else "missed") if judged else "judged only for the default runtimes at once"
     print("wall, framework / (twins at once + compare + report): %s; median %.2fx (target <= %.2fx: %s)"
-          % (" ".join("%.2fx" % r for r in ratios), ratio, TARGET, "met" if ratio <= TARGET else "missed"))
+          % (" ".join("%.2fx" % r for r in ratios), ratio, TARGET, verdict))
     # With every core busy, wall time follows CPU time, which this machine's drift moves far less
     cpu_ratios = [sum(c.values()) / (twins_cpu + c["compare"] + c["report"]) for _, c, _, twins_cpu in rows]
     print("CPU, the same: %s; median %.2fx (%.1f s against %.1f s)"
