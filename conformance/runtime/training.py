@@ -24,7 +24,7 @@ import numpy as np
 
 from conformance.runtime import devices
 from conformance.runtime.apis import objects
-from conformance.runtime.apis.loaded import CALL, NotApplicable, as_dict
+from conformance.runtime.apis.loaded import CALL, NotApplicable, as_dict, tags_kwargs
 from conformance.runtime.apis.tensors import identical
 
 LEARNING_RATE = 0.01
@@ -288,7 +288,7 @@ def keras_model(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], s
                 device: Optional[devices.Device] = None) -> Dict[str, Any]:
     """The guide's ``Sequential([hub.KerasLayer(handle, trainable=True), Dense(1)])``, compiled and fitted on
     one batch (a functional model of the same layers, so that any input dtype and shape fits)."""
-    kwargs = {} if tags is None else {"tags": list(tags)}  # type: Dict[str, Any]
+    kwargs = tags_kwargs(tags)
     if signature != CALL:
         kwargs.update(signature=signature, signature_outputs_as_dict=True)
     options = _keras_compile_options(tf, tf.keras, device)
@@ -358,7 +358,7 @@ def keras_frozen(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], 
     floats = [k for k in numeric if str(outputs[k]["dtype"]).startswith(("float", "bfloat", "half"))]
     if not floats:
         raise NotApplicable("signature %s has no float output for a head to learn from" % signature)
-    common = {} if tags is None else {"tags": list(tags)}  # type: Dict[str, Any]
+    common = tags_kwargs(tags)
     common["signature"] = signature
 
     def step() -> Dict[str, Any]:

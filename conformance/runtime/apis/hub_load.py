@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from conformance.runtime.apis import objects
 from conformance.runtime.apis.graph import GraphModel
-from conformance.runtime.apis.loaded import CALL, Loaded, NotApplicable, as_dict
+from conformance.runtime.apis.loaded import CALL, Loaded, NotApplicable, as_dict, tags_kwargs
 from conformance.runtime.apis.tensors import kind_of, to_numpy, to_tensor, to_tensors
 from conformance.runtime.devices import Device, compiled, placement
 
@@ -111,7 +111,7 @@ def build_in_graph(tf: Any, load: Callable[[], Any], api: str) -> Callable[[Grap
 
 
 def open_hub_load(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], device: Optional[Device]) -> Loaded:
-    kwargs = {} if tags is None else {"tags": list(tags)}
+    kwargs = tags_kwargs(tags)
     if tf.executing_eagerly():
         return EagerObject(tf, hub.load(handle, **kwargs), "hub.load")
     return GraphModel(tf, "hub.load", build_in_graph(tf, lambda: hub.load(handle, **kwargs), "hub.load"), device)

@@ -5,17 +5,13 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from conformance.runtime.apis import objects
 from conformance.runtime.apis.graph import GraphModel
-from conformance.runtime.apis.loaded import CALL, Loaded, NotApplicable, as_dict
+from conformance.runtime.apis.loaded import CALL, Loaded, NotApplicable, as_dict, tags_kwargs
 from conformance.runtime.apis.tensors import to_numpy, to_tensors
 from conformance.runtime.devices import Device, compiled, placement
 
 
-def load_kwargs(tags: Optional[Sequence[str]]) -> Dict[str, Any]:
-    return {} if tags is None else {"tags": list(tags)}
-
-
 def layer_kwargs(signature: str, tags: Optional[Sequence[str]]) -> Dict[str, Any]:
-    kwargs = load_kwargs(tags)
+    kwargs = tags_kwargs(tags)
     if signature != CALL:
         kwargs.update(signature=signature, signature_outputs_as_dict=True)
     return kwargs
@@ -62,7 +58,7 @@ class EagerKerasLayer(Loaded):
         self._calls = {}  # type: Dict[Any, Any]  # (signature, device) -> the call, compiled once for xla
         first, layer, self.resolved = first_layer(hub, handle, tags, signatures, listed)
         if self.resolved is None:
-            self.resolved = hub.load(handle, **load_kwargs(tags))
+            self.resolved = hub.load(handle, **tags_kwargs(tags))
         names = objects.signature_names(self.resolved)
         self.layers = all_layers(hub, handle, tags, signatures or names, names, (first, layer))
 
@@ -105,7 +101,7 @@ def build_in_graph(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]]
         first, layer, resolved = first_layer(hub, handle, tags, None, listed)
         if resolved is None:
             with tf.Graph().as_default():
-                resolved = hub.load(handle, **load_kwargs(tags))
+                resolved = hub.load(handle, **tags_kwargs(tags))
         names = objects.signature_names(resolved)
         if layer is None or first not in names:
             model.new_graph()

@@ -22,6 +22,11 @@ def missing(signature: str, names: Sequence[str], api: str) -> SignatureNotFound
                              % (signature, api, ", ".join(sorted(names)) or "none"))
 
 
+def tags_kwargs(tags: Optional[Sequence[str]]) -> Dict[str, Any]:
+    """``tags=`` for a loader, where the model's entry gives them (None: the loader's default)."""
+    return {} if tags is None else {"tags": list(tags)}
+
+
 def as_dict(outputs: Any) -> Dict[str, Any]:
     return dict(outputs) if isinstance(outputs, Mapping) else {"default": outputs}
 

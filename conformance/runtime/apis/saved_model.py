@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict, Optional, Sequence
 
 from conformance.runtime.apis.graph import GraphModel
 from conformance.runtime.apis.hub_load import EagerObject
-from conformance.runtime.apis.loaded import HIDDEN_SIGNATURES, Loaded, NotApplicable
+from conformance.runtime.apis.loaded import HIDDEN_SIGNATURES, Loaded, NotApplicable, tags_kwargs
 from conformance.runtime.devices import Device, placement, session_config
 
 
@@ -87,6 +87,5 @@ def build_v1_loader(tf: Any, path: str, tags: Optional[Sequence[str]], device: D
 def open_saved_model(tf: Any, path: str, tags: Optional[Sequence[str]], device: Optional[Device],
                      clear_devices: bool = False) -> Loaded:
     if tf.executing_eagerly():
-        return EagerObject(tf, tf.compat.v2.saved_model.load(path, **({} if tags is None else {"tags": list(tags)})),
-                           "saved_model")
+        return EagerObject(tf, tf.compat.v2.saved_model.load(path, **tags_kwargs(tags)), "saved_model")
     return GraphModel(tf, "saved_model", build_v1_loader(tf, path, tags, device, clear_devices), device)
