@@ -28,6 +28,8 @@ from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
+from conformance.runtime.apis.loaded import tags_kwargs
+
 RESULT_PREFIX = "CLUSTER-RESULT "
 UNKNOWN_DIM = 3
 
@@ -100,7 +102,7 @@ def run_estimator(handle: str, tags: Any, api: str, shared: bool) -> Dict[str, A
     if not hasattr(tf, "estimator") or not hasattr(getattr(tf, "estimator", None), "Estimator"):
         return {"outcome": "skip", "why": "tf.estimator is not in this TensorFlow (removed in 2.16)"}
     tf1 = tf.compat.v1
-    kwargs = {} if tags is None else {"tags": list(tags)}
+    kwargs = tags_kwargs(tags)
     with tf.Graph().as_default():
         arguments = _call_arguments(tf, hub.load(handle, **kwargs))
     shape = [None] + arguments[0].shape.as_list()[1:]
@@ -154,7 +156,7 @@ def run(handle: str, tags: Any, api: str, shared: bool) -> Dict[str, Any]:
     cluster = tf.train.ClusterSpec({"ps": ["127.0.0.1:%d" % ps], "worker": ["127.0.0.1:%d" % worker_port]})
     tf1.train.Server(cluster, job_name="ps", task_index=0)
     worker = tf1.train.Server(cluster, job_name="worker", task_index=0)
-    kwargs = {} if tags is None else {"tags": list(tags)}
+    kwargs = tags_kwargs(tags)
     with tf.Graph().as_default(), tf1.device(tf1.train.replica_device_setter(cluster=cluster)):  # vars -> ps
         obj = hub.load(handle, **kwargs)
         try:
