@@ -87,6 +87,7 @@ class Model:
     timeout: Optional[float] = None  # seconds of TensorFlow work one case may take (default: the matrix's)
     trust: bool = False  # let the model run even if its graph has file, network or process ops
     clear_devices: bool = False  # load TF1 graphs with clear_devices (drop the device pins they were saved with)
+    tags_from_files: bool = False  # not from YAML: the entry gave no tags; these are its files' default variant
     detected_signatures: Tuple[str, ...] = ()  # not from YAML: signatures with several outputs, read from its files
     single_output_signatures: Tuple[str, ...] = ()  # not from YAML: signatures with one output in every graph variant
 

@@ -13,7 +13,7 @@ import collections
 import functools
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Set
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Set
 
 import yaml
 
@@ -90,8 +90,10 @@ def read_saved_model(saved_model_pb: str) -> Any:
     return model
 
 
-def meta_graphs(model: Any, tags: Iterable[str] = ()) -> List[Any]:
-    """The meta graphs whose tags are ``tags``, else all of them."""
+def meta_graphs(model: Any, tags: Optional[Iterable[str]] = ()) -> List[Any]:
+    """The meta graphs whose tags are ``tags``, else (no such graph, or no tags given) all of them."""
+    if tags is None:
+        return list(model.meta_graphs)
     wanted = set(tags)
     return [g for g in model.meta_graphs if set(g.meta_info_def.tags) == wanted] or list(model.meta_graphs)
 
@@ -132,7 +134,7 @@ def reachable(graph: Any, signatures: Iterable[str] = None, object_functions: bo
             pending_functions.extendleft((called, origin) for called in _called_functions(node, library))
 
 
-def scan(saved_model_pb: str, tags: Iterable[str] = (), untrusted: Mapping[str, str] = None) -> List[UntrustedOp]:
+def scan(saved_model_pb: str, tags: Optional[Iterable[str]] = (), untrusted: Mapping[str, str] = None) -> List[UntrustedOp]:
     """Untrusted ops reachable in the meta graphs of ``saved_model_pb`` (those matching ``tags``, else all)."""
     untrusted = untrusted_ops() if untrusted is None else untrusted
     found = {}  # type: Dict[str, UntrustedOp]

@@ -2,6 +2,7 @@
 loadability probe of a case (load, describe, call every declared signature on the agreed inputs)."""
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import time
@@ -72,6 +73,7 @@ class RuntimeSession(object):
         self._loaded = {}  # type: Dict[Tuple[str, str], Tuple[Optional[apis.Loaded], Optional[Dict], float, bool]]
         self._findings = {}  # type: Dict[Tuple[Any, ...], Dict[str, Any]]
         self._untrusted = None  # type: Optional[List[op_scan.UntrustedOp]]
+        self._entry = None  # type: Optional[Model]
         self._graph_facts = {}  # type: Dict[str, Dict[str, Any]]
         self._frozen_first_model = False
         self._collected_at_mb = None  # type: Optional[float]
@@ -96,6 +98,38 @@ class RuntimeSession(object):
             specs[strings[0]] = {"tf_example": parsed}
         return make_inputs(model.twin or model.id, signature, description["inputs"], specs, model.batch,
                            tf_example.encode)
+
+    def entry(self, model: Model) -> Model:
+        """The model as the apis load it: an entry without ``tags`` gets the graph variant its files hold
+        (:meth:`~conformance.saved_model_header.Header.default_tags`), read once per model. Files that cannot
+        be read leave the loaders' own default (the load case says what is wrong with them)."""
+        if model.tags is not None:
+            return model
+        self._enter(model)
+        if self._entry is None:
+            tags = None
+            try:
+                pb = self._saved_model_pb(model)
+                if pb:
+                    tags = tuple(saved_model_header.read(os.path.dirname(pb)).default_tags())
+            except (saved_model_header.NotAModel, OSError):
+                pass
+            except Exception as error:  # noqa: BLE001 - unresolvable: loading says why
+                if raised_by_harness(error):
+                    raise
+            self._entry = dataclasses.replace(model, tags=tags, tags_from_files=tags is not None)
+        return self._entry
+
+    def resolved_directory(self, model: Model) -> Optional[str]:
+        """The local directory of the model's handle (a URL resolved by tensorflow_hub into its cache), or None
+        where it does not resolve to a SavedModel (its load case says why)."""
+        try:
+            pb = self._saved_model_pb(model)
+        except Exception as error:  # noqa: BLE001 - unresolvable: the load case records the error
+            if raised_by_harness(error):
+                raise
+            return None
+        return os.path.dirname(pb) if pb else None
 
     def _saved_model_pb(self, model: Model) -> Optional[str]:
         handle = self._handle(model)
@@ -216,7 +250,7 @@ class RuntimeSession(object):
         for loaded, _, _, _ in self._loaded.values():
             if loaded is not None:
                 loaded.close()
-        self._loaded, self._findings, self._graph_facts, self._untrusted = {}, {}, {}, None
+        self._loaded, self._findings, self._graph_facts, self._untrusted, self._entry = {}, {}, {}, None, None
         if self._current is not None:
             self._collect_between_models()
         self._current = model.id
@@ -252,7 +286,8 @@ class RuntimeSession(object):
             record(loaded=False, error=load_error, **self._load_arguments(model))
             return Cause(load_error["cause"], load_error["diagnosis"])
         record(loaded=True, signatures_seen=loaded.signature_names(), handle=self._handle(model),
-               tags=None if model.tags is None else list(model.tags), clear_devices=model.clear_devices)
+               tags=None if model.tags is None else list(model.tags), tags_from_files=model.tags_from_files,
+               clear_devices=model.clear_devices)
         failures = []  # type: List[Tuple[str, Cause]]
         harness_bugs = []
         signatures = {}  # type: Dict[str, Any]

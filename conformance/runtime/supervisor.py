@@ -249,6 +249,14 @@ class SupervisedSession(object):
         self._losses[model.id].append(lost)
         return lost
 
+    def resolve(self, model: Any) -> Optional[str]:
+        """The local directory of a model's handle (a URL, fetched and unpacked by the runtime), or None where
+        it does not resolve (its load case then says why)."""
+        try:
+            return self._request("resolve", model, ())
+        except (ExecutorLost, NotApplicable):
+            return None
+
     def probe_load(self, model: Any, api: str, device_name: str, record) -> Optional[Cause]:
         """The cause of the case's failure (None when it all worked), crash and timeout included."""
         try:
