@@ -16,7 +16,7 @@ class Cause:
     diagnosis: str
 
 
-_NOISE = re.compile(r"^(Graph execution error:|Detected at node |in user code:|Exception encountered when calling "
+_NOISE = re.compile(r"^(Graph execution error:|Detected at node |<stack traces unavailable>|in user code:|Exception encountered when calling "
                     r"layer|Call arguments received by layer|Traceback \(most recent call last\)|\s*\u2022 |\s*File \"|"
                     r"\s+\[\[)")
 _CHAINED = re.compile(r"^\s*(?:[\w.]+(?:Error|Exception)): (.+)$")
@@ -111,6 +111,9 @@ _RULES = [
     ("composite-signature", r"a (\w+) TensorInfo is not fed or fetched by name",
      "this api cannot feed or fetch the signature's {0} tensors by name (a limit of hub-conformance's TF1 "
      "loader, not the model's failure)"),
+    ("index-out-of-range", r"(indices\[[^\]]*\] = \S+ is (?:out of bounds|not in \[[^\]]*\))[^\n]*)",
+     "an index is out of range on the agreed inputs (generated ids or lengths the model does not take: give "
+     "their `range` or values in matrix.yaml `inputs:`): {0}"),
     ("kernel-missing", r"No OpKernel was registered to support Op '(\w+)'",
      "op {0} has no kernel in this TensorFlow build for these devices and types"),
     ("reference-typed-output", r"has a reference type (\w+)",

@@ -14,7 +14,7 @@ import numpy as np
 from conformance.blame import HarnessBug, describe, raised_by_harness
 from conformance.causes import Cause, classify_exception
 from conformance.handles import expand, is_url, loadable
-from conformance.inputs import fingerprint, make_inputs
+from conformance.inputs import Candidate, InputsUnknown, candidates, fingerprint, make_inputs
 from conformance.matrix import Model, Runtime
 from conformance.observations import safe_stem
 from conformance import saved_model_header, tf_example
@@ -25,6 +25,9 @@ from conformance.runtime.training import NotFineTunable
 from conformance.semantics import migration_snippet
 
 TIMING_REPEATS = 3
+# Failures after which the next input candidate is tried (a shape or a batch that does not fit, an index out
+# of range, an error nothing names); any other cause is the model's, whatever the inputs.
+SEARCHED_CAUSES = ("shape-mismatch", "index-out-of-range", "inputs-unknown", "error")
 
 
 def _error_record(stage: str, error: BaseException, cause: Cause) -> Dict[str, Any]:
@@ -85,19 +88,86 @@ class RuntimeSession(object):
         return tfmode.run_info(self.runtime, self.tf, self.hub,
                                {name: device.as_dict() for name, device in self.devices.items()})
 
-    def agreed_inputs(self, model: Model, signature: str, description: Dict[str, Any]) -> Dict[str, np.ndarray]:
-        """The signature's agreed inputs; a planted-change twin gets its twin's, so outputs are comparable.
-
-        Precedence: matrix.yaml's ``inputs:`` > the tf.Example parse spec read from the graph (for the one
-        string input of a signature that parses examples) > generated from the description.
-        """
+    def _specs(self, model: Model, signature: str, description: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+        """matrix.yaml's ``inputs:`` for the signature, and the tf.Example parse spec read from the graph for the
+        one string input of a signature that parses examples (where matrix.yaml does not give it)."""
         specs = dict(model.inputs.get(signature) or {})
         parsed = self.parse_specs(model).get(signature)
         strings = [name for name, info in description["inputs"].items() if info["dtype"] == "string"]
         if parsed and len(strings) == 1 and strings[0] not in specs:
             specs[strings[0]] = {"tf_example": parsed}
-        return make_inputs(model.twin or model.id, signature, description["inputs"], specs, model.batch,
+        return specs
+
+    def input_candidates(self, model: Model, signature: str, description: Dict[str, Any]) -> List[Candidate]:
+        """How the signature's inputs may be made, in the order tried (:func:`conformance.inputs.candidates`);
+        once one has run, only that one."""
+        found = self._graph_facts.setdefault("found_inputs", {}).get(signature)
+        if found is not None:
+            return [found]
+        return candidates(description["inputs"], self._specs(model, signature, description), model.batch)
+
+    def agreed_inputs(self, model: Model, signature: str, description: Dict[str, Any],
+                      candidate: Optional[Candidate] = None) -> Dict[str, np.ndarray]:
+        """The signature's agreed inputs; a planted-change twin gets its twin's, so outputs are comparable.
+
+        Precedence: matrix.yaml's ``inputs:`` > the tf.Example parse spec read from the graph (for the one
+        string input of a signature that parses examples) > generated from the description, shaped by
+        ``candidate`` (default: the one that ran for this signature, else the first to try).
+        """
+        candidate = candidate or self.input_candidates(model, signature, description)[0]
+        specs = self._specs(model, signature, description)
+        for name, spec in list(specs.items()):
+            if "tf_example" in spec and name not in (model.inputs.get(signature) or {}):
+                specs[name] = dict(spec, tf_example={
+                    key: dict(feature, shape=[candidate.varlen]) if feature.get("kind") in ("sparse", "ragged")
+                    else feature for key, feature in spec["tf_example"].items()})
+        for name, shape in candidate.shapes:
+            specs[name] = dict(specs.get(name) or {}, shape=list(shape))
+        return make_inputs(model.twin or model.id, signature, description["inputs"], specs, candidate.batch,
                            tf_example.encode)
+
+    def _first_call_that_runs(self, model: Model, signature: str, description: Dict[str, Any], loaded: apis.Loaded,
+                              device: devices.Device, fetch, seen: Dict[str, Any], cell_name: str, record,
+                              stage: Dict[str, str]):
+        """The signature called on its agreed inputs: where nothing states them all, each candidate in turn
+        until one runs (kept for the model's later checks, recorded as ``inputs_found``). Returns the inputs,
+        their feeds and the outputs; raises the first candidate's error when none runs, or InputsUnknown
+        (listing what was tried) for an input of unknown rank."""
+        tried = self.input_candidates(model, signature, description)
+        failures = []  # type: List[Tuple[Candidate, BaseException]]
+        for candidate in tried:
+            stage["now"] = "inputs"
+            inputs = self.agreed_inputs(model, signature, description, candidate)
+            seen["inputs_fingerprint"] = fingerprint(inputs)
+            seen["inputs_file"] = record.save_outputs(cell_name + ".inputs", inputs)
+            feeds = component_feeds(inputs, description["inputs"])
+            stage["now"] = "call"
+            started = time.perf_counter()
+            try:
+                outputs = loaded.call(signature, feeds, device, fetch)
+            except Exception as error:  # noqa: BLE001 - the next candidate, or the model's failure
+                if raised_by_harness(error) or len(tried) == 1:
+                    raise
+                failures.append((candidate, error))
+                if classify_exception(error).id not in SEARCHED_CAUSES:
+                    break
+                continue
+            seen["call_seconds"] = round(time.perf_counter() - started, 6)
+            self._graph_facts["found_inputs"][signature] = candidate
+            if failures or candidate.shapes or candidate != candidates(
+                    description["inputs"], self._specs(model, signature, description), model.batch)[0]:
+                seen["inputs_found"] = dict(candidate.as_dict(), tried=[
+                    "%s: %s" % (c.label(), classify_exception(e).id) for c, e in failures])
+            return inputs, feeds, outputs
+        first = failures[0][1]
+        if tried[0].shapes:
+            raise InputsUnknown("%s of signature %s %s unknown rank and no shape tried ran (%s); the first error: "
+                                "%s. Give the shape in matrix.yaml `inputs:`"
+                                % (", ".join(name for name, _ in tried[0].shapes), signature,
+                                   "has" if len(tried[0].shapes) == 1 else "have",
+                                   "; ".join("%s: %s" % (c.label(), classify_exception(e).id) for c, e in failures),
+                                   classify_exception(first).diagnosis))
+        raise first
 
     def entry(self, model: Model) -> Model:
         """The model as the apis load it: an entry without ``tags`` gets the graph variant its files hold
@@ -293,25 +363,18 @@ class RuntimeSession(object):
         signatures = {}  # type: Dict[str, Any]
         for signature in model.signatures or loaded.signature_names():
             seen = signatures[signature] = {}  # type: Dict[str, Any]
-            stage = "describe"
+            stage = {"now": "describe"}
             try:
                 description = self.describe(model, loaded, signature)
                 seen["description"] = description
-                stage = "inputs"
-                inputs = self.agreed_inputs(model, signature, description)
-                seen["inputs_fingerprint"] = fingerprint(inputs)
                 fetch = model.fetch.get(signature) if self.runtime.mode == "graph" else None
                 seen["fetched"] = list(fetch) if fetch else "all"
                 cell_name = _cell_name(model, device_name, api, signature)
-                seen["inputs_file"] = record.save_outputs(cell_name + ".inputs", inputs)
-                stage = "call"
-                started = time.perf_counter()
-                feeds = component_feeds(inputs, description["inputs"])
-                outputs = loaded.call(signature, feeds, device, fetch)
-                seen["call_seconds"] = round(time.perf_counter() - started, 6)
+                inputs, feeds, outputs = self._first_call_that_runs(model, signature, description, loaded, device,
+                                                                    fetch, seen, cell_name, record, stage)
                 seen["outputs"] = {name: _summary(value) for name, value in sorted(outputs.items())}
                 seen["outputs_file"] = record.save_outputs(cell_name, outputs)
-                stage = "repeat"
+                stage["now"] = "repeat"
                 started = time.perf_counter()
                 again = loaded.call(signature, feeds, device, fetch)
                 seen["repeat_seconds"] = round(time.perf_counter() - started, 6)
@@ -319,11 +382,11 @@ class RuntimeSession(object):
                                                 if not identical(outputs[name], again.get(name)))
             except Exception as error:  # noqa: BLE001
                 if raised_by_harness(error):  # ours: recorded, the other signatures still run
-                    seen["harness_error"] = _error_record(stage, error, Cause("harness-error", describe(error)))
-                    harness_bugs.append("signature %s, %s: %s" % (signature, stage, describe(error)))
+                    seen["harness_error"] = _error_record(stage["now"], error, Cause("harness-error", describe(error)))
+                    harness_bugs.append("signature %s, %s: %s" % (signature, stage["now"], describe(error)))
                 else:
                     cause = classify_exception(error)
-                    seen["error"] = _error_record(stage, error, cause)
+                    seen["error"] = _error_record(stage["now"], error, cause)
                     failures.append((signature, cause))
             record(signatures=signatures)
         if harness_bugs:

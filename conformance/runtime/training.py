@@ -300,6 +300,8 @@ def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, An
                 inputs_of: Callable[[], Mapping[str, np.ndarray]], described: Mapping[str, Mapping[str, Any]],
                 device: Optional[devices.Device], options: Dict[str, Any]) -> Dict[str, Any]:
     layer = hub.KerasLayer(handle, trainable=True, **kwargs)  # refuses a TF1 Hub module or a named signature
+    if not layer.trainable_weights:  # before a step that could only fail on an empty variable list
+        raise NotApplicable("the hub.KerasLayer has no trainable weights")
     name, x = _one_input(inputs_of())
     features = keras.Input(shape=x.shape[1:], dtype=tf.as_dtype(described[name]["dtype"]), name=name)
     output = layer(features)
@@ -325,8 +327,6 @@ def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, An
         draws_random = not np.array_equal(model(x, training=True), model(x, training=True))
     else:
         draws_random = bool(random_ops_behind([model.output]))
-    if not layer.trainable_weights:
-        raise NotApplicable("the hub.KerasLayer has no trainable weights")
     exported = len(list(getattr(layer.resolved_object, "regularization_losses", None) or []))  # no second load
     return _summary(layer.trainable_weights, gradients, before, after, keras.backend.batch_get_value(
         layer.trainable_weights), regularization_losses=len(model.losses), exported_regularization_losses=exported,

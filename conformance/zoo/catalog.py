@@ -61,6 +61,23 @@ ZOO = [
     ZooModel("batch_one", "conformance.zoo.tf1_signatures:build_batch_one", "tf1.15-graph", "saved_model_tf1"),
     ZooModel("unknown_rank", "conformance.zoo.tf1_signatures:build_unknown_rank", "tf1.15-graph",
              "saved_model_tf1"),
+    # Shapes of real exports, each listed in matrix.yaml as one line (id + handle).
+    ZooModel("elementwise_module", "conformance.zoo.real_exports:build_elementwise_module", "tf1.15-graph",
+             "hub_tf1"),
+    ZooModel("serve_train_graph", "conformance.zoo.real_exports:build_serve_train_graph", "tf1.15-graph",
+             "saved_model_tf1"),
+    ZooModel("no_serving_default", "conformance.zoo.real_exports:build_no_serving_default", "tf1.15-graph",
+             "saved_model_tf1"),
+    ZooModel("fixed_batch", "conformance.zoo.real_exports:build_fixed_batch", "tf1.15-graph", "saved_model_tf1"),
+    ZooModel("varlen_serving", "conformance.zoo.real_exports:build_varlen_serving", "tf1.15-graph",
+             "saved_model_tf1"),
+    ZooModel("dead_input", "conformance.zoo.real_exports_tf2:build_dead_input", "tf2.15-eager", "saved_model_v2"),
+    ZooModel("sparse_triplets", "conformance.zoo.real_exports_tf2:build_sparse_triplets", "tf2.15-eager",
+             "saved_model_v2"),
+    ZooModel("keras_two_inputs", "conformance.zoo.real_exports_tf2:build_keras_two_inputs", "tf2.15-eager",
+             "saved_model_v2"),
+    ZooModel("no_trainable", "conformance.zoo.real_exports_tf2:build_no_trainable", "tf2.15-eager",
+             "saved_model_v2"),
 ]  # type: List[ZooModel]
 
 
