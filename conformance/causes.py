@@ -114,6 +114,9 @@ _RULES = [
     ("index-out-of-range", r"(indices\[[^\]]*\] = \S+ is (?:out of bounds|not in \[[^\]]*\))[^\n]*)",
      "an index is out of range on the agreed inputs (generated ids or lengths the model does not take: give "
      "their `range` or values in matrix.yaml `inputs:`): {0}"),
+    ("keras-symbolic-call", r"Cannot convert a symbolic Tensor \(([^)]+)\) to a numpy array",
+     "Keras returned a symbolic tensor ({0}) from an eager call: TF 1.15's Keras builds a graph when a layer is "
+     "called with no input tensors (a signature without inputs), so hub.KerasLayer cannot call it eagerly"),
     ("kernel-missing", r"No OpKernel was registered to support Op '(\w+)'",
      "op {0} has no kernel in this TensorFlow build for these devices and types"),
     ("reference-typed-output", r"has a reference type (\w+)",

@@ -23,6 +23,13 @@ ONE_LINE_MODELS = """models:
   - {id: legacy_saved_model, handle: "{zoo}/legacy_saved_model"}
   - {id: estimator_tf1, handle: "{zoo}/estimator_tf1"}
   - {id: reusable_tf1_written, handle: "{zoo}/reusable_tf1_written"}
+  - {id: elementwise_module, handle: "{zoo}/elementwise_module"}
+  - {id: serve_train_graph, handle: "{zoo}/serve_train_graph"}
+  - {id: fixed_batch, handle: "{zoo}/fixed_batch"}
+  - {id: varlen_serving, handle: "{zoo}/varlen_serving"}
+  - {id: sparse_triplets, handle: "{zoo}/sparse_triplets"}
+  - {id: keras_two_inputs, handle: "{zoo}/keras_two_inputs"}
+  - {id: no_trainable, handle: "{zoo}/no_trainable"}
 """
 
 
@@ -76,6 +83,13 @@ def test_one_line_entries_run_every_check_in_tf115_graph(one_line_matrix, zoo_di
     assert cases["load[text_embed_url-tf1.15-graph-cpu-hub.Module]"]["status"] == "pass"
     assert cases["train[text_embed-tf1.15-graph-cpu-hub.Module]"]["status"] in ("pass", "xfail")
     assert "semantics[estimator_tf1-tf1.15-graph-cpu-saved_model-predict]" in cases
+    elementwise = cases["load[elementwise_module-tf1.15-graph-cpu-hub.Module]"]
+    assert elementwise["status"] == "pass", "an input of unknown rank is given a shape that runs"
+    assert elementwise["signatures"]["default"]["inputs_found"]["shapes"] == {"x": [2]}
+    both = cases["load[serve_train_graph-tf1.15-graph-cpu-saved_model]"]
+    assert both["status"] == "pass" and both["tags"] == ["serve", "train"], "the one meta graph there is"
+    assert cases["load[varlen_serving-tf1.15-graph-cpu-saved_model]"]["status"] == "pass", \
+        "one value per VarLen feature: the graph densifies it to [batch, 1]"
 
 
 def test_one_line_entries_run_every_check_in_tf221(one_line_matrix, zoo_dir, tmp_path):
@@ -87,3 +101,14 @@ def test_one_line_entries_run_every_check_in_tf221(one_line_matrix, zoo_dir, tmp
         assert loaded["status"] == "pass", (api, loaded.get("message"))
         assert loaded["tags"] == ["serve"] and loaded["tags_from_files"] is True
     assert cases["load[text_embed_url-tf2.21-cpu-hub.load]"]["tags"] == []
+    fixed = cases["load[fixed_batch-tf2.21-cpu-hub.load]"]
+    assert fixed["status"] == "pass", "an output exported for a batch of one: batch 1 is found"
+    assert fixed["signatures"]["serving_default"]["inputs_found"]["batch"] == 1
+    assert fixed["signatures"]["serving_default"]["inputs_found"]["tried"] == ["batch 2: shape-mismatch"]
+    for api in ("hub.load", "hub.KerasLayer", "saved_model"):
+        assert cases["load[sparse_triplets-tf2.21-cpu-%s]" % api]["status"] == "pass", \
+            "flattened sparse parts are fed as one consistent SparseTensor"
+        assert cases["load[keras_two_inputs-tf2.21-cpu-%s]" % api]["status"] == "pass", \
+            "__call__ gets the list of inputs it was saved with"
+    assert cases["train[no_trainable-tf2.21-cpu-hub.load]"]["status"] == "skip"
+    assert cases["cluster[no_trainable-tf2.21-cpu-hub.load-shared]"]["status"] == "skip"

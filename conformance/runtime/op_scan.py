@@ -144,3 +144,29 @@ def scan(saved_model_pb: str, tags: Optional[Iterable[str]] = (), untrusted: Map
             if op in untrusted and op not in found:
                 found[op] = UntrustedOp(op, untrusted[op], reached.where, reached.reached_from)
     return sorted(found.values(), key=lambda finding: finding.op)
+
+
+# Ops that write a variable's (or a table's) state: a signature that can reach one is stateful, and its outputs
+# may depend on how often and in which order it was called.
+STATE_WRITING_OPS = frozenset([
+    "Assign", "AssignAdd", "AssignSub", "AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp",
+    "LookupTableInsert", "LookupTableInsertV2", "LookupTableRemoveV2", "LookupTableImport", "LookupTableImportV2"])
+STATE_WRITING_PREFIXES = ("Scatter", "ResourceScatter", "Apply", "ResourceApply", "ResourceSparseApply",
+                          "SparseApply")
+
+
+def _writes_state(op: str) -> bool:
+    return op in STATE_WRITING_OPS or op.startswith(STATE_WRITING_PREFIXES)
+
+
+def variable_writes(saved_model_pb: str, tags: Optional[Iterable[str]] = ()) -> Dict[str, List[str]]:
+    """``{signature: ["OpType node", ...]}`` for the signatures of the graph variant ``tags`` choose that can
+    reach an op writing state (a variable, a table), read before the model runs."""
+    found = {}  # type: Dict[str, List[str]]
+    for graph in meta_graphs(read_saved_model(saved_model_pb), tags)[:1]:
+        for signature in graph.signature_def:
+            writes = sorted({"%s %s" % (r.node.op, r.node.name) for r in reachable(graph, [signature], False)
+                             if _writes_state(r.node.op)})
+            if writes:
+                found[signature] = writes
+    return found

@@ -225,6 +225,10 @@ class RuntimeSession(object):
         """The signatures the model's saved_model.pb names for its tags, read without loading it."""
         return self._read_graph(model, "signature_names", saved_model_header.signature_names).get("names", [])
 
+    def variable_writes(self, model: Model) -> Dict[str, List[str]]:
+        """The signatures that write state (a variable, a table), with the writing ops, read from the graph."""
+        return self._read_graph(model, "variable_writes", op_scan.variable_writes)
+
     def parse_specs(self, model: Model) -> Dict[str, Dict[str, Any]]:
         """The tf.Example features each signature parses, read from the graph."""
         return self._read_graph(model, "parse_specs", example_spec.parse_specs)
@@ -287,7 +291,10 @@ class RuntimeSession(object):
     def load(self, model: Model, api: str, device: devices.Device):
         """The model loaded through ``api``, once per worker; the cache holds only the current model."""
         self._enter(model)
-        key = (api, device.name if apis.loads_per_device(api, self.tf) else "")
+        # A model whose signatures write state gets a fresh load per device: every cell then calls its
+        # signatures in the same order from the same state, in every runtime.
+        per_device = apis.loads_per_device(api, self.tf) or bool(self.variable_writes(model))
+        key = (api, device.name if per_device else "")
         if key not in self._loaded:
             started = time.perf_counter()
             try:
@@ -363,6 +370,8 @@ class RuntimeSession(object):
         signatures = {}  # type: Dict[str, Any]
         for signature in model.signatures or loaded.signature_names():
             seen = signatures[signature] = {}  # type: Dict[str, Any]
+            if self.variable_writes(model).get(signature):
+                seen["writes_state"] = self.variable_writes(model)[signature][:20]
             stage = {"now": "describe"}
             try:
                 description = self.describe(model, loaded, signature)

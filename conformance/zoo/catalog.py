@@ -78,6 +78,10 @@ ZOO = [
              "saved_model_v2"),
     ZooModel("no_trainable", "conformance.zoo.real_exports_tf2:build_no_trainable", "tf2.15-eager",
              "saved_model_v2"),
+    ZooModel("stateful_counter", "conformance.zoo.real_exports_tf2:build_stateful_counter", "tf2.15-eager",
+             "saved_model_v2"),
+    ZooModel("train_step_signature", "conformance.zoo.real_exports_tf2:build_train_step_signature", "tf2.15-eager",
+             "saved_model_v2"),
 ]  # type: List[ZooModel]
 
 

@@ -7,7 +7,11 @@ matrix.yaml as one line:
   hand-written serving functions do): independent random parts are not a valid SparseTensor;
 - ``keras_two_inputs``: a Keras functional model with two positional inputs (a list), saved with
   ``tf.saved_model.save``: its ``__call__`` takes ``([a, b], training, mask)``;
-- ``no_trainable``: a SavedModel without trainable variables (a frozen feature extractor).
+- ``no_trainable``: a SavedModel without trainable variables (a frozen feature extractor);
+- ``stateful_counter``: ``increment`` adds to a counter variable and returns it, ``read`` returns it: outputs
+  depend on how often and in which order the signatures were called;
+- ``train_step_signature``: ``train_step`` applies one SGD step to the model's kernel and returns the loss
+  (a training signature exported for serving), beside ``serving_default``.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -81,3 +85,47 @@ class _NoTrainable(tf.Module):
 def build_no_trainable(export_dir):
     module = _NoTrainable()
     tf.saved_model.save(module, export_dir, signatures={"serving_default": module.__call__})
+
+
+class _Counter(tf.Module):
+    def __init__(self):
+        super(_Counter, self).__init__()
+        self.count = tf.Variable(0.0, trainable=False, name="count")
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def increment(self, x):
+        self.count.assign_add(1.0)
+        return {"count": tf.identity(self.count), "scaled": x * self.count}
+
+    @tf.function(input_signature=[])
+    def read(self):
+        return {"count": tf.identity(self.count)}
+
+
+def build_stateful_counter(export_dir):
+    module = _Counter()
+    tf.saved_model.save(module, export_dir, signatures={"increment": module.increment, "read": module.read})
+
+
+class _TrainStep(tf.Module):
+    def __init__(self):
+        super(_TrainStep, self).__init__()
+        self.kernel = tf.Variable(_weights(341, [4, 1]), name="kernel")
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+    def predict(self, x):
+        return {"y": tf.matmul(x, self.kernel)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x"),
+                                  tf.TensorSpec([None, 1], tf.float32, name="target")])
+    def train_step(self, x, target):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(tf.matmul(x, self.kernel) - target))
+        self.kernel.assign_sub(0.1 * tape.gradient(loss, self.kernel))
+        return {"loss": loss}
+
+
+def build_train_step_signature(export_dir):
+    module = _TrainStep()
+    tf.saved_model.save(module, export_dir, signatures={"serving_default": module.predict,
+                                                        "train_step": module.train_step})
