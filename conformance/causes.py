@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional, Pattern, Tuple
 
+from conformance import op_libraries
+
 
 @dataclass(frozen=True)
 class Cause:
@@ -169,9 +171,33 @@ _COMPILED = [(cause, re.compile(pattern, re.IGNORECASE), template)
              for cause, pattern, template in _RULES]  # type: List[Tuple[str, Pattern, str]]
 
 
+_UNREGISTERED_OP = re.compile(r"Op type not registered '([\w>]+)'")
+
+
+def unregistered_op(text: str) -> Optional[str]:
+    """The op an "Op type not registered" error names, or None."""
+    found = _UNREGISTERED_OP.search(text)
+    return found.group(1) if found else None
+
+
+def _op_library_cause(text: str) -> Optional[Cause]:
+    """An unregistered op that a known op library registers: the package to require is named."""
+    found = _UNREGISTERED_OP.search(text)
+    library = op_libraries.owner_of(found.group(1)) if found else None
+    if library is None:
+        return None
+    return Cause("op-library-unavailable", "op %s is registered by %s, which was not imported here: declare "
+                 "`requires: [%s]` for the model, so each runtime installs the build for its TensorFlow and "
+                 "imports it before the load (where it is declared already, the build here lacks the op: it "
+                 "was added in a later release)" % (found.group(1), library.name, library.name))
+
+
 def classify(error_type: str, message: str) -> Cause:
     """The cause of an error, from its type name (e.g. ``NotFoundError``) and message."""
     text = "%s: %s" % (error_type, message)
+    library = _op_library_cause(text)
+    if library is not None:
+        return library
     for cause, pattern, template in _COMPILED:
         found = pattern.search(text)
         if found:

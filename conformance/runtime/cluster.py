@@ -17,6 +17,7 @@ message. It ends when its requests end.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import socket
@@ -213,6 +214,8 @@ def _port_taken(result: Dict[str, Any]) -> bool:
 def answer(request: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     """Every variant of one model's request, each timed; tried again on new ports where one was taken."""
     results = {}
+    for module in request.get("imports") or []:  # op libraries the model needs, registered before any load
+        importlib.import_module(module)
     for api, shared, estimator in request["variants"]:
         started = time.perf_counter()
         for attempt in range(1, PORT_ATTEMPTS + 1):

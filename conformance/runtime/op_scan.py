@@ -82,6 +82,14 @@ class Reached:
 
 
 def read_saved_model(saved_model_pb: str) -> Any:
+    """The parsed SavedModel (not to be changed: the last two files read are kept, since the scan, the parse
+    specs, the composite inputs, the state writes and the op libraries each read the current model's)."""
+    stat = os.stat(saved_model_pb)
+    return _parsed(os.path.abspath(saved_model_pb), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed(saved_model_pb: str, mtime_ns: int, size: int) -> Any:
     from tensorflow.core.protobuf import saved_model_pb2  # the executor's TensorFlow reads its own protos
 
     model = saved_model_pb2.SavedModel()
@@ -170,3 +178,13 @@ def variable_writes(saved_model_pb: str, tags: Optional[Iterable[str]] = ()) -> 
             if writes:
                 found[signature] = writes
     return found
+
+
+def op_types(saved_model_pb: str, tags: Optional[Iterable[str]] = ()) -> List[str]:
+    """Every op type in the graph variant ``tags`` choose: its nodes and its function library's."""
+    found = set()  # type: Set[str]
+    for graph in meta_graphs(read_saved_model(saved_model_pb), tags)[:1]:
+        found.update(node.op for node in graph.graph_def.node)
+        for function in graph.graph_def.library.function:
+            found.update(node.op for node in function.node_def)
+    return sorted(found)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import importlib
 import os
+import sys
 import time
 import traceback
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -12,17 +14,18 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import numpy as np
 
 from conformance.blame import HarnessBug, describe, raised_by_harness
-from conformance.causes import Cause, classify_exception
+from conformance.causes import Cause, classify_exception, unregistered_op
 from conformance.handles import expand, is_url, loadable
 from conformance.inputs import Candidate, InputsUnknown, candidates, fingerprint, make_inputs
 from conformance.matrix import Model, Runtime
 from conformance.observations import safe_stem
-from conformance import saved_model_header, tf_example
+from conformance import op_libraries, saved_model_header, tf_example
 from conformance.runtime import apis, composite_spec, devices, example_spec, op_scan, tfmode
 from conformance.runtime.memory import freeze, rss_mb
 from conformance.runtime.apis.tensors import component_feeds, identical, to_tensors
 from conformance.runtime.training import NotFineTunable
 from conformance.semantics import migration_snippet
+from conformance.versions import installed_version
 
 TIMING_REPEATS = 3
 # Failures after which the next input candidate is tried (a shape or a batch that does not fit, an index out
@@ -85,8 +88,11 @@ class RuntimeSession(object):
         return tfmode.mismatches(self.runtime, self.tf, self.hub)
 
     def run_info(self) -> Dict[str, Any]:
-        return tfmode.run_info(self.runtime, self.tf, self.hub,
+        info = tfmode.run_info(self.runtime, self.tf, self.hub,
                                {name: device.as_dict() for name, device in self.devices.items()})
+        installed = {name: installed_version(name) for name in op_libraries.NAMES}
+        info["op_libraries"] = {name: version for name, version in installed.items() if version}
+        return info
 
     def _specs(self, model: Model, signature: str, description: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
         """matrix.yaml's ``inputs:`` for the signature, and the tf.Example parse spec read from the graph for the
@@ -281,6 +287,50 @@ class RuntimeSession(object):
                 self._untrusted = []
         return self._untrusted
 
+    def op_library_cause(self, model: Model) -> Optional[Cause]:
+        """Imports the op libraries the model requires (``requires:``) or its graph's ops show it needs, once per
+        model; the cause when one cannot be imported (not installed here: no build for this TensorFlow, or not
+        required; or a build that does not load in this TensorFlow)."""
+        self._enter(model)
+        if "op_library_cause" not in self._graph_facts:
+            self._graph_facts["op_library_cause"] = self._import_op_libraries(model)
+        return self._graph_facts["op_library_cause"]
+
+    def _import_op_libraries(self, model: Model) -> Optional[Cause]:
+        detected = self._read_graph(model, "op_libraries",
+                                    lambda pb, tags: op_libraries.needed_by(op_scan.op_types(pb, tags)))
+        for name in list(model.requires) + [n for n in sorted(detected) if n not in model.requires]:
+            library = op_libraries.by_name(name)
+            try:
+                importlib.import_module(library.module)
+            except Exception as error:  # noqa: BLE001 - ImportError, or its ops failing to load (undefined symbol)
+                installed = installed_version(library.name)
+                uses = " (its graph uses %s)" % ", ".join(detected[name][:3]) if name in detected else ""
+                if installed:
+                    why = ("%s %s is installed but does not load in TensorFlow %s: %s"
+                           % (library.name, installed, self.tf.__version__, classify_exception(error).diagnosis))
+                elif name not in model.requires:
+                    why = ("%s is not installed in runtime %s: declare `requires: [%s]` for model %s in "
+                           "matrix.yaml" % (library.name, self.runtime.id, library.name, model.id))
+                else:
+                    why = ("%s publishes no build for TensorFlow %s (builds for TensorFlow %s)"
+                           % (library.name, self.tf.__version__, library.published_for()))
+                return Cause("op-library-unavailable", "model %s needs %s%s: %s" % (model.id, library.name, uses,
+                                                                                  why))
+        return None
+
+    def _imported_library_lacks_op(self, cause: Cause, error: BaseException) -> Cause:
+        """An op of a known library unregistered although the library was imported: its build here lacks the
+        op (added in a later release), which the generic diagnosis cannot know."""
+        op = unregistered_op(str(error))
+        library = op_libraries.owner_of(op) if op else None
+        if cause.id != "op-library-unavailable" or library is None or library.module not in sys.modules:
+            return cause
+        return Cause(cause.id, "op %s is not registered by %s %s, imported here: that build lacks it (the op was "
+                               "added in a later release; %s's builds: TensorFlow %s)"
+                     % (op, library.name, installed_version(library.name) or "?", library.name,
+                        library.published_for()))
+
     def _untrusted_cause(self, model: Model) -> Optional[Cause]:
         found = self.untrusted_ops(model)
         if not found:
@@ -296,6 +346,12 @@ class RuntimeSession(object):
         per_device = apis.loads_per_device(api, self.tf) or bool(self.variable_writes(model))
         key = (api, device.name if per_device else "")
         if key not in self._loaded:
+            unavailable = self.op_library_cause(model)  # imported before any api reads the graph
+            if unavailable is not None:
+                self._loaded[key] = (None, {"stage": "op-libraries", "type": "OpLibraryUnavailable",
+                                            "message": unavailable.diagnosis, "cause": unavailable.id,
+                                            "diagnosis": unavailable.diagnosis}, 0.0, False)
+                return self._loaded[key]
             started = time.perf_counter()
             try:
                 handle = self._handle(model)
@@ -310,7 +366,7 @@ class RuntimeSession(object):
             except Exception as error:  # noqa: BLE001 - every load error is an outcome to record
                 if raised_by_harness(error):
                     raise
-                cause = classify_exception(error)
+                cause = self._imported_library_lacks_op(classify_exception(error), error)
                 self._loaded[key] = (None, _error_record("load", error, cause), time.perf_counter() - started,
                                      False)
             return self._loaded[key]

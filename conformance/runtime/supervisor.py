@@ -13,6 +13,7 @@ import os
 import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from conformance import op_libraries
 from conformance.causes import Cause
 from conformance.runtime import channel
 from conformance.runtime.child_process import HarnessError, signal_name, stderr_evidence
@@ -289,7 +290,8 @@ class SupervisedSession(object):
                 handle = loadable(expand(model.handle, self._setup["places"], model.id))
                 if self._cluster_process is None:
                     self._cluster_process = ClusterProcess(self._env, fork=self._fork_cluster)
-                results = self._cluster_process.run(handle, model.tags, variants, self.limit_of(model))
+                imports = [op_libraries.by_name(name).module for name in model.requires]
+                results = self._cluster_process.run(handle, model.tags, variants, self.limit_of(model), imports)
             kept["cluster"] = results  # the model's other variants ask the executor no more
         return kept["cluster"][variant_key(api, *_variant_flags(variant))]
 

@@ -6,7 +6,9 @@ import importlib.util
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
+
+from conformance import op_libraries
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,7 @@ class ZooModel:
     format: str
     archive: bool = False  # also write <name>.tar.gz (served on 127.0.0.1 for the URL path)
     kwargs: Dict[str, Any] = field(default_factory=dict, hash=False)
+    requires: Tuple[str, ...] = ()  # op libraries (conformance.op_libraries) the builder imports
 
     @property
     def module(self) -> str:
@@ -82,6 +85,9 @@ ZOO = [
              "saved_model_v2"),
     ZooModel("train_step_signature", "conformance.zoo.real_exports_tf2:build_train_step_signature", "tf2.15-eager",
              "saved_model_v2"),
+    # Needs tensorflow-text (matrix.yaml: requires), which the writer runtime installs with it.
+    ZooModel("text_ops", "conformance.zoo.op_library_models:build_text_ops", "tf2.15-eager", "saved_model_v2",
+             requires=("tensorflow-text",)),
 ]  # type: List[ZooModel]
 
 
@@ -98,6 +104,17 @@ def _source(module: str) -> bytes:
         raise ImportError("zoo builder module %r not found" % module)
     with open(spec.origin, "rb") as stream:
         return stream.read()
+
+
+def writer_pins(model: ZooModel, writer: Any) -> List[str]:
+    """What the writer runtime installs to build ``model``: its TensorFlow, tensorflow-hub and extras, and the
+    build of each op library the builder imports (not those other models of the matrix require)."""
+    builds = [op_libraries.by_name(name).build_for(writer.tensorflow_version) for name in model.requires]
+    missing = [name for name, build in zip(model.requires, builds) if build is None]
+    if missing:
+        raise ValueError("zoo model %s needs %s, which publishes no build for %s's TensorFlow"
+                         % (model.name, ", ".join(missing), writer.id))
+    return [writer.tensorflow, writer.tensorflow_hub] + list(writer.extras) + [b for b in builds if b]
 
 
 def build_hash(model: ZooModel, writer_requirements: List[str]) -> str:
