@@ -505,6 +505,8 @@ class RuntimeSession(object):
         if any(info.get("kind", "dense") != "dense" for info in description["inputs"].values()):
             raise _Skip("the training check feeds dense inputs; %s takes composite ones" % signature)
         record.update(signature=signature, mode=self.runtime.mode)
+        if self.variable_writes(model).get(signature):  # its calls move its state: losses are not comparable
+            record["writes_state"] = self.variable_writes(model)[signature][:20]
 
         def agreed() -> Dict[str, np.ndarray]:  # made once the api has taken the model (its refusal comes first)
             inputs = self.agreed_inputs(model, signature, description)
