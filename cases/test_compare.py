@@ -6,16 +6,17 @@ blessed goldens. Ids: ``test_<check>[<model>-<runtime>-<device>-<api>-<signature
 import pytest
 
 from conformance.compare import checks
-from conformance.compare.observed import variables_reference_cell
+from conformance.compare.observed import variables_reference_cell, writes_state
 from conformance.compare.goldens import GoldenError
 from conformance.outcome import settle
 
 
 def _reference(comparison, case, fingerprint):
     model = comparison.matrix.model(case.model)
+    prefer_api = case.api if writes_state(comparison.cell(case)) else None  # the same call history
     try:
         return checks.find_reference(comparison.observed, comparison.matrix, model, case.signature,
-                                     comparison.goldens, fingerprint)
+                                     comparison.goldens, fingerprint, prefer_api)
     except checks.NoReference as reason:
         pytest.skip(str(reason))
     except GoldenError as error:

@@ -40,9 +40,11 @@ class Reference:
 
 
 def find_reference(observed: Observed, matrix: Matrix, model: Model, signature: str,
-                   goldens: Optional[Goldens], fingerprint: Optional[str]) -> Reference:
+                   goldens: Optional[Goldens], fingerprint: Optional[str], prefer_api: Optional[str] = None
+                   ) -> Reference:
     """The reference cell of this run, else the golden (``goldens`` given): what every cell is held to."""
-    cell = reference_cell(observed, matrix, model, signature) if goldens is None or not goldens.forced else None
+    cell = reference_cell(observed, matrix, model, signature, prefer_api) \
+        if goldens is None or not goldens.forced else None
     if cell is not None:
         seen = cell.signature(signature)
         return Reference(cell.label(), seen.get("description"), cell.arrays(signature) or {},

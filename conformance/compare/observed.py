@@ -161,11 +161,19 @@ def default_reference_runtime(model: Model, matrix: Matrix, observed: Optional["
     return writer or matrix.runtimes[0].id
 
 
-def reference_cell(observed: Observed, matrix: Matrix, model: Model, signature: str) -> Optional[Cell]:
-    """The cpu cell of the reference runtime whose call of ``signature`` produced outputs, apis in matrix order."""
+def writes_state(cell: Cell) -> bool:
+    """Whether any signature of the cell's model writes state: then every output may depend on the calls made
+    before it, which only cells of the same api repeat alike (each hub.KerasLayer holds a copy of its own)."""
+    return any((seen or {}).get("writes_state") for seen in (cell.entry.get("signatures") or {}).values())
+
+
+def reference_cell(observed: Observed, matrix: Matrix, model: Model, signature: str,
+                   prefer_api: Optional[str] = None) -> Optional[Cell]:
+    """The cpu cell of the reference runtime whose call of ``signature`` produced outputs, ``prefer_api`` first
+    (a stateful model's cells are held to the same api's), then apis in matrix order."""
     target = matrix.model(model.twin) if model.twin else model
     runtime = default_reference_runtime(target, matrix, observed)
-    for api in matrix.apis:
+    for api in ([prefer_api] if prefer_api else []) + list(matrix.apis):
         cell = observed.cells.get((target.id, runtime, "cpu", api))
         if cell is not None and cell.signature(signature).get("outputs_file"):
             return cell
