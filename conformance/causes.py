@@ -159,7 +159,8 @@ _RULES = [
                             r"is not a directory|No such file or directory|could not be resolved)",
      "the handle could not be resolved to a model: {0}"),
     ("keras-mismatch", r"(?:Only instances of `keras\.Layer` can be added|A KerasTensor cannot be used as input to "
-                       r"a TensorFlow function|Binding inputs to tf\.function failed.*Received args: \(<KerasTensor)",
+                       r"a TensorFlow function|A KerasTensor is symbolic|"
+                       r"Binding inputs to tf\.function failed.*Received args: \(<KerasTensor)",
      "hub.KerasLayer (a tf-keras layer) in a Keras 3 model: install tf-keras and set TF_USE_LEGACY_KERAS=1"),
     ("assertion-failed", r"assertion failed:?\s*(.*)",
      "an assertion in the model failed on the agreed inputs: {0}"),
