@@ -40,7 +40,7 @@ def run(case, matrix, runtime_session, device, case_record):
 
 
 register(Check(
-    name="cluster", side="runtime", scope="cell", run=run, doc=__doc__, section="cluster",
+    name="cluster", side="runtime", case_file="test_cluster", scope="cell", run=run, doc=__doc__, section="cluster",
     causes=("no-progress",),  # and the diagnosis table's (its errors are classified as a load's are)
     where=lambda model, runtime: model.format == "saved_model_v2",
     devices=lambda runtime, devices: [d for d in devices if d == "cpu"],

@@ -66,7 +66,7 @@ class Check:
     run: Callable[..., Any]
     doc: str
     causes: Tuple[str, ...] = ()  # every cause id the check may name (expectations may name them)
-    case_file: str = ""  # cases/<case_file>.py collects it (default: test_compare, or test_<name>)
+    case_file: str = ""  # cases/<case_file>.py collects it (default: test_compare, or test_runtime)
     suite: str = "runtime"
     section: Optional[str] = None
     failure_status: str = "fail"  # what results.json calls its fail/xfail (repeat: nondeterministic)
@@ -85,7 +85,7 @@ class Check:
 
     @property
     def file(self) -> str:
-        return self.case_file or ("test_compare" if self.side == "compare" else "test_%s" % self.name)
+        return self.case_file or ("test_compare" if self.side == "compare" else "test_runtime")
 
 
 _CHECKS = {}  # type: Dict[str, Check]
@@ -161,8 +161,11 @@ def suite_of(name: str) -> str:
 
 
 def case_files() -> Dict[str, str]:
-    """``{"test_load.py": "runtime", ..., "test_compare.py": "compare"}``: each case file and its side."""
-    return {c.file + ".py": c.side for c in all_checks()}
+    """``{"test_load.py": "runtime", ..., "test_compare.py": "compare"}``: each case file and its side (the
+    two default files, test_runtime.py and test_compare.py, even while no check falls back to them)."""
+    files = {"test_runtime.py": "runtime", "test_compare.py": "compare"}
+    files.update((c.file + ".py", c.side) for c in all_checks())
+    return files
 
 
 def case_functions(case_file: str) -> Dict[str, Callable[..., Any]]:

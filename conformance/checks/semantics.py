@@ -38,5 +38,5 @@ def run(case, matrix, runtime_session, device, case_record):
     settle(case.id, case.expectation, cause)
 
 
-register(Check(name="semantics", side="runtime", scope="signature", run=run, doc=__doc__,
+register(Check(name="semantics", side="runtime", case_file="test_semantics", scope="signature", run=run, doc=__doc__,
                causes=("migration-hazard",), signatures=several_outputs))

@@ -68,7 +68,7 @@ def _variants(api, device, signatures):
 
 
 register(Check(
-    name="train", side="runtime", scope="cell", run=run, doc=__doc__, section="compat_train",
+    name="train", side="runtime", case_file="test_train", scope="cell", run=run, doc=__doc__, section="compat_train",
     causes=("no-progress", "gradient-missing", "gradient-not-finite", "regularization-lost", "update-ops-ignored",
             "output-key-mismatch", "frozen-layer-trained", "fine-tune-unsupported"),
     devices=_devices, variants=_variants))
