@@ -5,7 +5,7 @@ Checks JSON Schema cannot spell are named formats (``requirement``, ``handle``, 
 """
 from __future__ import annotations
 
-from conformance import causes
+from conformance import causes, op_libraries
 
 DEVICES = ["cpu", "xla", "gpu"]
 APIS = ["hub.Module", "hub.load", "hub.KerasLayer", "saved_model"]
@@ -113,6 +113,7 @@ MODEL = {
         "timeout": _SECONDS,
         "trust": {"type": "boolean"},
         "clear_devices": {"type": "boolean"},
+        "requires": {"type": "array", "items": {"enum": op_libraries.NAMES}},
     },
 }
 

@@ -14,7 +14,7 @@ from filelock import FileLock
 from conformance.matrix import load_matrix
 from conformance.pythons import find_python
 from conformance.zoo import store
-from conformance.zoo.catalog import ZOO, ZooModel, build_hash, default_zoo_dir
+from conformance.zoo.catalog import ZOO, ZooModel, build_hash, by_name, default_zoo_dir, writer_pins
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FRAMEWORK_REQUIREMENTS = ["pyyaml", "jsonschema", "packaging", "filelock",
@@ -63,7 +63,7 @@ def run(args) -> int:
         stale = {}  # type: Dict[str, List[str]]
         for model in wanted:
             writer = matrix.runtime(model.writer)
-            if args.force or not store.is_fresh(zoo_dir, model, build_hash(model, writer.requirements)):
+            if args.force or not store.is_fresh(zoo_dir, model, build_hash(model, writer_pins(model, writer))):
                 stale.setdefault(writer.id, []).append(model.name)
             else:
                 print("zoo: %s is fresh" % model.name)
@@ -75,7 +75,8 @@ def run(args) -> int:
                       file=sys.stderr)
                 return 3
             command = [_uv(), "run", "--no-project", "--quiet", "--python", python]
-            for requirement in writer.requirements + FRAMEWORK_REQUIREMENTS:
+            pins = [pin for name in names for pin in writer_pins(by_name(name), writer)]
+            for requirement in list(dict.fromkeys(pins)) + FRAMEWORK_REQUIREMENTS:
                 command += ["--with", requirement]
             command += ["python", "-m", "conformance.zoo.build", "--zoo", zoo_dir, "--matrix",
                         os.path.abspath(args.matrix), "--runtime", writer_id] + names
