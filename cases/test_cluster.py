@@ -2,35 +2,9 @@
 parameter server (a TF1 Session on a ``{ps, worker}`` loopback cluster) needs ``share_cluster_devices_in_session``
 in the session's ConfigProto. ``cluster[<model>-<runtime>-cpu-<api>-unshared|shared]`` runs one SGD step in
 a TF1 Session without and with the flag, ``...-estimator-unshared|shared`` two steps of an Estimator's
-``train_and_evaluate`` (where tf.estimator exists), all of a model in one process group that ends with it."""
-import pytest
+``train_and_evaluate`` (where tf.estimator exists), all of a model in one process group that ends with it.
+The case functions are the registered checks' (conformance/checks/): this file collects every runtime check
+whose declaration names it (``cluster`` today), as ``test_<check>``."""
+from conformance.checks.registry import case_functions
 
-from conformance.blame import HarnessBug
-from conformance.causes import Cause, classify
-from conformance.outcome import settle
-
-
-def test_cluster(case, matrix, runtime_session, device, case_record):
-    model = matrix.model(case.cell.model)
-    result = runtime_session.probe_cluster(model, case.api, case.signature)
-    case_record(cluster={k: v for k, v in result.items() if k != "traceback"})
-    outcome = result["outcome"]
-    if outcome == "skip":
-        pytest.skip(result["why"])
-    if outcome == "harness-error":
-        case_record(harness_traceback=result.get("traceback", ""))
-        raise HarnessBug("the cluster case raised %s: %s" % (result["type"], result["message"]))
-    if outcome in ("timeout", "crash"):
-        case_record(lost=outcome, error={"stage": "cluster", "type": outcome, "message": result["message"],
-                                         "cause": outcome, "diagnosis": result["message"]})
-        settle(case.id, case.expectation, Cause(outcome, result["message"]))
-        return
-    cause = None
-    if outcome == "error":
-        cause = classify(result["type"], result["message"])
-        case_record(error={"stage": "cluster", "type": result["type"], "message": result["message"][-3000:],
-                           "cause": cause.id, "diagnosis": cause.diagnosis, "traceback": result.get("traceback", "")})
-    elif "loss_before" in result and not result["loss_after"] < result["loss_before"]:
-        cause = Cause("no-progress", "one SGD step did not lower the loss (%g before, %g after)"
-                      % (result["loss_before"], result["loss_after"]))
-    settle(case.id, case.expectation, cause)
+globals().update(case_functions(__name__))

@@ -70,7 +70,6 @@ def facts_of(check: str, model: Model, runtime: Runtime, device: str, api: Optio
     return facts
 
 
-SIGNATURE_CHECKS = ("semantics", "cost", "proof")  # made per signature; proof only for models with a counter
 # The parameter-server case (TF Hub migration guide): TF2 SavedModels, cpu, the two apis the guide trains with,
 # without and with share_cluster_devices_in_session, in a TF1 Session and in an Estimator (in the signature
 # slot of the case id).
@@ -100,41 +99,46 @@ def refused(load_expectation: Expectation) -> bool:
 def runtime_cases(matrix: Matrix, runtime: Runtime, check: str = "load",
                   versions: Optional[Dict[str, Optional[str]]] = None, absent_devices: Iterable[str] = ()
                   ) -> List[Case]:
-    """The ``check`` cases of ``runtime``, grouped by model (the order xdist groups them in).
+    """The ``check`` cases of ``runtime``, grouped by model (the order xdist groups them in), where the
+    check's declaration (conformance/checks/<check>.py) says it applies: its models (``where``), devices,
+    apis, and per scope one case per cell or per signature (or the check's ``variants``).
 
-    Only the load cases are generated for every model, device and api; a check made on a loaded model is not
-    generated where it could only repeat a skip that the load case already states once:
+    Only the load cases are generated for every model, device and api; a check made on a loaded model
+    (``made_on_load``) is not generated where it could only repeat a skip that the load case already states
+    once:
     - a device in ``absent_devices`` (probed and not found: gpu on a machine without one), which gets one
       load case per model, for no api (``load[<model>-<runtime>-gpu]``), that says so;
     - an api whose load the expectations say is :func:`refused` (hub.Module in tensorflow-hub >= 0.16, in
       eager mode, or on a SavedModel);
-    - for semantics and cost, a signature that the model's files show has one output (nothing is computed
-      unasked)."""
+    - for semantics and cost, a signature that the model's files show has one output (their ``signatures``
+      scope: nothing is computed unasked)."""
+    from conformance.checks import registry
+    from conformance.checks.scopes import declared_signatures
+
+    declared = registry.get(check)
+    if declared.side != "runtime":
+        raise ValueError("check %s is a %s check, not a runtime one" % (check, declared.side))
     cases = []
     absent = set(absent_devices)
     for model in matrix.models:
-        if not matrix.runs_on(model, runtime) or (check == "proof" and not model.counter):
+        if not matrix.runs_on(model, runtime) or not declared.where(model, runtime):
             continue
-        signatures = list(model.signatures or model.detected_signatures) if check in SIGNATURE_CHECKS else [None]
-        if check in ("semantics", "cost"):
-            signatures = [s for s in signatures if s not in model.single_output_signatures]
+        signatures = [None]  # type: List[Optional[str]]
+        if declared.scope == "signature":
+            signatures = (declared.signatures or declared_signatures)(model)
         devices, apis = matrix.devices_of(model, runtime), matrix.apis_of(model)
-        missing = [d for d in devices if d in absent] if check == "load" else []
+        missing = [d for d in devices if d in absent] if declared.absent_device_case else []
         devices = [d for d in devices if d not in absent]
-        if check == "train" and runtime.mode == "graph" and not runtime.lists_xla_device:
-            devices = [d for d in devices if d != "xla"]  # no XLA_CPU device to place a graph step on
-        if check == "cluster":
-            if model.format != "saved_model_v2":
-                continue
-            signatures = list(CLUSTER_VARIANTS)
-            devices = [d for d in devices if d == "cpu"]
-            apis = [a for a in apis if a in CLUSTER_APIS]
+        if declared.devices is not None:
+            devices = declared.devices(runtime, devices)
+        if declared.apis is not None:
+            apis = declared.apis(apis)
         for device in devices:
             for api in apis:
-                if check != "load" and refused(expected_for(facts_of("load", model, runtime, device, api, versions),
-                                                            matrix.expectations)):
+                if declared.made_on_load and refused(expected_for(facts_of("load", model, runtime, device, api,
+                                                                           versions), matrix.expectations)):
                     continue
-                variants = TRAIN_VARIANTS.get(api, signatures) if check == "train" and device != "xla" else signatures
+                variants = declared.variants(api, device, signatures) if declared.variants else signatures
                 for signature in variants:
                     facts = facts_of(check, model, runtime, device, api, versions, signature)
                     cases.append(Case(check, Cell(model.id, runtime.id, device), api,

@@ -20,16 +20,21 @@ DEFAULT_CASE_TIMEOUT = 600.0
 TOX_ENVS = ["zoo", "compare", "report", "tests", "tests-py37"]  # tox.ini's own envs: no runtime may take these
 TOX_LABELS = ["runtimes", "test"]  # and its own labels
 
-# Every cause a failure can be diagnosed with (what an expectation's `cause` may name): those of
-# conformance/causes.py (its rule table: it keeps no other list) and its fallback, then the causes the
-# comparison, semantics, supervisor and probe checks name.
-CAUSES = list(dict.fromkeys([rule[0] for rule in causes._RULES] + [
-    "error", "input-mismatch", "signature-mismatch", "numeric-drift", "nondeterministic", "lazy-eager-mismatch",
-    "golden-missing", "golden-stale", "migration-hazard", "overhead", "semantics-changed", "timeout", "crash",
-    "harness-error", "untrusted-op", "nothing-compared", "no-progress", "gradient-missing",
-    "gradient-not-finite", "gradient-drift", "step-drift", "regularization-lost",
-    "update-ops-ignored", "output-key-mismatch", "frozen-layer-trained", "variables-differ",
-    "op-library-unavailable"]))
+
+
+def __getattr__(name: str):
+    """``CAUSES``: every cause a failure can be diagnosed with (what an expectation's `cause` may name),
+    derived from the registered checks (conformance/checks/: each declares the causes it may name; ``load``
+    declares conformance/causes.py's rule table and its fallback) and the harness's own (error, timeout,
+    crash). Computed on first use: the checks import the matrix, which imports this module."""
+    if name == "CAUSES":
+        from conformance.checks import registry
+
+        value = list(dict.fromkeys([rule[0] for rule in causes._RULES] + registry.declared_causes()))
+        globals()["CAUSES"] = value
+        return value
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
 
 # Ids name pytest cases, tox envs and files: a safe token.
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", "maxLength": 200,

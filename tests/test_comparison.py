@@ -39,6 +39,13 @@ def record(reports, run, runtime, y, fingerprint="f00d", description=DESCRIPTION
     recorder.close()
 
 
+def compare_statuses(run, checks):
+    """``{case id: status}`` of the compare cases of ``checks`` recorded under ``run``."""
+    from conformance.report import results
+
+    return {r["test"]: r["status"] for r in results.collect([str(run)])["results"] if r["check"] in checks}
+
+
 def run_compare(tmp_path, *args):
     matrix = tmp_path / "matrix.yaml"
     matrix.write_text(MATRIX)
@@ -58,8 +65,13 @@ def test_drift_fails_with_path_and_figures(tmp_path):
     assert ("numeric[m-tf2-cpu-hub.load-default]: numeric-drift: vs tf1 cpu hub.load: default.y float32 [3]: "
             "1 of 3 outside rtol=1e-06 atol=1e-06 (default for float32); max abs 9.98974e-05, max rel 4.99487e-05; "
             "worst at [1]: 2.0000998973846436 vs reference 2.0" in result.stdout)
-    # inputs; signature, numeric and repeat of each cell (the reference is held to itself too)
-    assert "1 failed, 6 passed" in result.stdout
+    # inputs; signature, numeric and repeat of each cell (the reference is held to itself too): named, not
+    # counted, so that another registered check's cases do not change what this test holds
+    statuses = compare_statuses(tmp_path / "reports" / "runs" / "r1", ("inputs", "signature", "numeric", "repeat"))
+    cells = ["m-%s-cpu-hub.load-default" % runtime for runtime in ("tf1", "tf2")]
+    assert statuses == dict({"inputs[m-default]": "pass", "numeric[m-tf2-cpu-hub.load-default]": "fail"}, **{
+        "%s[%s]" % (check, cell): "pass" for check in ("signature", "numeric", "repeat") for cell in cells
+        if (check, cell) != ("numeric", cells[1])})
 
 
 def test_input_mismatch_and_signature_difference(tmp_path):

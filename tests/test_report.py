@@ -107,3 +107,22 @@ def test_model_supplied_strings_are_escaped(tmp_path):
     assert "&lt;em&gt;evil" in page and "<em>evil" not in page
     assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in page and "<script>alert" not in page
     assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page, "no network"
+
+
+def test_a_results_document_that_fails_its_schema_is_exit_4_with_the_path_and_nothing_written(tmp_path):
+    """report validates before it writes: a result of a check no module declares is a hub-conformance bug
+    (README: exit 4, output that cannot be written), never a results.json that breaks its own schema."""
+    reports = tmp_path / "reports"
+    recorder = Recorder(str(reports), "r1", "tf2.21", "gw0", INFO)
+    recorder.begin("nocheck[m-tf2.21-cpu-hub.load]", {"check": "nocheck", "model": "m", "runtime": "tf2.21",
+                                                      "device": "cpu", "api": "hub.load", "expected": "pass"})
+    recorder.update("nocheck[m-tf2.21-cpu-hub.load]", status="pass", message="", duration=0.1)
+    recorder.close()
+    result = run_report(reports, "--run-id", "r1")
+    assert result.returncode == 4, result.stdout
+    path = os.path.join(str(reports), "r1", "results.json")
+    line = result.stdout.strip()
+    assert "\n" not in line and line.startswith(
+        "report: %s does not validate against its schema (1 errors; a hub-conformance bug): results/0/check: "
+        "'nocheck' is not one of ['cluster', " % path), line
+    assert os.listdir(str(reports / "r1")) == [] and not os.path.exists(str(reports / "latest"))

@@ -60,7 +60,7 @@ def test_the_training_tables_name_each_failures_cause():
         case("cluster", "tf2_model", "tf2", "hub.load", "pass", signature="shared"),
     ]
     formats = {"hub_model": "hub_tf1", "tf2_model": "saved_model_v2"}
-    table = page.compat_table(results, formats, ["tf2"], ["hub.load", "hub.KerasLayer"], "train")
+    table = page.compat_table(results, formats, ["tf2"], ["hub.load", "hub.KerasLayer"], "compat_train")
     texts = {(row["format"], row["api"]): row["entries"][0]["text"] for row in table["rows"]}
     assert texts[("hub_tf1", "hub.KerasLayer")] == "fails: fine-tune-unsupported"
     assert texts[("saved_model_v2", "hub.load")] == "works"

@@ -91,8 +91,9 @@ def test_a_refused_load_says_so_once_and_its_pass_is_not_hidden(tmp_path, zoo_di
                          "--ignore", "cases/test_train.py", *args, cases="cases")
 
     collected = side_effect("--collect-only")
-    assert collected.returncode == 0 and re.search(r"(?m)^4/\d+ tests collected", collected.stdout), \
-        "load, semantics, cost and proof: %s" % collected.stdout[-500:]
+    ids = re.findall(r"(?m)::test_(\w+)\[side_effect-tf2.21-cpu-hub.load[^\]]*\]$", collected.stdout)
+    assert collected.returncode == 0 and {c: ids.count(c) for c in ("load", "semantics", "cost", "proof")} == {
+        "load": 1, "semantics": 1, "cost": 1, "proof": 1}, "load, semantics, cost and proof: %s" % collected.stdout[-500:]
     write("wrong.yaml", """
         - match: {check: load, model: side_effect, api: hub.load}
           status: fail
@@ -209,8 +210,9 @@ def test_ignore_leaves_out_a_case_file(tmp_path, zoo_dir):
         assert result.returncode == 0, result.stdout[-3000:]
         return {line.split("::")[0] for line in result.stdout.splitlines() if "::" in line}
 
-    assert files() == {"cases/test_load.py", "cases/test_semantics.py", "cases/test_train.py"}
-    assert files("--ignore=cases/test_train.py") == {"cases/test_load.py", "cases/test_semantics.py"}
+    every = files()
+    assert {"cases/test_load.py", "cases/test_semantics.py", "cases/test_train.py"} <= every
+    assert files("--ignore=cases/test_train.py") == every - {"cases/test_train.py"}
 
 
 def test_unwritable_reports_dir_is_one_line_and_exit_4(tmp_path, zoo_dir):
@@ -221,3 +223,36 @@ def test_unwritable_reports_dir_is_one_line_and_exit_4(tmp_path, zoo_dir):
     assert result.returncode == 4, result.stdout[-2000:]
     assert "cannot write observations under %s: Not a directory" % (blocker / "reports") in result.stdout
     assert "INTERNALERROR" not in result.stdout and "Traceback" not in result.stdout
+
+
+def test_a_real_runs_results_validate_against_the_schema(tmp_path, zoo_dir):
+    """What a run writes, not what a test typed: a real tf2.21 run of one model (load, semantics, train), its
+    comparison and its report. The report validates results.json before writing it (a mismatch is exit 4),
+    and every check the run made is one the schema knows (`variables` was not, in issue 33)."""
+    import jsonschema
+
+    from conformance.report import results
+
+    ran = run_cases(tmp_path, "--runtime=tf2.21", "-k", "reusable_tf1_written and cpu", "-p", "no:xdist",
+                    "--ignore", "cases/test_cluster.py", cases="cases")
+    assert ran.returncode == 0, ran.stdout[-3000:]
+    env = dict(os.environ)
+    env.pop("CONFORMANCE_RUN_ID", None)
+    run = str(tmp_path / "reports" / "runs" / "r1")
+    compared = subprocess.run([sys.executable, "-m", "pytest", "cases/test_compare.py", "-p", "no:cacheprovider",
+                               "-q", "-p", "no:xdist", "--compare", run, "--reports", str(tmp_path / "reports")],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, timeout=600)
+    assert compared.returncode == 0, compared.stdout[-3000:]
+    reported = subprocess.run([sys.executable, "-m", "conformance", "report", "--reports", str(tmp_path / "reports"),
+                               "--run-id", "r1"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=300)
+    assert reported.returncode == 0, reported.stdout[-3000:]
+    with open(str(tmp_path / "reports" / "r1" / "results.json")) as stream:
+        document = json.load(stream)
+    with open(str(tmp_path / "reports" / "r1" / "results.schema.json")) as stream:
+        written = json.load(stream)
+    assert written == results.schema(), "the report publishes the schema it validated against"
+    jsonschema.Draft7Validator(written).validate(document)
+    checks = {r["check"] for r in document["results"]}
+    assert {"load", "semantics", "train", "inputs", "signature", "numeric", "variables", "gradient"} <= checks, checks

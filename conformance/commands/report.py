@@ -15,7 +15,9 @@ from conformance.report.diff import diff
 from conformance.run_ids import latest_run
 
 
-CANNOT_WRITE = 4  # see README "What a run promises": 0 ok, 1 unexpected, 2 bad input, 3 incomplete
+# see README "What a run promises": 0 ok, 1 unexpected, 2 bad input, 3 incomplete; 4 output that cannot be
+# written, including a results document that fails its own schema (a hub-conformance bug: nothing is written)
+CANNOT_WRITE = 4
 
 
 def register(commands) -> None:
@@ -76,6 +78,9 @@ def run(args) -> int:
     except OSError as error:
         print("report: cannot write %s: %s" % (error.filename or output, error.strerror or error), file=sys.stderr)
         return CANNOT_WRITE
+    except results.SchemaError as error:  # a harness error: output that cannot be written as documented
+        print("report: %s" % error, file=sys.stderr)
+        return CANNOT_WRITE
 
 
 def _write(args, document, output: str, name: str, started: float) -> int:
@@ -86,7 +91,12 @@ def _write(args, document, output: str, name: str, started: float) -> int:
     run_diff = diff(document, baseline, label)
     document["diff"] = run_diff.as_dict()
     matrix = load_matrix(args.matrix)
-    results.write(document, os.path.join(output, "results.json"))
+    path = os.path.join(output, "results.json")
+    results.validate(document, path)  # before anything is written: a mismatch is our bug (exit 4)
+    results.write(document, path)
+    with open(os.path.join(output, "results.schema.json"), "w") as stream:
+        json.dump(results.schema(), stream, indent=1)
+        stream.write("\n")
     junit.write(document, os.path.join(output, "junit.xml"))
     text = html.render(document, run_diff, [r.id for r in matrix.runtimes], matrix.apis,
                        {m.id: m.format for m in matrix.models})

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
 from conformance.compare.goldens import GOLDEN_DIR, Goldens
-from conformance.compare.observed import (COMPARE_RUNTIME, Observed, ObservationError, run_directories,
-                                          variables_reference_cell)
+from conformance.checks import registry
+from conformance.compare.observed import COMPARE_RUNTIME, Observed, ObservationError, run_directories
 from conformance.expectations import PASS, Expectation, expected_for
 from conformance.matrix import DEFAULT_MATRIX, Matrix, load_matrix
 from conformance.pytest.case import CasePlugin
@@ -22,8 +22,6 @@ from conformance.observations import Recorder
 from conformance.outcome import counts_line
 from conformance.run_ids import latest_run
 from conformance.yaml_source import SourceError
-
-CHECKS = ("inputs", "signature", "numeric", "repeat", "lazy", "gradient", "step", "variables", "compared")
 
 
 @dataclass(frozen=True)
@@ -66,6 +64,7 @@ class ComparisonPlugin(CasePlugin):
         self.goldens = Goldens(golden_dir, forced=config.getoption("against_goldens")) \
             if os.path.isfile(os.path.join(golden_dir, "index.json")) or config.getoption("against_goldens") else None
         self.worker = config.workerinput["workerid"] if hasattr(config, "workerinput") else "main"
+        self._generated = None  # type: Optional[List[CompareCase]]
 
     def _auto(self) -> str:
         wanted = os.environ.get("CONFORMANCE_RUN_ID")
@@ -103,46 +102,68 @@ class ComparisonPlugin(CasePlugin):
         return facts
 
     def generate(self) -> List[CompareCase]:
+        """Every compare case, from the registered compare checks' scopes and predicates (conformance/checks/):
+        per model, each check's cases; a model the runtimes recorded that got none gets the ``model``-scope
+        checks (``compared``), and so does a run with no case at all (``compared[run-*]``)."""
         cases = []
-        expectations = self.matrix.expectations
+        checks = registry.all_checks()
+        compare = [c for c in checks if c.side == "compare" and c.scope != "model"]
+        fallback = [c for c in checks if c.side == "compare" and c.scope == "model"]
         for model in self.matrix.models:
             cells = [c for c in self.observed.of_model(model.id) if c.entry.get("loaded")]
+            signatures = self.signatures_of(model, cells)
             before = len(cases)
-            for signature in self.signatures_of(model, cells):
-                cases.append(CompareCase("inputs", model.id, signature, None, None, None,
-                                         expected_for(self._facts("inputs", model, signature), expectations)))
-                for key, semantics in sorted(self.observed.semantics.items()):
-                    if key[0] == model.id and key[4] == signature and semantics.signature(signature).get(
-                            "alone_file") and semantics.run_info.get("mode") == "graph":
-                        cases.append(CompareCase("lazy", model.id, signature, key[1], key[2], key[3],
-                                                 expected_for(self._facts("lazy", model, signature, semantics),
-                                                              expectations)))
-                for cell in cells:
-                    seen = cell.signature(signature)
-                    checks = ["signature"] + (["numeric", "repeat"] if seen.get("outputs_file") else [])
-                    for check in checks:
-                        cases.append(CompareCase(check, model.id, signature, cell.runtime, cell.device, cell.api,
-                                                 expected_for(self._facts(check, model, signature, cell),
-                                                              expectations)))
-            for key, trained in sorted(self.observed.training.items()):
-                if key[0] != model.id:
-                    continue
-                first = variables_reference_cell(self.observed, self.matrix, *key[:3])
-                if first is not None and first is not trained and "train" in trained.entry["signatures"]:
-                    cases.append(CompareCase("variables", model.id, "train", key[1], key[2], key[3],
-                                             expected_for(self._facts("variables", model, "train", trained),
-                                                          expectations)))
-                for label, seen in sorted(trained.entry["signatures"].items()):
-                    for check in (["gradient"] if seen.get("gradient_file") else []) + ["step"]:
-                        cases.append(CompareCase(check, model.id, label, key[1], key[2], key[3],
-                                                 expected_for(self._facts(check, model, label, trained),
-                                                              expectations)))
+            for check in compare:
+                for signature, seen in self._scope(check, model, cells, signatures):
+                    key = (None, None, None) if seen is None else (seen.runtime, seen.device, seen.api)
+                    cases.append(CompareCase(check.name, model.id, signature, key[0], key[1], key[2],
+                                             expected_for(self._facts(check.name, model, signature, seen),
+                                                          self.matrix.expectations)))
             if len(cases) == before and self.observed.of_model(model.id):
-                cases.append(CompareCase("compared", model.id, "*", None, None, None,
-                                         expected_for(self._facts("compared", model, "*"), expectations)))
+                for check in fallback:
+                    cases.append(CompareCase(check.name, model.id, check.label, None, None, None, expected_for(
+                        self._facts(check.name, model, check.label), self.matrix.expectations)))
         if not cases:
-            cases.append(CompareCase("compared", "run", "*", None, None, None, PASS))
+            cases.extend(CompareCase(check.name, "run", check.label, None, None, None, PASS) for check in fallback)
         return cases
+
+    def _observations(self, check: Any, model: Any, cells: List[Any]) -> List[Any]:
+        """What a compare check reads of ``model``, in a stable order (``check.observes``)."""
+        if check.observes == "cells":
+            return cells
+        if check.observes == "semantics":
+            return [seen for key, seen in sorted(self.observed.semantics.items()) if key[0] == model.id]
+        if check.observes == "training":
+            return [seen for key, seen in sorted(self.observed.training.items()) if key[0] == model.id]
+        return []
+
+    def _scope(self, check: Any, model: Any, cells: List[Any], signatures: List[str]) -> Iterator[Tuple[str, Any]]:
+        """``(signature, observation)`` of each case of ``check`` for ``model`` (observation None: the model's
+        cells as a whole), where the check's predicate holds."""
+        observations = self._observations(check, model, cells)
+        if check.scope == "cell":
+            for seen in observations:
+                if check.applies(self, model, seen, check.label):
+                    yield check.label, seen
+        elif check.observes is None:
+            for signature in signatures:
+                if check.applies(self, model, None, signature):
+                    yield signature, None
+        elif check.observes == "training":  # per step recorded in each train cell
+            for seen in observations:
+                for label in sorted(seen.entry["signatures"]):
+                    if check.applies(self, model, seen, label):
+                        yield label, seen
+        elif check.observes == "semantics":  # one record per signature
+            for signature in signatures:
+                for seen in observations:
+                    if signature in seen.entry["signatures"] and check.applies(self, model, seen, signature):
+                        yield signature, seen
+        else:
+            for signature in signatures:
+                for seen in observations:
+                    if check.applies(self, model, seen, signature):
+                        yield signature, seen
 
     def signatures_of(self, model: Any, cells: List[Any]) -> List[str]:
         """The signatures to compare: what the runtimes saw (every signature of every cell that loaded),
@@ -170,13 +191,17 @@ class ComparisonPlugin(CasePlugin):
     def pytest_generate_tests(self, metafunc):
         if "case" not in metafunc.fixturenames:
             return
-        check = metafunc.function.__name__[len("test_"):]
-        self.parametrize(metafunc, [case for case in self.generate() if case.check == check])
+        check = registry.check_of(metafunc.function).name
+        if self._generated is None:
+            self._generated = self.generate()
+        self.parametrize(metafunc, [case for case in self._generated if case.check == check])
 
     def cell(self, case: CompareCase):
-        if case.check in ("gradient", "step", "variables"):
+        """The observation a case reads (its check's ``observes``)."""
+        observes = registry.get(case.check).observes
+        if observes == "training":
             return self.observed.training[(case.model, case.runtime, case.device, case.api)]
-        if case.check == "lazy":
+        if observes == "semantics":
             return self.observed.semantics[(case.model, case.runtime, case.device, case.api, case.signature)]
         return self.observed.cells[(case.model, case.runtime, case.device, case.api)]
 

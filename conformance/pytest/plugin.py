@@ -51,9 +51,11 @@ def pytest_configure(config):
                                       "conformance-compare")
 
 
-MODE_OF_CASE_FILE = {"test_load.py": "runtime", "test_semantics.py": "runtime", "test_cluster.py": "runtime",
-                     "test_train.py": "runtime",
-                     "test_compare.py": "compare"}
+def _mode_of_case_file():
+    """Each case file of cases/ and the side of the checks it collects (from conformance/checks/)."""
+    from conformance.checks import registry
+
+    return registry.case_files()
 
 
 def pytest_ignore_collect(collection_path, config):
@@ -61,7 +63,7 @@ def pytest_ignore_collect(collection_path, config):
     (test_load.py, test_semantics.py, test_cluster.py, test_train.py), ``pytest cases --compare RUN`` the
     comparison (test_compare.py). Never "collect it" (False): that would end the hook before pytest's own
     ``--ignore``, so ``tox -e R -- --ignore=cases/test_train.py`` would run the training cases anyway."""
-    mode = MODE_OF_CASE_FILE.get(collection_path.name)
+    mode = _mode_of_case_file().get(collection_path.name)
     if mode is not None and collection_path.parent.name == "cases" and not config.getoption(mode):
         return True
     return None

@@ -14,6 +14,7 @@ from typing import Any, Dict, Optional
 
 import pytest
 
+from conformance.checks import registry
 from conformance.pytest.case import CasePlugin
 from conformance.cases import in_shard, parse_shard, runtime_cases
 from conformance.matrix import DEFAULT_MATRIX, Matrix, Runtime, load_matrix
@@ -160,7 +161,7 @@ class RuntimePlugin(CasePlugin):
     def pytest_generate_tests(self, metafunc):
         if "case" not in metafunc.fixturenames:
             return
-        check = metafunc.function.__name__[len("test_"):]
+        check = registry.check_of(metafunc.function).name
         versions = {"tensorflow": installed_version(self.runtime.tensorflow),
                     "tensorflow_hub": installed_version(self.runtime.tensorflow_hub)}
         absent = [name for name, found in self.session.devices.items() if not found.available] if self.session else []

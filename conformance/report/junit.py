@@ -1,18 +1,20 @@
-"""junit.xml for any CI: one testsuite per runtime (and one for the comparison), merged from every shard."""
+"""junit.xml for any CI: one testsuite per runtime (and one for the comparison checks that declare it),
+merged from every shard."""
 from __future__ import annotations
 
 import collections
 import xml.etree.ElementTree as ElementTree
 from typing import Any, Dict
 
+from conformance.checks import registry
 from conformance.report.results import unexpected
 
 
 def write(document: Dict[str, Any], path: str) -> None:
     suites = collections.OrderedDict()  # type: Dict[str, list]
     for result in document["results"]:
-        suite = "compare" if result["check"] in ("inputs", "signature", "numeric", "repeat", "lazy", "compared") else (
-            result["runtime"] or "compare")
+        # each check declares its suite (conformance/checks/): the one comparison suite, or its runtime's
+        suite = "compare" if registry.suite_of(result["check"]) == "compare" else (result["runtime"] or "compare")
         suites.setdefault(suite, []).append(result)
     root = ElementTree.Element("testsuites", name="hub-conformance")
     for name, results in suites.items():

@@ -11,6 +11,7 @@ import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from conformance.cases import CLUSTER_VARIANTS
+from conformance.checks import registry
 
 # Worst first: a cell shows the worst status among its cases.
 SEVERITY = ("missing", "error", "crash", "timeout", "regression", "fail", "nondeterministic", "xfail", "skip", "pass")
@@ -176,14 +177,15 @@ def script_json(data: Any) -> str:
 
 
 def compat_table(results: List[Dict[str, Any]], formats: Dict[str, Optional[str]], runtimes: Sequence[str],
-                 apis: Sequence[str], check: str = "load") -> Dict[str, Any]:
+                 apis: Sequence[str], section: str = "compat") -> Dict[str, Any]:
     """Model format × api × runtime → works / fails (how), from the cpu cases of ``check`` (load: loading
     and calling; train: one fine-tuning step, the plain one: hub.KerasLayer's -signature and -frozen variants
     are about tensorflow_hub's options, not whether the format fine-tunes)."""
+    checks = set(registry.with_section(section))  # the checks whose declaration puts them in this table
     cells = collections.defaultdict(list)
     for result in results:
-        if result["check"] == check and result["device"] == "cpu" and result["status"] != "skip" and (
-                check != "train" or result.get("signature") is None):  # the plain step, not the Keras variants
+        if result["check"] in checks and result["device"] == "cpu" and result["status"] != "skip" and (
+                section != "compat_train" or result.get("signature") is None):  # the plain step, not the Keras variants
             cells[(formats.get(result["model"]) or "unknown", result["api"], result["runtime"])].append(result)
     rows = []
     for fmt in sorted({key[0] for key in cells}):
@@ -208,9 +210,10 @@ def compat_table(results: List[Dict[str, Any]], formats: Dict[str, Optional[str]
 
 def cluster_table(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dict[str, Any]:
     """The parameter-server case per model × api (rows) and runtime (columns): without / with the flag."""
+    checks = set(registry.with_section("cluster"))
     cells = {}  # type: Dict[Tuple[str, str, str], Dict[str, Dict[str, Any]]]
     for result in results:
-        if result["check"] == "cluster" and result["status"] != "skip":
+        if result["check"] in checks and result["status"] != "skip":
             cells.setdefault((result["model"], result["api"], result["runtime"]), {})[result["signature"]] = result
     rows = []
     for model, api in sorted({(m, a) for m, a, _ in cells}):
@@ -233,9 +236,11 @@ def cluster_table(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dic
     return {"runtimes": list(runtimes), "rows": rows}
 
 
-def drift_table(results: List[Dict[str, Any]], runtimes: Sequence[str], check: str = "gradient") -> Dict[str, Any]:
+def drift_table(results: List[Dict[str, Any]], runtimes: Sequence[str], check: Optional[str] = None) -> Dict[str, Any]:
     """Per model × api × step × device (rows) and runtime (columns): the largest relative difference of the
-    ``check`` compare case's arrays (gradients, or variables after the step) from the reference's (cpu)."""
+    ``check`` compare case's arrays (gradients, or variables after the step) from the reference's (cpu); by
+    default the check whose declaration puts it in the drift table (gradient)."""
+    check = check or registry.with_section("drift")[0]
     cells = {}  # type: Dict[Tuple[str, str, str, str, str], Dict[str, Any]]
     for result in results:
         if result["check"] == check and result["status"] != "skip":
@@ -294,10 +299,12 @@ def plain_label(text: str, limit: int = 60) -> str:
 
 
 def heatmap_png(results: List[Dict[str, Any]], columns: List[Tuple[str, str]]) -> Optional[str]:
-    """Max relative error per output × runtime/device (log scale), as an inline PNG data URI."""
+    """Max relative error per output × runtime/device (log scale), as an inline PNG data URI, of the checks
+    whose declaration puts them in the heatmap (numeric)."""
+    numeric = set(registry.with_section("heatmap"))
     values = {}  # type: Dict[Tuple[str, str], float]
     for result in results:
-        if result["check"] != "numeric":
+        if result["check"] not in numeric:
             continue
         for difference in result["details"].get("details", {}).get("differences", []):
             key = ("%s %s" % (result["model"], difference["path"]), "%s %s" % (result["runtime"], result["device"]))

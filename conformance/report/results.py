@@ -11,6 +11,7 @@ import subprocess
 import time
 from typing import Any, Dict, List, Optional
 
+from conformance.checks import registry
 from conformance.observations import load_document
 from conformance.report.completeness import missing_results, missing_shards, shards_of
 
@@ -24,12 +25,40 @@ class MergeError(ValueError):
     pass
 
 
+class SchemaError(ValueError):
+    """A results document that does not validate against its schema: a hub-conformance bug."""
+
+
+def schema() -> Dict[str, Any]:
+    """results.json's JSON Schema: results.schema.json with the ``check`` enum of the registered checks
+    (conformance/checks/), so a check can never be missing from it. The report writes it beside results.json."""
+    with open(SCHEMA_PATH) as stream:
+        document = json.load(stream)
+    check = document["properties"]["results"]["items"]["properties"]["check"]
+    check["enum"] = registry.names()
+    return document
+
+
+def validate(document: Dict[str, Any], path: str) -> None:
+    """Raise SchemaError naming ``path`` and the first errors (their JSON paths) when ``document`` does not
+    validate against :func:`schema`."""
+    import jsonschema
+
+    errors = sorted(jsonschema.Draft7Validator(schema()).iter_errors(document), key=lambda e: list(e.absolute_path))
+    if errors:
+        shown = "; ".join("%s: %s" % ("/".join(str(p) for p in error.absolute_path) or "(document)",
+                                      error.message[:200]) for error in errors[:3])
+        raise SchemaError("%s does not validate against its schema (%d errors; a hub-conformance bug): %s%s"
+                          % (path, len(errors), shown, "; ..." if len(errors) > 3 else ""))
+
+
 def _status(entry: Dict[str, Any]) -> str:
     status = entry.get("status") or "crash"
     if status == "running":
         return "crash"
-    if entry.get("check") == "repeat" and status in ("fail", "xfail"):
-        return "nondeterministic"
+    named = registry.failure_status(entry.get("check") or "")  # a check may call its failures otherwise
+    if status in ("fail", "xfail") and named != "fail":  # (repeat: nondeterministic)
+        return named
     return status
 
 
