@@ -119,6 +119,9 @@ _RULES = [
     ("keras-symbolic-call", r"Cannot convert a symbolic Tensor \(([^)]+)\) to a numpy array",
      "Keras returned a symbolic tensor ({0}) from an eager call: TF 1.15's Keras builds a graph when a layer is "
      "called with no input tensors (a signature without inputs), so hub.KerasLayer cannot call it eagerly"),
+    ("signature-unimportable", r"TF_Output (\S+) appears more than once in the input list",
+     "TensorFlow cannot import this TF1 signature as a function: tensor {0} is fed twice (TF 2.x prunes a TF1 "
+     "signature into a function by its tensors; only the TF1 loader can call it)"),
     ("kernel-missing", r"No OpKernel was registered to support Op '(\w+)'",
      "op {0} has no kernel in this TensorFlow build for these devices and types"),
     ("reference-typed-output", r"has a reference type (\w+)",

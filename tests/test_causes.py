@@ -63,6 +63,8 @@ CASES = [
     ("ValueError", "A KerasTensor is symbolic: it's a placeholder for a shape an a dtype. It doesn't have any "
                    "actual numerical value. You cannot convert it to a NumPy array.",
      "keras-mismatch", "TF_USE_LEGACY_KERAS=1"),
+    ("InvalidArgumentError", "TF_Output transform_features_layer/StatefulPartitionedCall_6_15:0 appears more than "
+                             "once in the input list", "signature-unimportable", "is fed twice"),
     # TF 2.21's form of a kernel error in a function: the real line comes after "<stack traces unavailable>".
     ("InvalidArgumentError", "Graph execution error:\n\nDetected at node SparseToDense defined at (most recent call "
                              "last):\n<stack traces unavailable>\nindices[1] = [0,1] is out of bounds: need 0 <= index "
