@@ -324,12 +324,12 @@ def keras_model(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], s
 def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, Any],
                 inputs_of: Callable[[], Mapping[str, np.ndarray]], described: Mapping[str, Mapping[str, Any]],
                 device: Optional[devices.Device], options: Dict[str, Any]) -> Dict[str, Any]:
-    layer = hub.KerasLayer(handle, trainable=True, **kwargs)  # refuses a TF1 Hub module or a named signature
-    if not layer.trainable_weights:  # before a step that could only fail on an empty variable list
-        raise NotApplicable("the hub.KerasLayer has no trainable weights")
+    layer = hub.KerasLayer(handle, trainable=True, **kwargs)
     name, x = _one_input(inputs_of())
     features = keras.Input(shape=x.shape[1:], dtype=tf.as_dtype(described[name]["dtype"]), name=name)
-    output = layer(features)
+    output = layer(features)  # refuses a TF1 Hub module or a named signature (at its first call)
+    if not layer.trainable_weights:  # before a step that could only fail on an empty variable list
+        raise NotApplicable("the hub.KerasLayer has no trainable weights")
     if isinstance(output, dict):
         output = _first(output)
     model = keras.Model(features, _head(tf, keras, output))
