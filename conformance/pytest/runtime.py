@@ -98,11 +98,12 @@ class RuntimePlugin(CasePlugin):
         if not hasattr(self.config, "workerinput") and os.path.isdir(self.zoo_dir):
             self.server = LoopbackServer(self.zoo_dir).__enter__()
             os.environ[ZOO_URL_ENV] = self.server.url
-        if not self._runs_cases():  # the xdist controller: a wrong environment ends the run here, with why
-            wrong = installed_mismatches(self.runtime)
+        if not hasattr(self.config, "workerinput"):  # the first process: a wrong environment ends the run
+            wrong = installed_mismatches(self.runtime)  # here, with why, before any TensorFlow is imported
             if wrong:
                 pytest.exit("runtime %s is not what %s declares: %s" % (self.runtime.id, self.matrix.path,
                                                                         "; ".join(wrong)), returncode=4)
+        if not self._runs_cases():  # the xdist controller
             return
         places = {"zoo": self.zoo_dir}
         if os.environ.get(ZOO_URL_ENV):
