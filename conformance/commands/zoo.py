@@ -1,5 +1,6 @@
 """``zoo``: build the stale zoo models the matrix uses, each inside its writer runtime's pinned packages
-(via ``uv run``). A matrix of your own models only builds nothing."""
+(a throwaway venv installed by uv with the runtime's overrides, so that it holds one TensorFlow as the
+runtime's tox env does). A matrix of your own models only builds nothing."""
 from __future__ import annotations
 
 import os
@@ -7,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from typing import Dict, List
 
 from filelock import FileLock
@@ -74,17 +76,33 @@ def run(args) -> int:
                 print("zoo: no Python %s found for %s (looked on PATH, in pyenv and uv)" % (writer.python, writer_id),
                       file=sys.stderr)
                 return 3
-            command = [_uv(), "run", "--no-project", "--quiet", "--python", python]
-            for requirement in writer.requirements + FRAMEWORK_REQUIREMENTS:
-                command += ["--with", requirement]
-            command += ["python", "-m", "conformance.zoo.build", "--zoo", zoo_dir, "--matrix",
-                        os.path.abspath(args.matrix), "--runtime", writer_id] + names
-            env = dict(os.environ, PYTHONPATH=ROOT, **dict(writer.env))
-            env.pop("VIRTUAL_ENV", None)
-            print("zoo: building %s in %s" % (", ".join(names), writer_id), flush=True)
-            result = subprocess.run(command, env=env, cwd=ROOT)
-            if result.returncode != 0:
-                print("zoo: building %s in %s failed (exit %d)" % (", ".join(names), writer_id, result.returncode),
+            with tempfile.TemporaryDirectory(prefix="hub-conformance-writer-") as scratch:
+                result = _build_in(writer, python, scratch, names, zoo_dir, args.matrix)
+            if result != 0:
+                print("zoo: building %s in %s failed (exit %d)" % (", ".join(names), writer_id, result),
                       file=sys.stderr)
-                return result.returncode
+                return result
+    return 0
+
+
+def _build_in(writer, python: str, scratch: str, names: List[str], zoo_dir: str, matrix_path: str) -> int:
+    """Install the writer runtime's packages (with its uv overrides) into a venv in ``scratch``, then build
+    there (from uv's cache this takes seconds: its files are hard links)."""
+    env = dict(os.environ, PYTHONPATH=ROOT, **dict(writer.env))
+    env.pop("VIRTUAL_ENV", None)
+    env.pop("UV_OVERRIDE", None)
+    venv = os.path.join(scratch, "venv")
+    overrides = os.path.join(scratch, "overrides.txt")
+    with open(overrides, "w") as stream:
+        stream.write("\n".join(writer.overrides) + "\n")
+    interpreter = os.path.join(venv, "bin", "python")
+    print("zoo: building %s in %s" % (", ".join(names), writer.id), flush=True)
+    for command in ([_uv(), "venv", "--quiet", "--python", python, venv],
+                    [_uv(), "pip", "install", "--quiet", "--python", interpreter, "--override", overrides]
+                    + writer.requirements + FRAMEWORK_REQUIREMENTS,
+                    [interpreter, "-m", "conformance.zoo.build", "--zoo", zoo_dir, "--matrix",
+                     os.path.abspath(matrix_path), "--runtime", writer.id] + names):
+        result = subprocess.run(command, env=env, cwd=ROOT)
+        if result.returncode != 0:
+            return result.returncode
     return 0
