@@ -33,8 +33,8 @@ NEVER = 'python_version < "0"'
 # The distributions run_info records: TensorFlow, its Keras, hub, and the packages they come with.
 _FAMILY_NAME = re.compile(r"^(tensorflow|tf-|tf_|tb-nightly|keras|tensorboard|tensorflow-hub)", re.I)
 
-# `pkg/__init__.py,` (a regular package) or `mod.py,` (a top-level module) at the start of a RECORD line.
-_RECORD_TOP = re.compile(r'^"?([A-Za-z_][A-Za-z0-9_]*)(?:/__init__\.py|\.py)"?,', re.M)
+# `pkg/__init__.py,` (a regular package: `pkg/`) or `mod.py,` (a top-level module) starting a RECORD line.
+_RECORD_TOP = re.compile(r'^"?([A-Za-z_][A-Za-z0-9_]*(?:/(?=__init__\.py)|\.py))', re.M)
 
 
 def _requirement_name(requirement: str) -> Optional[str]:
@@ -75,45 +75,47 @@ def overrides(requirements: Iterable[str]) -> List[str]:
 
 
 def _distributions(path: Optional[List[str]] = None) -> List[Any]:
+    """The installed distributions, the first of each name on the path only: a later one of the same name is
+    shadowed, as it is for import (setuptools puts its own _vendor/ folder, with packaging, wheel... and
+    their metadata, on sys.path when pkg_resources is imported)."""
     found = _metadata.distributions(path=path) if path is not None else _metadata.distributions()
     seen = set()
     unique = []
-    for dist in found:  # a path entry listed twice shows its distributions twice: one install, not two
-        key = (canonicalize_name(dist.metadata["Name"] or ""), getattr(dist, "_path", None))
-        if key not in seen:
-            seen.add(key)
+    for dist in found:
+        name = canonicalize_name(dist.metadata["Name"] or "")
+        if name and name not in seen:
+            seen.add(name)
             unique.append(dist)
     return unique
 
 
 def _top_level(dist: Any) -> List[str]:
-    """The top-level packages and modules a distribution wrote: from its RECORD (what the installer wrote),
-    else top_level.txt. Namespace packages (no __init__.py) are shared by design and not counted."""
+    """The top-level packages (``tensorflow/``) and modules (``six.py``) a distribution wrote: from its
+    RECORD (what the installer wrote), else top_level.txt. Namespace packages (no __init__.py) are shared
+    by design and not counted."""
     record = dist.read_text("RECORD")
     if record:
         return sorted(set(_RECORD_TOP.findall(record)))
     listed = dist.read_text("top_level.txt") or ""
-    return sorted(set(line.strip() for line in listed.splitlines() if line.strip()))
+    return sorted(set(line.strip() + "/" for line in listed.splitlines() if line.strip()))
 
 
 def providers(path: Optional[List[str]] = None) -> Dict[str, List[Tuple[str, str]]]:
-    """Top-level package → the installed distributions (name, version) that wrote it."""
+    """Top-level package (``tensorflow/``) or module (``six.py``) → the installed distributions (name,
+    version) that wrote it."""
     found = {}  # type: Dict[str, List[Tuple[str, str]]]
     for dist in _distributions(path):
-        name = dist.metadata["Name"]
-        if not name:
-            continue
         for package in _top_level(dist):
-            found.setdefault(package, []).append((canonicalize_name(name), dist.version))
+            found.setdefault(package, []).append((canonicalize_name(dist.metadata["Name"]), dist.version))
     return found
 
 
 def duplicates(path: Optional[List[str]] = None) -> List[str]:
     """One phrase per top-level package that several installed distributions write, e.g.
     ``tensorflow/ written by 2 distributions: tensorflow 2.21.0, tensorflow-cpu 2.21.0``."""
-    return ["%s/ written by %d distributions: %s" % (package, len(dists),
+    return ["%s written by %d distributions: %s" % (package, len(dists),
                                                      ", ".join("%s %s" % dist for dist in sorted(dists)))
-            for package, dists in sorted(providers(path).items()) if len(set(dists)) > 1]
+            for package, dists in sorted(providers(path).items()) if len(dists) > 1]
 
 
 def family_versions(path: Optional[List[str]] = None) -> Dict[str, str]:
@@ -121,8 +123,8 @@ def family_versions(path: Optional[List[str]] = None) -> Dict[str, str]:
     its version, for run_info."""
     found = {}  # type: Dict[str, str]
     for dist in _distributions(path):
-        name = canonicalize_name(dist.metadata["Name"] or "")
-        if name and _FAMILY_NAME.match(name):
+        name = canonicalize_name(dist.metadata["Name"])
+        if _FAMILY_NAME.match(name):
             found[name] = dist.version
     return dict(sorted(found.items()))
 

@@ -73,6 +73,11 @@ class RuntimePlugin(CasePlugin):
             self.runtime = self.matrix.runtime(runtime_id)  # type: Runtime
         except SourceError as error:
             raise pytest.UsageError(str(error))
+        if not hasattr(config, "workerinput"):  # the first process: a wrong environment ends the run here,
+            wrong = installed_mismatches(self.runtime)  # in one line (exit 4), before TensorFlow is imported
+            if wrong:
+                raise pytest.UsageError("runtime %s is not what %s declares: %s"
+                                        % (self.runtime.id, self.matrix.path, "; ".join(wrong)))
         self.reports = config.getoption("reports") or os.path.join(root, "reports")
         self.zoo_dir = os.path.abspath(config.getoption("zoo") or default_zoo_dir(root))
         self.matrix = with_detected_facts(self.matrix, {"zoo": self.zoo_dir})
@@ -98,11 +103,6 @@ class RuntimePlugin(CasePlugin):
         if not hasattr(self.config, "workerinput") and os.path.isdir(self.zoo_dir):
             self.server = LoopbackServer(self.zoo_dir).__enter__()
             os.environ[ZOO_URL_ENV] = self.server.url
-        if not hasattr(self.config, "workerinput"):  # the first process: a wrong environment ends the run
-            wrong = installed_mismatches(self.runtime)  # here, with why, before any TensorFlow is imported
-            if wrong:
-                pytest.exit("runtime %s is not what %s declares: %s" % (self.runtime.id, self.matrix.path,
-                                                                        "; ".join(wrong)), returncode=4)
         if not self._runs_cases():  # the xdist controller
             return
         places = {"zoo": self.zoo_dir}
