@@ -66,7 +66,7 @@ def test_a_device_the_runtime_lacks_gets_its_load_cases_and_no_other(tmp_path, z
     result = run_cases(tmp_path, "--runtime=tf2.21", "-k", "hazard", "--collect-only", "-p", "no:xdist",
                        cases="cases")
     assert result.returncode == 0, result.stdout[-3000:]
-    ids = [line for line in result.stdout.splitlines() if "::" in line]
+    ids = [line for line in result.stdout.splitlines() if "::" in line and "[NOTSET]" not in line]
     files = {device: {i.split("::")[0] for i in ids if "-%s" % device in i} for device in ("cpu", "xla", "gpu")}
     assert files["xla"] == {"cases/test_load.py", "cases/test_semantics.py", "cases/test_train.py"}, files
     assert files["gpu"] == {"cases/test_load.py"}, "no gpu here: only a load case, which says so"
@@ -222,3 +222,16 @@ def test_unwritable_reports_dir_is_one_line_and_exit_4(tmp_path, zoo_dir):
     assert result.returncode == 4, result.stdout[-2000:]
     assert "cannot write observations under %s: Not a directory" % (blocker / "reports") in result.stdout
     assert "INTERNALERROR" not in result.stdout and "Traceback" not in result.stdout
+
+
+def test_models_runs_only_their_cases_and_an_unknown_one_is_one_line(tmp_path, zoo_dir):
+    """``--models a,b``: the slice of the zoo CI runs on the nightly runtime (.ci/run)."""
+    result = run_cases(tmp_path, "--runtime=tf2.21", "--models", "hazard,text_embed", "-p", "no:xdist",
+                       "--collect-only", cases="cases")
+    assert result.returncode == 0, result.stdout[-3000:]
+    ids = [line for line in result.stdout.splitlines() if "::" in line and "[NOTSET]" not in line]
+    assert ids and all("[hazard-" in line or "[text_embed-" in line for line in ids), ids[:20]
+    assert any("[text_embed-" in line for line in ids) and not any("[text_embed_url-" in line for line in ids)
+    result = run_cases(tmp_path, "--runtime=tf2.21", "--models", "hazard,nosuch", "-p", "no:xdist", cases="cases")
+    assert result.returncode == 4, result.stdout[-3000:]
+    assert "--models hazard,nosuch: no model nosuch in" in result.stdout

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
 
@@ -88,6 +88,13 @@ class RuntimePlugin(CasePlugin):
             self.shard = parse_shard(config.getoption("shard")) if config.getoption("shard") else None
         except ValueError as error:
             raise pytest.UsageError(str(error))
+        self.models = None  # type: Optional[List[str]]
+        if config.getoption("models"):
+            self.models = [name.strip() for name in config.getoption("models").split(",") if name.strip()]
+            unknown = [name for name in self.models if name not in {m.id for m in self.matrix.models}]
+            if unknown or not self.models:
+                raise pytest.UsageError("--models %s: no model %s in %s" % (
+                    config.getoption("models"), ", ".join(unknown) or "named", self.matrix.path))
         if self.shard is not None:  # shards run as separate jobs whose observation folders are merged
             self.worker = "%s.shard-%d-of-%d" % ((self.worker,) + self.shard)
         self.server = None  # type: Optional[LoopbackServer]
@@ -156,7 +163,8 @@ class RuntimePlugin(CasePlugin):
                     "tensorflow_hub": installed_version(self.runtime.tensorflow_hub)}
         absent = [name for name, found in self.session.devices.items() if not found.available] if self.session else []
         cases = runtime_cases(self.matrix, self.runtime, check, versions, absent)
-        self.parametrize(metafunc, [c for c in cases if self.shard is None or in_shard(c.model, self.shard)])
+        self.parametrize(metafunc, [c for c in cases if (self.shard is None or in_shard(c.model, self.shard))
+                                    and (self.models is None or c.model in self.models)])
 
     def pytest_collection_modifyitems(self, items):
         """Each model's cases one after another, whichever file they come from: the executor keeps only the
