@@ -10,7 +10,7 @@ import time
 
 from conformance.compare.observed import run_directories
 from conformance.matrix import load_matrix
-from conformance.report import html, junit, results
+from conformance.report import html, junit, repro, results
 from conformance.report.diff import diff
 from conformance.run_ids import latest_run
 
@@ -27,6 +27,8 @@ def register(commands) -> None:
     parser.add_argument("--baseline", default=None, help="results.json (or report directory) to diff against "
                                                          "(default: the newest earlier report)")
     parser.add_argument("--output", default=None, help="report directory (default: reports/<run-id>)")
+    parser.add_argument("--repro-expected", action="store_true",
+                        help="also write repro/<case>.py for expected failures (always: for unexpected ones)")
     parser.add_argument("--force-latest", action="store_true",
                         help="point reports/latest at this run even if it is incomplete")
     parser.set_defaults(run=run)
@@ -64,6 +66,7 @@ def run(args) -> int:
         return 2
     started = time.perf_counter()
     directories = run_directories(args.reports, runs)
+    args.run_directories = directories
     try:
         document = results.collect(directories, root=os.path.dirname(os.path.abspath(args.matrix)))
     except results.MergeError as error:
@@ -86,6 +89,9 @@ def _write(args, document, output: str, name: str, started: float) -> int:
     run_diff = diff(document, baseline, label)
     document["diff"] = run_diff.as_dict()
     matrix = load_matrix(args.matrix)
+    runs_root = os.path.dirname(os.path.abspath(args.run_directories[0].rstrip(os.sep)))
+    no_repro = repro.write(document, runs_root, output, {r.id: dict(r.env) for r in matrix.runtimes},
+                           expected_too=args.repro_expected)
     results.write(document, os.path.join(output, "results.json"))
     junit.write(document, os.path.join(output, "junit.xml"))
     text = html.render(document, run_diff, [r.id for r in matrix.runtimes], matrix.apis,
@@ -103,7 +109,11 @@ def _write(args, document, output: str, name: str, started: float) -> int:
     for line in run_diff.lines():
         print(line)
     for result in bad[:20]:
-        print("UNEXPECTED %s %s: %s" % (result["status"], result["test"], result["message"][:200]))
+        print("UNEXPECTED %s %s: %s%s" % (result["status"], result["test"], result["message"][:200],
+                                          " (reproduce: %s)" % os.path.join(output, result["repro"])
+                                          if result.get("repro") else ""))
+    for line in no_repro[:20]:
+        print("report: %s" % line)
     print("report: %s (%d cases, %d unexpected; index.html %d kB, rendered in %.1fs)"
           % (os.path.join(output, "index.html"), len(document["results"]), len(bad), len(text) // 1024,
              time.perf_counter() - started))
