@@ -43,10 +43,13 @@ def test_train(case, matrix, runtime_session, device, case_record):
     elif record.get("update_ops") and record.get("statistics") and not record.get("statistics_moved"):
         cause = Cause("update-ops-ignored", "the train variant's %d update ops ran with the step but its moving "
                       "statistics (%s) did not move" % (record["update_ops"], ", ".join(record["statistics"][:3])))
+    elif record.get("state_changed_by_calls") or record.get("writes_state"):  # the model's own calls move its
+        pass  # state (a counter): the losses before and after the step are taken at different states
     elif record.get("random_ops"):  # dropout in the trained graph: each run draws a new loss
         if not record.get("moved"):
             cause = Cause("no-progress", "one SGD step left every trainable variable as it was")
     elif not record["loss_after"] < record["loss_before"]:
-        cause = Cause("no-progress", "one SGD step did not lower the loss (%g before, %g after)"
-                      % (record["loss_before"], record["loss_after"]))
+        cause = Cause("no-progress", "one SGD step along the gradient did not lower the loss at any step size "
+                                     "tried (%g before, %g after at the last, %g)"
+                      % (record["loss_before"], record["loss_after"], record.get("learning_rate") or 0.01))
     settle(case.id, case.expectation, cause)

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional, Pattern, Tuple
 
+from conformance import op_libraries
+
 
 @dataclass(frozen=True)
 class Cause:
@@ -16,7 +18,7 @@ class Cause:
     diagnosis: str
 
 
-_NOISE = re.compile(r"^(Graph execution error:|Detected at node |in user code:|Exception encountered when calling "
+_NOISE = re.compile(r"^(Graph execution error:|Detected at node |<stack traces unavailable>|in user code:|Exception encountered when calling "
                     r"layer|Call arguments received by layer|Traceback \(most recent call last\)|\s*\u2022 |\s*File \"|"
                     r"\s+\[\[)")
 _CHAINED = re.compile(r"^\s*(?:[\w.]+(?:Error|Exception)): (.+)$")
@@ -111,6 +113,12 @@ _RULES = [
     ("composite-signature", r"a (\w+) TensorInfo is not fed or fetched by name",
      "this api cannot feed or fetch the signature's {0} tensors by name (a limit of hub-conformance's TF1 "
      "loader, not the model's failure)"),
+    ("index-out-of-range", r"(indices\[[^\]]*\] = \S+ is (?:out of bounds|not in \[[^\]]*\))[^\n]*)",
+     "an index is out of range on the agreed inputs (generated ids or lengths the model does not take: give "
+     "their `range` or values in matrix.yaml `inputs:`): {0}"),
+    ("keras-symbolic-call", r"Cannot convert a symbolic Tensor \(([^)]+)\) to a numpy array",
+     "Keras returned a symbolic tensor ({0}) from an eager call: TF 1.15's Keras builds a graph when a layer is "
+     "called with no input tensors (a signature without inputs), so hub.KerasLayer cannot call it eagerly"),
     ("kernel-missing", r"No OpKernel was registered to support Op '(\w+)'",
      "op {0} has no kernel in this TensorFlow build for these devices and types"),
     ("reference-typed-output", r"has a reference type (\w+)",
@@ -163,9 +171,33 @@ _COMPILED = [(cause, re.compile(pattern, re.IGNORECASE), template)
              for cause, pattern, template in _RULES]  # type: List[Tuple[str, Pattern, str]]
 
 
+_UNREGISTERED_OP = re.compile(r"Op type not registered '([\w>]+)'")
+
+
+def unregistered_op(text: str) -> Optional[str]:
+    """The op an "Op type not registered" error names, or None."""
+    found = _UNREGISTERED_OP.search(text)
+    return found.group(1) if found else None
+
+
+def _op_library_cause(text: str) -> Optional[Cause]:
+    """An unregistered op that a known op library registers: the package to require is named."""
+    found = _UNREGISTERED_OP.search(text)
+    library = op_libraries.owner_of(found.group(1)) if found else None
+    if library is None:
+        return None
+    return Cause("op-library-unavailable", "op %s is registered by %s, which was not imported here: declare "
+                 "`requires: [%s]` for the model, so each runtime installs the build for its TensorFlow and "
+                 "imports it before the load (where it is declared already, the build here lacks the op: it "
+                 "was added in a later release)" % (found.group(1), library.name, library.name))
+
+
 def classify(error_type: str, message: str) -> Cause:
     """The cause of an error, from its type name (e.g. ``NotFoundError``) and message."""
     text = "%s: %s" % (error_type, message)
+    library = _op_library_cause(text)
+    if library is not None:
+        return library
     for cause, pattern, template in _COMPILED:
         found = pattern.search(text)
         if found:

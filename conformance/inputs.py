@@ -7,7 +7,8 @@ Python 3.11 + numpy 2 produce the same bytes.
 from __future__ import annotations
 
 import zlib
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -16,6 +17,59 @@ DEFAULT_RANGE = (-1.0, 1.0)
 UNKNOWN_DIM = 3  # size given to an unknown non-batch dimension
 
 Encoder = Callable[[Mapping[str, np.ndarray]], bytes]
+
+# What is tried, in this order, where nothing states an input's shape (docs/matrix.md, "Inputs found"): for an
+# input of unknown rank, a batch first (numbers compare over several rows), then a scalar (a TF1 serving
+# signature's `delta`), a column, one element, a batch of short rows; the whole list again with a batch of 1
+# (a fixed-shape output such as [1, 10, 10, 1] rejects 2); and in generated tf.Example records one value per
+# example of a VarLen feature first (what serving data usually holds; a graph may densify it to [batch, 1]),
+# then UNKNOWN_DIM. The first candidate whose call runs is recorded and used by every later check.
+UNKNOWN_RANK_SHAPES = (("batch",), (), ("batch", 1), (1,), ("batch", UNKNOWN_DIM))
+VARLEN_VALUES = (1, UNKNOWN_DIM)
+_STATES_SHAPE = ("shape", "values", "strings", "npz", "tf_example")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way of making a signature's inputs where nothing states them all: a batch size, shapes for its
+    inputs of unknown rank, and how many values a generated tf.Example gives each VarLen feature."""
+    batch: int
+    shapes: Tuple[Tuple[str, Tuple[int, ...]], ...] = ()
+    varlen: int = 1
+
+    def label(self) -> str:
+        parts = ["batch %d" % self.batch] + ["%s: %s" % (name, list(shape)) for name, shape in self.shapes]
+        return ", ".join(parts + (["%d value(s) per VarLen feature" % self.varlen] if self.varlen != 1 else []))
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"batch": self.batch, "shapes": {name: list(shape) for name, shape in self.shapes},
+                "varlen": self.varlen, "label": self.label()}
+
+
+def candidates(described: Mapping[str, Mapping[str, Any]], specs: Mapping[str, Mapping[str, Any]], batch: int
+               ) -> List[Candidate]:
+    """The candidates to try for a signature, in order; one (the plain default) where nothing is to search.
+    Inputs given in full by ``specs`` (matrix.yaml's ``inputs:``) are never searched, nor is their batch."""
+    unknown = sorted(name for name, info in described.items()
+                     if info.get("shape") is None and not any(key in (specs.get(name) or {}) for key in _STATES_SHAPE))
+    varlen = any(feature.get("kind") in ("sparse", "ragged")
+                 for spec in specs.values() for feature in (spec.get("tf_example") or {}).values())
+    declared = bool(specs) and all(any(key in (specs.get(name) or {}) for key in ("shape", "values", "strings",
+                                                                                   "npz"))
+                                   for name in described)
+    batches = [batch] + ([1] if batch > 1 and not declared else [])
+    batched = len(unknown) < len(described)  # the batch reaches inputs other than the unknown-rank ones
+    found, seen = [], set()
+    for size in batches:
+        for template in (UNKNOWN_RANK_SHAPES if unknown else ((),)):
+            shape = tuple(size if d == "batch" else int(d) for d in template)
+            shapes = tuple((name, shape) for name in unknown)
+            for values in (VARLEN_VALUES if varlen else (1,)):
+                key = (size if batched else 0, shapes, values)  # the same arrays are not tried twice
+                if key not in seen:
+                    seen.add(key)
+                    found.append(Candidate(size, shapes, values))
+    return found
 
 
 def seed_of(*parts: str) -> int:

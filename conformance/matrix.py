@@ -1,6 +1,7 @@
 """matrix.yaml: loading, validation and the objects the rest of the framework uses."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -9,7 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from packaging.version import Version
 
-from conformance import schema
+from conformance import op_libraries, schema
 from conformance.expectations import Expectation, load_expectations
 from conformance.handles import is_url
 from conformance.validation import check
@@ -31,10 +32,11 @@ class Runtime:
     env: Tuple[Tuple[str, str], ...] = ()
     labels: Tuple[str, ...] = ()
     devices: Tuple[str, ...] = ()
+    op_libraries: Tuple[str, ...] = ()  # not from YAML: builds of the op libraries its models require
 
     @property
     def requirements(self) -> List[str]:
-        return [self.tensorflow, self.tensorflow_hub] + list(self.extras)
+        return [self.tensorflow, self.tensorflow_hub] + list(self.extras) + list(self.op_libraries)
 
     @property
     def overrides(self) -> List[str]:
@@ -94,6 +96,8 @@ class Model:
     timeout: Optional[float] = None  # seconds of TensorFlow work one case may take (default: the matrix's)
     trust: bool = False  # let the model run even if its graph has file, network or process ops
     clear_devices: bool = False  # load TF1 graphs with clear_devices (drop the device pins they were saved with)
+    requires: Tuple[str, ...] = ()  # op libraries (op_libraries.NAMES) imported before it loads
+    tags_from_files: bool = False  # not from YAML: the entry gave no tags; these are its files' default variant
     detected_signatures: Tuple[str, ...] = ()  # not from YAML: signatures with several outputs, read from its files
     single_output_signatures: Tuple[str, ...] = ()  # not from YAML: signatures with one output in every graph variant
 
@@ -274,7 +278,17 @@ def _model(node: Located) -> Model:
                  devices=_tuple(node.get("devices")), apis=_tuple(node.get("apis")), batch=node.get("batch", 2),
                  tolerances=dict(node.get("tolerances") or {}), twin=node.get("twin"), counter=node.get("counter"),
                  overhead_threshold=node.get("overhead_threshold"), timeout=node.get("timeout"),
-                 trust=node.get("trust", False), clear_devices=node.get("clear_devices", False))
+                 trust=node.get("trust", False), clear_devices=node.get("clear_devices", False),
+                 requires=_tuple(node.get("requires")))
+
+
+def _with_op_libraries(runtime: Runtime, models: List[Model]) -> Runtime:
+    """The runtime with the builds of the op libraries that its models require (a library with no build for
+    its TensorFlow adds nothing: those models' cells say op-library-unavailable)."""
+    wanted = sorted({name for model in models if not model.runtimes or runtime.id in model.runtimes
+                     for name in model.requires})
+    builds = [op_libraries.by_name(name).build_for(runtime.tensorflow_version) for name in wanted]
+    return dataclasses.replace(runtime, op_libraries=tuple(build for build in builds if build))
 
 
 def load_matrix(path: str = DEFAULT_MATRIX, check_files: bool = False) -> Matrix:
@@ -292,8 +306,8 @@ def load_matrix(path: str = DEFAULT_MATRIX, check_files: bool = False) -> Matrix
     base = os.path.dirname(os.path.abspath(path))
     if check_files:
         _check_local_files(document, base)
-    runtimes = [_runtime(r) for r in document["runtimes"]]
     models = [_model(m) for m in document["models"]]
+    runtimes = [_with_op_libraries(_runtime(r), models) for r in document["runtimes"]]
     names = document.get("expectations") or []
     expectation_files = [names] if isinstance(names, str) else list(names)
     expectations = []  # type: List[Expectation]

@@ -23,9 +23,25 @@ class Header:
     signatures: List[List[str]] = field(default_factory=list)  # per graph variant
     outputs: List[Dict[str, int]] = field(default_factory=list)  # per graph variant: signature -> output count
 
+    def default_tags(self) -> List[str]:
+        """The graph variant a model entry without ``tags`` is loaded with: the only one; else the TF1 Hub
+        format's default variant (no tags), a SavedModel's ``serve`` variant (alone, else with others, e.g.
+        ``{serve, train}``); else the first."""
+        if not self.tag_sets:
+            return []
+        preferred = [[]] if self.format == "hub_tf1" else [["serve"]]
+        for tags in preferred:
+            if tags in self.tag_sets:
+                return list(tags)
+        if self.format != "hub_tf1":
+            serving = [tags for tags in self.tag_sets if "serve" in tags]
+            if serving:
+                return list(serving[0])
+        return list(self.tag_sets[0])
+
     def variant(self, tags: Optional[List[str]]) -> int:
-        """The graph variant a model entry's ``tags`` choose (no tags: the only or the first one)."""
-        wanted = sorted(tags) if tags is not None else None
+        """The graph variant a model entry's ``tags`` choose (no tags: :meth:`default_tags`'s)."""
+        wanted = sorted(tags) if tags is not None else self.default_tags()
         return next((i for i, t in enumerate(self.tag_sets) if t == wanted), 0)
 
 

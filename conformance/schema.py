@@ -5,7 +5,7 @@ Checks JSON Schema cannot spell are named formats (``requirement``, ``handle``, 
 """
 from __future__ import annotations
 
-from conformance import causes
+from conformance import causes, op_libraries
 
 DEVICES = ["cpu", "xla", "gpu"]
 APIS = ["hub.Module", "hub.load", "hub.KerasLayer", "saved_model"]
@@ -28,7 +28,8 @@ CAUSES = list(dict.fromkeys([rule[0] for rule in causes._RULES] + [
     "golden-missing", "golden-stale", "migration-hazard", "overhead", "semantics-changed", "timeout", "crash",
     "harness-error", "untrusted-op", "nothing-compared", "no-progress", "gradient-missing",
     "gradient-not-finite", "gradient-drift", "step-drift", "regularization-lost",
-    "update-ops-ignored", "output-key-mismatch", "frozen-layer-trained", "variables-differ"]))
+    "update-ops-ignored", "output-key-mismatch", "frozen-layer-trained", "variables-differ",
+    "op-library-unavailable"]))
 
 # Ids name pytest cases, tox envs and files: a safe token.
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", "maxLength": 200,
@@ -107,6 +108,7 @@ MODEL = {
         "timeout": _SECONDS,
         "trust": {"type": "boolean"},
         "clear_devices": {"type": "boolean"},
+        "requires": {"type": "array", "items": {"enum": op_libraries.NAMES}},
     },
 }
 

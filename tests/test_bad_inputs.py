@@ -410,6 +410,8 @@ def test_bad_case_timeout(write, text, expected):
     ("timeout: -1", "matrix.models[0].timeout: -1 is out of range"),
     ("trust: yes please", "matrix.models[0].trust: expected boolean, got str 'yes please'"),
     ("clear_devices: 1", "matrix.models[0].clear_devices: expected boolean, got int 1"),
+    ("requires: [tensorflow-txt]", "matrix.models[0].requires[0]: 'tensorflow-txt' is not allowed (expected one of: "
+                                    "tensorflow-text, tensorflow-decision-forests)"),
 ])
 def test_bad_model_keys(write, line, expected):
     assert error_of(write("matrix.yaml", RUNTIMES + MODELS + "    %s\n" % line)).startswith(

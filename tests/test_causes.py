@@ -1,7 +1,7 @@
 """Cause classification, on error messages as TensorFlow and tensorflow_hub really print them."""
 import pytest
 
-from conformance.causes import classify
+from conformance.causes import Cause, classify
 
 CASES = [
     ("NotFoundError", "Op type not registered 'DisableCopyOnRead' in binary running on vm. Make sure the Op and "
@@ -60,6 +60,13 @@ CASES = [
      "keras-mismatch", "TF_USE_LEGACY_KERAS=1"),
     ("SignatureNotFound", "signature 'tokens' is not found under hub.load (it sees: default)",
      "signature-missing", "signature tokens"),
+    # TF 2.21's form of a kernel error in a function: the real line comes after "<stack traces unavailable>".
+    ("InvalidArgumentError", "Graph execution error:\n\nDetected at node SparseToDense defined at (most recent call "
+                             "last):\n<stack traces unavailable>\nindices[1] = [0,1] is out of bounds: need 0 <= index "
+                             "< [2,1]\n\t [[{{node SparseToDense}}]] [Op:__inference_signature_wrapper_512]",
+     "index-out-of-range", "indices[1] = [0,1] is out of bounds: need 0 <= index < [2,1]"),
+    ("InvalidArgumentError", "indices[0,1] = 12 is not in [0, 10)\n\t [[{{node embedding_lookup}}]]",
+     "index-out-of-range", "indices[0,1] = 12 is not in [0, 10)"),
 ]
 
 
@@ -75,3 +82,9 @@ def test_unknown_errors_keep_type_and_first_line():
     found = classify("ZeroDivisionError", "\n  division by zero\nmore detail")
     assert found.id == "error"
     assert found.diagnosis == "ZeroDivisionError: division by zero"
+
+
+def test_a_graph_execution_error_nothing_names_shows_its_real_line():
+    found = classify("InvalidArgumentError", "Graph execution error:\n\nDetected at node x defined at (most recent "
+                                             "call last):\n<stack traces unavailable>\nthe real reason\n\t [[{{node x}}]]")
+    assert found == Cause("error", "InvalidArgumentError: the real reason")

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 
+from conformance.compare import checks
 from conformance.compare.checks import Reference, check_signature
 from conformance.compare.goldens import GoldenError, Goldens, bless
 from conformance.compare.observed import Cell, ObservationError, Observed
@@ -133,3 +134,17 @@ def test_an_api_that_finds_other_trainable_variables_is_named():
     assert cause.id == "variables-differ"
     assert cause.diagnosis == "hub.KerasLayer finds 1 trainable variables, hub.Module finds 2: 1 fewer of shape [2]"
     assert details["reference_variables"] == ["module/kernel:0", "module/bias:0"]
+
+
+def test_a_signature_that_writes_state_is_stateful_not_nondeterministic():
+    def cell(seen):
+        return Cell("m", "tf2.21", "cpu", "hub.load", {"signatures": {"increment": seen}}, "", "", {})
+
+    assert checks.check_repeat(cell({"repeat_differs": []}), "increment") == (None, {"repeat_differs": []})
+    cause, _ = checks.check_repeat(cell({"repeat_differs": ["count"]}), "increment")
+    assert cause.id == "nondeterministic", "nothing in the graph writes state: a difference is drift"
+    with pytest.raises(checks.Stateful) as state:
+        checks.check_repeat(cell({"repeat_differs": ["count"], "writes_state": ["AssignAddVariableOp inc"]}),
+                            "increment")
+    assert str(state.value).startswith("stateful: signature increment writes state (AssignAddVariableOp inc)")
+    assert "outputs count changed between two calls" in str(state.value)

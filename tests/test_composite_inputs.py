@@ -130,3 +130,26 @@ def test_a_tf1_coo_sparse_input_is_fed_as_one_sparse_tensor_of_valid_ids(runtime
     expected = np.stack([embedding[row[row != 0]].sum(axis=0) for row in inputs["ids"]])
     np.testing.assert_allclose(outputs["pooled"], expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(outputs["count"], (inputs["ids"] != 0).sum(axis=1))
+
+
+@pytest.mark.tensorflow
+def test_sparse_parts_flattened_without_metadata_are_one_sparse_input(zoo_dir):
+    from conformance.runtime.composite_spec import composite_inputs
+
+    found = composite_inputs(os.path.join(zoo_dir, "sparse_triplets", "saved_model.pb"), ["serve"])
+    assert found["serving_default"] == {"ids": {"kind": "sparse", "dtype_enum": 9, "shape": [None, None],
+                                                "components": ["ids_indices", "ids_values", "ids_dense_shape"]}}
+
+
+@pytest.mark.tensorflow
+def test_signatures_that_write_state_are_found_in_the_graph(zoo_dir):
+    from conformance.runtime.op_scan import variable_writes
+
+    def writes(name):
+        return variable_writes(os.path.join(zoo_dir, name, "saved_model.pb"), None)
+
+    assert list(writes("stateful_counter")) == ["increment"], "read only reads"
+    assert writes("stateful_counter")["increment"][0].startswith("AssignAddVariableOp")
+    assert list(writes("train_step_signature")) == ["train_step"]
+    assert writes("side_effect") and writes("reference_output"), "TF1 ref variables: AssignAdd, Assign"
+    assert writes("reusable_tf2_written") == {} and writes("hazard") == {}

@@ -94,3 +94,15 @@ def test_a_handle_alone_gets_semantics_cases_for_its_signatures_with_several_out
         assert signatures == {("est", "predict"), ("est", "serving_default"), ("text", "tokens"),
                               ("named", "predict"), ("declared", "tokens"), ("declared", "__call__")}, check
     assert "declared" in {c.model for c in runtime_cases(matrix, matrix.runtimes[0], "load")}
+
+
+def test_an_entry_without_tags_gets_its_files_default_graph_variant():
+    from conformance.saved_model_header import Header
+
+    assert Header("saved_model_tf1", [["serve", "train"]]).default_tags() == ["serve", "train"], "the only one"
+    assert Header("hub_tf1", [["train"], []]).default_tags() == [], "a Hub module's default variant"
+    assert Header("saved_model_tf1", [["eval"], ["serve"], ["serve", "tpu"]]).default_tags() == ["serve"]
+    assert Header("saved_model_tf1", [["eval"], ["serve", "tpu"]]).default_tags() == ["serve", "tpu"]
+    assert Header("saved_model_tf1", [["eval"], ["train"]]).default_tags() == ["eval"], "else the first"
+    header = Header("hub_tf1", [["train"], []], [["a"], ["b"]], [{"a": 1}, {"b": 2}])
+    assert header.variant(None) == 1 and header.variant(["train"]) == 0

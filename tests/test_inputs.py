@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conformance.inputs import fingerprint, make_inputs
+from conformance.inputs import Candidate, candidates, fingerprint, make_inputs
 
 
 def test_deterministic_and_seeded_per_input():
@@ -60,3 +60,36 @@ def test_tf_example_without_encoder_names_the_input():
     with pytest.raises(ValueError, match="model 'm' signature 's' input 'e': tf_example inputs need an encoder"):
         make_inputs("m", "s", {"e": {"dtype": "string", "shape": [None]}},
                     {"e": {"tf_example": {"x": {"dtype": "float32"}}}})
+
+
+def test_an_input_of_unknown_rank_is_searched_in_the_documented_order_without_repeats():
+    found = candidates({"x": {"dtype": "float32", "shape": None}}, {}, 2)
+    assert [c.label() for c in found] == [
+        "batch 2, x: [2]", "batch 2, x: []", "batch 2, x: [2, 1]", "batch 2, x: [1]", "batch 2, x: [2, 3]",
+        "batch 1, x: [1, 1]", "batch 1, x: [1, 3]"], "the batch-1 forms of [batch] and [] are tried once"
+    with_batched = candidates({"x": {"dtype": "float32", "shape": None}, "y": {"dtype": "float32", "shape": [None]}},
+                              {}, 2)
+    assert "batch 1, x: [1]" in [c.label() for c in with_batched], "the batch reaches y: not a repeat"
+
+
+def test_a_known_shape_tries_batch_one_after_the_declared_batch_and_declared_inputs_are_not_searched():
+    described = {"x": {"dtype": "float32", "shape": [None, 4]}}
+    assert candidates(described, {}, 2) == [Candidate(2), Candidate(1)]
+    assert candidates(described, {}, 1) == [Candidate(1)]
+    assert candidates(described, {"x": {"shape": [5, 4]}}, 2) == [Candidate(2)], "the user's shape is final"
+    unknown = {"x": {"dtype": "float32", "shape": None}}
+    assert candidates(unknown, {"x": {"values": [1.0, 2.0]}}, 2) == [Candidate(2)]
+
+
+def test_varlen_features_of_generated_examples_get_one_value_first():
+    described = {"examples": {"dtype": "string", "shape": [None]}}
+    parsed = {"examples": {"tf_example": {"age": {"dtype": "float32", "shape": [3], "kind": "sparse"},
+                                          "x": {"dtype": "float32", "shape": [4], "kind": "dense"}}}}
+    assert [(c.batch, c.varlen) for c in candidates(described, parsed, 2)] == [(2, 1), (2, 3), (1, 1), (1, 3)]
+
+
+def test_a_candidate_shapes_the_inputs_it_names():
+    candidate = candidates({"x": {"dtype": "float32", "shape": None}}, {}, 2)[1]
+    made = make_inputs("m", "s", {"x": {"dtype": "float32", "shape": None}},
+                       {name: {"shape": list(shape)} for name, shape in candidate.shapes}, candidate.batch)
+    assert made["x"].shape == () and candidate.as_dict()["shapes"] == {"x": []}

@@ -49,11 +49,7 @@ def model_entry(path: str, taken: Dict[str, int]) -> Dict[str, object]:
         return entry
     header = saved_model_header.read(handle)
     entry["format"] = header.format
-    if header.format == "hub_tf1":
-        entry["tags"] = []
-    else:
-        variants = header.tag_sets
-        entry["tags"] = next((tags for tags in variants if tags == ["serve"]), variants[0])
+    entry["tags"] = header.default_tags()
     entry["_signatures"] = header.signatures[header.tag_sets.index(entry["tags"])]
     entry["_variants"] = header.tag_sets
     return entry

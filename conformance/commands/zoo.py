@@ -15,8 +15,9 @@ from filelock import FileLock
 
 from conformance.matrix import load_matrix
 from conformance.pythons import find_python
+from conformance.versions import overrides as overrides_of
 from conformance.zoo import store
-from conformance.zoo.catalog import ZOO, ZooModel, build_hash, default_zoo_dir
+from conformance.zoo.catalog import ZOO, ZooModel, build_hash, by_name, default_zoo_dir, writer_pins
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FRAMEWORK_REQUIREMENTS = ["pyyaml", "jsonschema", "packaging", "filelock",
@@ -65,7 +66,7 @@ def run(args) -> int:
         stale = {}  # type: Dict[str, List[str]]
         for model in wanted:
             writer = matrix.runtime(model.writer)
-            if args.force or not store.is_fresh(zoo_dir, model, build_hash(model, writer.requirements)):
+            if args.force or not store.is_fresh(zoo_dir, model, build_hash(model, writer_pins(model, writer))):
                 stale.setdefault(writer.id, []).append(model.name)
             else:
                 print("zoo: %s is fresh" % model.name)
@@ -76,8 +77,9 @@ def run(args) -> int:
                 print("zoo: no Python %s found for %s (looked on PATH, in pyenv and uv)" % (writer.python, writer_id),
                       file=sys.stderr)
                 return 3
+            pins = list(dict.fromkeys(pin for name in names for pin in writer_pins(by_name(name), writer)))
             with tempfile.TemporaryDirectory(prefix="hub-conformance-writer-") as scratch:
-                result = _build_in(writer, python, scratch, names, zoo_dir, args.matrix)
+                result = _build_in(writer, pins, python, scratch, names, zoo_dir, args.matrix)
             if result != 0:
                 print("zoo: building %s in %s failed (exit %d)" % (", ".join(names), writer_id, result),
                       file=sys.stderr)
@@ -85,21 +87,23 @@ def run(args) -> int:
     return 0
 
 
-def _build_in(writer, python: str, scratch: str, names: List[str], zoo_dir: str, matrix_path: str) -> int:
-    """Install the writer runtime's packages (with its uv overrides) into a venv in ``scratch``, then build
-    there (from uv's cache this takes seconds: its files are hard links)."""
+def _build_in(writer, pins: List[str], python: str, scratch: str, names: List[str], zoo_dir: str,
+              matrix_path: str) -> int:
+    """Install ``pins`` (the writer runtime's packages and the op libraries these models need) with the uv
+    overrides that keep one TensorFlow into a venv in ``scratch``, then build there (from uv's cache this
+    takes seconds: its files are hard links)."""
     env = dict(os.environ, PYTHONPATH=ROOT, **dict(writer.env))
     env.pop("VIRTUAL_ENV", None)
     env.pop("UV_OVERRIDE", None)
     venv = os.path.join(scratch, "venv")
     overrides = os.path.join(scratch, "overrides.txt")
     with open(overrides, "w") as stream:
-        stream.write("\n".join(writer.overrides) + "\n")
+        stream.write("\n".join(overrides_of(pins)) + "\n")
     interpreter = os.path.join(venv, "bin", "python")
     print("zoo: building %s in %s" % (", ".join(names), writer.id), flush=True)
     for command in ([_uv(), "venv", "--quiet", "--python", python, venv],
                     [_uv(), "pip", "install", "--quiet", "--python", interpreter, "--override", overrides]
-                    + writer.requirements + FRAMEWORK_REQUIREMENTS,
+                    + pins + FRAMEWORK_REQUIREMENTS,
                     [interpreter, "-m", "conformance.zoo.build", "--zoo", zoo_dir, "--matrix",
                      os.path.abspath(matrix_path), "--runtime", writer.id] + names):
         result = subprocess.run(command, env=env, cwd=ROOT)

@@ -173,12 +173,23 @@ def check_variables(cell: Cell, reference: Cell) -> Result:
                  % (cell.api, len(found), reference.api, len(wanted), "; ".join(parts))), details
 
 
+class Stateful(Exception):
+    """A signature that writes state changed its outputs between two calls: what it does, not drift; the
+    message says which ops write and which outputs changed."""
+
+
 def check_repeat(cell: Cell, signature: str) -> Result:
     seen = cell.signature(signature)
     differs = list(seen.get("repeat_differs") or [])
     details = {"repeat_differs": differs}
     if not differs:
         return None, details
+    if seen.get("writes_state"):
+        raise Stateful("stateful: signature %s writes state (%s%s), so outputs %s changed between two calls; "
+                       "every cell calls it in the same order from a fresh load"
+                       % (signature, ", ".join(seen["writes_state"][:3]),
+                          " and %d more" % (len(seen["writes_state"]) - 3) if len(seen["writes_state"]) > 3 else "",
+                          ", ".join(differs)))
     return Cause("nondeterministic", "%s: outputs %s differ between two identical calls"
                  % (cell.label(), ", ".join("%s.%s" % (signature, d) for d in differs))), details
 

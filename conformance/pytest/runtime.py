@@ -32,26 +32,35 @@ RUN_ID_ENV = "CONFORMANCE_RUN_ID"
 ZOO_URL_ENV = "CONFORMANCE_ZOO_URL"
 
 
-def with_detected_facts(matrix: Matrix, places: Dict[str, str]) -> Matrix:
+def with_detected_facts(matrix: Matrix, places: Dict[str, str], resolve=None) -> Matrix:
     """What a model's files say where its entry is silent, read without TensorFlow: its format (so that
-    expectations about formats apply to a handle alone), its signatures with several outputs (so that it
-    gets semantics and cost cases, which are generated before any runtime has seen the model) and those with
-    one output in every graph variant (a declared one gets no semantics or cost cases: nothing is computed
-    unasked)."""
+    expectations about formats apply to a handle alone), the graph variant it is loaded with (its tags), its
+    signatures with several outputs (so that it gets semantics and cost cases, which are generated before any
+    runtime has seen the model) and those with one output in every graph variant (a declared one gets no
+    semantics or cost cases: nothing is computed unasked). ``resolve(model)`` gives the local directory of a
+    handle that is not a local path (a URL, resolved by the runtime's executor), or None."""
     models = []
     for model in matrix.models:
         header = detect(model.handle, places)
-        if header is not None:
-            variant = header.variant(None if model.tags is None else list(model.tags))
-            several = tuple(sorted(name for name, count in header.outputs[variant].items() if count >= 2))
-            most = {}  # type: Dict[str, int]
-            for outputs in header.outputs:
-                for name, count in outputs.items():
-                    most[name] = max(count, most.get(name, 0))
-            model = dataclasses.replace(model, format=model.format or header.format, detected_signatures=several,
-                                        single_output_signatures=tuple(sorted(n for n, c in most.items() if c == 1)))
-        models.append(model)
+        if header is None and resolve is not None and (model.format is None or model.tags is None):
+            directory = resolve(model)
+            header = detect(directory, {}) if directory else None
+        models.append(model if header is None else _facts_of(model, header))
     return dataclasses.replace(matrix, models=models)
+
+
+def _facts_of(model, header):
+    variant = header.variant(None if model.tags is None else list(model.tags))
+    several = tuple(sorted(name for name, count in header.outputs[variant].items() if count >= 2))
+    most = {}  # type: Dict[str, int]
+    for outputs in header.outputs:
+        for name, count in outputs.items():
+            most[name] = max(count, most.get(name, 0))
+    model = dataclasses.replace(model, format=model.format or header.format, detected_signatures=several,
+                                single_output_signatures=tuple(sorted(n for n, c in most.items() if c == 1)))
+    if model.tags is None:
+        model = dataclasses.replace(model, tags=tuple(header.default_tags()), tags_from_files=True)
+    return model
 
 
 def _case_of(item) -> Any:
@@ -97,6 +106,7 @@ class RuntimePlugin(CasePlugin):
                     config.getoption("models"), ", ".join(unknown) or "named", self.matrix.path))
         if self.shard is not None:  # shards run as separate jobs whose observation folders are merged
             self.worker = "%s.shard-%d-of-%d" % ((self.worker,) + self.shard)
+        self._resolved = False  # whether handles that are not local paths were resolved for their facts
         self.server = None  # type: Optional[LoopbackServer]
         self.session = None
         self.recorder = None  # type: Optional[Recorder]
@@ -162,6 +172,9 @@ class RuntimePlugin(CasePlugin):
         versions = {"tensorflow": installed_version(self.runtime.tensorflow),
                     "tensorflow_hub": installed_version(self.runtime.tensorflow_hub)}
         absent = [name for name, found in self.session.devices.items() if not found.available] if self.session else []
+        if not self._resolved and self.session is not None:  # URL handles: their files, once per process
+            self.matrix = with_detected_facts(self.matrix, {}, self.session.resolve)
+            self._resolved = True
         cases = runtime_cases(self.matrix, self.runtime, check, versions, absent)
         self.parametrize(metafunc, [c for c in cases if (self.shard is None or in_shard(c.model, self.shard))
                                     and (self.models is None or c.model in self.models)])

@@ -17,6 +17,7 @@ message. It ends when its requests end.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import socket
@@ -104,7 +105,10 @@ def run_estimator(handle: str, tags: Any, api: str, shared: bool) -> Dict[str, A
     tf1 = tf.compat.v1
     kwargs = tags_kwargs(tags)
     with tf.Graph().as_default():
-        arguments = _call_arguments(tf, hub.load(handle, **kwargs))
+        loaded = hub.load(handle, **kwargs)
+        arguments = _call_arguments(tf, loaded)
+        if not _trainable_variables(loaded):
+            return {"outcome": "skip", "why": "the model has no trainable variables"}
     shape = [None] + arguments[0].shape.as_list()[1:]
     batch = np.ones([2] + shape[1:], arguments[0].dtype.as_numpy_dtype)
     chief, ps = _ports(2)
@@ -120,7 +124,7 @@ def run_estimator(handle: str, tags: Any, api: str, shared: bool) -> Dict[str, A
         else:
             obj = hub.load(handle, **kwargs)
             training = _call_arguments(tf, obj)[1:]  # made in this graph, like the rest of model_fn
-            output, variables = obj(features["x"], *training), list(obj.trainable_variables)
+            output, variables = obj(features["x"], *training), _trainable_variables(obj)
         loss = tf.reduce_mean(tf.square(tf.nest.flatten(output)[0]))
         step = tf1.train.GradientDescentOptimizer(0.01).minimize(loss, global_step=tf1.train.get_global_step(),
                                                                  var_list=variables)
@@ -167,7 +171,7 @@ def run(handle: str, tags: Any, api: str, shared: bool) -> Dict[str, Any]:
             layer = hub.KerasLayer(handle, trainable=True, **kwargs)
             output, variables = layer(arguments[0], training=True), layer.trainable_weights
         else:
-            output, variables = obj(*arguments), list(obj.trainable_variables)
+            output, variables = obj(*arguments), _trainable_variables(obj)
         if not variables:
             return {"outcome": "skip", "why": "the model has no trainable variables"}
         loss = tf.reduce_sum(tf.square(tf.nest.flatten(output)[0]))
@@ -187,6 +191,12 @@ def run(handle: str, tags: Any, api: str, shared: bool) -> Dict[str, Any]:
     return result
 
 
+def _trainable_variables(obj: Any) -> List[Any]:
+    """A loaded object's trainable variables; none where it has no such attribute (an object saved without
+    trainable variables is restored without one)."""
+    return list(getattr(obj, "trainable_variables", None) or [])
+
+
 def _variant(handle: str, tags: Any, api: str, shared: bool, estimator: bool) -> Dict[str, Any]:
     try:
         return (run_estimator if estimator else run)(handle, tags, api, shared)
@@ -204,6 +214,8 @@ def _port_taken(result: Dict[str, Any]) -> bool:
 def answer(request: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     """Every variant of one model's request, each timed; tried again on new ports where one was taken."""
     results = {}
+    for module in request.get("imports") or []:  # op libraries the model needs, registered before any load
+        importlib.import_module(module)
     for api, shared, estimator in request["variants"]:
         started = time.perf_counter()
         for attempt in range(1, PORT_ATTEMPTS + 1):

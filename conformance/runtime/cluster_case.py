@@ -99,14 +99,15 @@ class ClusterProcess(object):
         self.returncode = None  # type: Optional[int]  # of the last process ended
         self._pending = b""
 
-    def run(self, handle: str, tags: Optional[Sequence[str]], variants: Sequence[Variant], timeout: float
-            ) -> Dict[str, Dict[str, Any]]:
+    def run(self, handle: str, tags: Optional[Sequence[str]], variants: Sequence[Variant], timeout: float,
+            imports: Sequence[str] = ()) -> Dict[str, Dict[str, Any]]:
         """Each variant's record (by ``variant_key``): ``outcome`` ok | error | skip | harness-error, or for
         all of them timeout | crash, and the ``pid`` of the process that ran them."""
         if self.process is None:
             self._start()
         process = self.process
         request = json.dumps({"handle": handle, "tags": None if tags is None else list(tags),
+                              "imports": list(imports),
                               "variants": [[api, bool(shared), bool(estimator)] for api, shared, estimator in variants]})
         process.stderr.clear()
         try:

@@ -96,6 +96,43 @@ def _coo_sparse_inputs(signature: Any) -> Dict[str, Dict[str, Any]]:
     return inputs
 
 
+_INT64 = 9  # DataType.DT_INT64
+_SHAPE_SUFFIXES = ("_dense_shape", "_shape")
+
+
+def _dims_of(info: Any) -> Optional[List[Optional[int]]]:
+    shape = info.tensor_shape
+    if shape.unknown_rank or not info.HasField("tensor_shape"):
+        return None
+    return [None if d.size < 0 else int(d.size) for d in shape.dim]
+
+
+def _flattened_sparse_inputs(signature: Any) -> Dict[str, Dict[str, Any]]:
+    """SparseTensor inputs flattened into dense ``<name>_indices`` (int64, rank 2), ``<name>_values`` (rank 1)
+    and ``<name>_dense_shape`` or ``<name>_shape`` (int64, rank 1) inputs with no composite metadata (older
+    exporters, hand-written serving functions): found by those names and types, so that the three are fed
+    as one consistent SparseTensor."""
+    inputs = {}  # type: Dict[str, Dict[str, Any]]
+    given = signature.inputs
+    for name in sorted(given):
+        if not name.endswith("_indices"):
+            continue
+        base = name[:-len("_indices")]
+        values = given.get(base + "_values")
+        shape_name = next((base + suffix for suffix in _SHAPE_SUFFIXES if base + suffix in given), None)
+        if values is None or shape_name is None:
+            continue
+        indices_dims, values_dims, shape_dims = _dims_of(given[name]), _dims_of(values), _dims_of(given[shape_name])
+        if (given[name].dtype != _INT64 or given[shape_name].dtype != _INT64 or not indices_dims
+                or len(indices_dims) != 2 or not values_dims or len(values_dims) != 1 or not shape_dims
+                or len(shape_dims) != 1):
+            continue
+        rank = shape_dims[0] or indices_dims[1] or 2
+        inputs[base] = {"kind": "sparse", "dtype_enum": values.dtype, "shape": [None] * rank,
+                        "components": [name, base + "_values", shape_name]}
+    return inputs
+
+
 def composite_inputs(saved_model_pb: str, tags: Iterable[str] = ()) -> Dict[str, Dict[str, Dict[str, Any]]]:
     """``{signature: {input: {kind, dtype_enum, shape[, ragged_rank], components: [names]}}}`` for the TF2
     signatures that take sparse or ragged inputs; the input is named after its first component."""
@@ -106,6 +143,9 @@ def composite_inputs(saved_model_pb: str, tags: Iterable[str] = ()) -> Dict[str,
             if sparse:
                 found[signature] = sparse
                 continue
+            flattened = _flattened_sparse_inputs(graph.signature_def[signature])
+            if flattened:  # no composite metadata is kept for these
+                found[signature] = flattened
             wrapped = _wrapped_function(graph, signature)
             if wrapped is None or wrapped[1] not in graph.object_graph_def.concrete_functions:
                 continue

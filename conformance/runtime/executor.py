@@ -82,7 +82,7 @@ def _serve(in_fd: int, out_fd: int) -> None:
         except channel.ChannelClosed:
             return
         try:
-            model = matrix.model(model_id)
+            model = session.entry(matrix.model(model_id))
             if method == "probe_load":
                 value = session.probe_load(model, *args, record=_RelayedRecord(out_fd, store))
             elif method == "probe_semantics":
@@ -91,6 +91,8 @@ def _serve(in_fd: int, out_fd: int) -> None:
                 value = session.probe_counter(model, *args)
             elif method == "probe_train":
                 value = session.probe_train(model, *args)
+            elif method == "resolve":
+                value = session.resolved_directory(model)
             elif method == "cluster_fit":
                 value = session.cluster_fit(model)
             else:

@@ -13,7 +13,7 @@ import collections
 import functools
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Set
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Set
 
 import yaml
 
@@ -82,6 +82,14 @@ class Reached:
 
 
 def read_saved_model(saved_model_pb: str) -> Any:
+    """The parsed SavedModel (not to be changed: the last two files read are kept, since the scan, the parse
+    specs, the composite inputs, the state writes and the op libraries each read the current model's)."""
+    stat = os.stat(saved_model_pb)
+    return _parsed(os.path.abspath(saved_model_pb), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed(saved_model_pb: str, mtime_ns: int, size: int) -> Any:
     from tensorflow.core.protobuf import saved_model_pb2  # the executor's TensorFlow reads its own protos
 
     model = saved_model_pb2.SavedModel()
@@ -90,8 +98,10 @@ def read_saved_model(saved_model_pb: str) -> Any:
     return model
 
 
-def meta_graphs(model: Any, tags: Iterable[str] = ()) -> List[Any]:
-    """The meta graphs whose tags are ``tags``, else all of them."""
+def meta_graphs(model: Any, tags: Optional[Iterable[str]] = ()) -> List[Any]:
+    """The meta graphs whose tags are ``tags``, else (no such graph, or no tags given) all of them."""
+    if tags is None:
+        return list(model.meta_graphs)
     wanted = set(tags)
     return [g for g in model.meta_graphs if set(g.meta_info_def.tags) == wanted] or list(model.meta_graphs)
 
@@ -132,7 +142,7 @@ def reachable(graph: Any, signatures: Iterable[str] = None, object_functions: bo
             pending_functions.extendleft((called, origin) for called in _called_functions(node, library))
 
 
-def scan(saved_model_pb: str, tags: Iterable[str] = (), untrusted: Mapping[str, str] = None) -> List[UntrustedOp]:
+def scan(saved_model_pb: str, tags: Optional[Iterable[str]] = (), untrusted: Mapping[str, str] = None) -> List[UntrustedOp]:
     """Untrusted ops reachable in the meta graphs of ``saved_model_pb`` (those matching ``tags``, else all)."""
     untrusted = untrusted_ops() if untrusted is None else untrusted
     found = {}  # type: Dict[str, UntrustedOp]
@@ -142,3 +152,39 @@ def scan(saved_model_pb: str, tags: Iterable[str] = (), untrusted: Mapping[str, 
             if op in untrusted and op not in found:
                 found[op] = UntrustedOp(op, untrusted[op], reached.where, reached.reached_from)
     return sorted(found.values(), key=lambda finding: finding.op)
+
+
+# Ops that write a variable's (or a table's) state: a signature that can reach one is stateful, and its outputs
+# may depend on how often and in which order it was called.
+STATE_WRITING_OPS = frozenset([
+    "Assign", "AssignAdd", "AssignSub", "AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp",
+    "LookupTableInsert", "LookupTableInsertV2", "LookupTableRemoveV2", "LookupTableImport", "LookupTableImportV2"])
+STATE_WRITING_PREFIXES = ("Scatter", "ResourceScatter", "Apply", "ResourceApply", "ResourceSparseApply",
+                          "SparseApply")
+
+
+def _writes_state(op: str) -> bool:
+    return op in STATE_WRITING_OPS or op.startswith(STATE_WRITING_PREFIXES)
+
+
+def variable_writes(saved_model_pb: str, tags: Optional[Iterable[str]] = ()) -> Dict[str, List[str]]:
+    """``{signature: ["OpType node", ...]}`` for the signatures of the graph variant ``tags`` choose that can
+    reach an op writing state (a variable, a table), read before the model runs."""
+    found = {}  # type: Dict[str, List[str]]
+    for graph in meta_graphs(read_saved_model(saved_model_pb), tags)[:1]:
+        for signature in graph.signature_def:
+            writes = sorted({"%s %s" % (r.node.op, r.node.name) for r in reachable(graph, [signature], False)
+                             if _writes_state(r.node.op)})
+            if writes:
+                found[signature] = writes
+    return found
+
+
+def op_types(saved_model_pb: str, tags: Optional[Iterable[str]] = ()) -> List[str]:
+    """Every op type in the graph variant ``tags`` choose: its nodes and its function library's."""
+    found = set()  # type: Set[str]
+    for graph in meta_graphs(read_saved_model(saved_model_pb), tags)[:1]:
+        found.update(node.op for node in graph.graph_def.node)
+        for function in graph.graph_def.library.function:
+            found.update(node.op for node in function.node_def)
+    return sorted(found)

@@ -2,8 +2,11 @@
 loadability probe of a case (load, describe, call every declared signature on the agreed inputs)."""
 from __future__ import annotations
 
+import dataclasses
 import gc
+import importlib
 import os
+import sys
 import time
 import traceback
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -11,19 +14,23 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import numpy as np
 
 from conformance.blame import HarnessBug, describe, raised_by_harness
-from conformance.causes import Cause, classify_exception
+from conformance.causes import Cause, classify_exception, unregistered_op
 from conformance.handles import expand, is_url, loadable
-from conformance.inputs import fingerprint, make_inputs
+from conformance.inputs import Candidate, InputsUnknown, candidates, fingerprint, make_inputs
 from conformance.matrix import Model, Runtime
 from conformance.observations import safe_stem
-from conformance import saved_model_header, tf_example
+from conformance import op_libraries, saved_model_header, tf_example
 from conformance.runtime import apis, composite_spec, devices, example_spec, op_scan, tfmode
 from conformance.runtime.memory import freeze, rss_mb
 from conformance.runtime.apis.tensors import component_feeds, identical, to_tensors
 from conformance.runtime.training import NotFineTunable
 from conformance.semantics import migration_snippet
+from conformance.versions import installed_version
 
 TIMING_REPEATS = 3
+# Failures after which the next input candidate is tried (a shape or a batch that does not fit, an index out
+# of range, an error nothing names); any other cause is the model's, whatever the inputs.
+SEARCHED_CAUSES = ("shape-mismatch", "index-out-of-range", "inputs-unknown", "error")
 
 
 def _error_record(stage: str, error: BaseException, cause: Cause) -> Dict[str, Any]:
@@ -72,6 +79,7 @@ class RuntimeSession(object):
         self._loaded = {}  # type: Dict[Tuple[str, str], Tuple[Optional[apis.Loaded], Optional[Dict], float, bool]]
         self._findings = {}  # type: Dict[Tuple[Any, ...], Dict[str, Any]]
         self._untrusted = None  # type: Optional[List[op_scan.UntrustedOp]]
+        self._entry = None  # type: Optional[Model]
         self._graph_facts = {}  # type: Dict[str, Dict[str, Any]]
         self._frozen_first_model = False
         self._collected_at_mb = None  # type: Optional[float]
@@ -80,22 +88,124 @@ class RuntimeSession(object):
         return tfmode.mismatches(self.runtime, self.tf, self.hub)
 
     def run_info(self) -> Dict[str, Any]:
-        return tfmode.run_info(self.runtime, self.tf, self.hub,
+        info = tfmode.run_info(self.runtime, self.tf, self.hub,
                                {name: device.as_dict() for name, device in self.devices.items()})
+        installed = {name: installed_version(name) for name in op_libraries.NAMES}
+        info["op_libraries"] = {name: version for name, version in installed.items() if version}
+        return info
 
-    def agreed_inputs(self, model: Model, signature: str, description: Dict[str, Any]) -> Dict[str, np.ndarray]:
-        """The signature's agreed inputs; a planted-change twin gets its twin's, so outputs are comparable.
-
-        Precedence: matrix.yaml's ``inputs:`` > the tf.Example parse spec read from the graph (for the one
-        string input of a signature that parses examples) > generated from the description.
-        """
+    def _specs(self, model: Model, signature: str, description: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+        """matrix.yaml's ``inputs:`` for the signature, and the tf.Example parse spec read from the graph for the
+        one string input of a signature that parses examples (where matrix.yaml does not give it)."""
         specs = dict(model.inputs.get(signature) or {})
         parsed = self.parse_specs(model).get(signature)
         strings = [name for name, info in description["inputs"].items() if info["dtype"] == "string"]
         if parsed and len(strings) == 1 and strings[0] not in specs:
             specs[strings[0]] = {"tf_example": parsed}
-        return make_inputs(model.twin or model.id, signature, description["inputs"], specs, model.batch,
+        return specs
+
+    def input_candidates(self, model: Model, signature: str, description: Dict[str, Any]) -> List[Candidate]:
+        """How the signature's inputs may be made, in the order tried (:func:`conformance.inputs.candidates`);
+        once one has run, only that one."""
+        found = self._graph_facts.setdefault("found_inputs", {}).get(signature)
+        if found is not None:
+            return [found]
+        return candidates(description["inputs"], self._specs(model, signature, description), model.batch)
+
+    def agreed_inputs(self, model: Model, signature: str, description: Dict[str, Any],
+                      candidate: Optional[Candidate] = None) -> Dict[str, np.ndarray]:
+        """The signature's agreed inputs; a planted-change twin gets its twin's, so outputs are comparable.
+
+        Precedence: matrix.yaml's ``inputs:`` > the tf.Example parse spec read from the graph (for the one
+        string input of a signature that parses examples) > generated from the description, shaped by
+        ``candidate`` (default: the one that ran for this signature, else the first to try).
+        """
+        candidate = candidate or self.input_candidates(model, signature, description)[0]
+        specs = self._specs(model, signature, description)
+        for name, spec in list(specs.items()):
+            if "tf_example" in spec and name not in (model.inputs.get(signature) or {}):
+                specs[name] = dict(spec, tf_example={
+                    key: dict(feature, shape=[candidate.varlen]) if feature.get("kind") in ("sparse", "ragged")
+                    else feature for key, feature in spec["tf_example"].items()})
+        for name, shape in candidate.shapes:
+            specs[name] = dict(specs.get(name) or {}, shape=list(shape))
+        return make_inputs(model.twin or model.id, signature, description["inputs"], specs, candidate.batch,
                            tf_example.encode)
+
+    def _first_call_that_runs(self, model: Model, signature: str, description: Dict[str, Any], loaded: apis.Loaded,
+                              device: devices.Device, fetch, seen: Dict[str, Any], cell_name: str, record,
+                              stage: Dict[str, str]):
+        """The signature called on its agreed inputs: where nothing states them all, each candidate in turn
+        until one runs (kept for the model's later checks, recorded as ``inputs_found``). Returns the inputs,
+        their feeds and the outputs; raises the first candidate's error when none runs, or InputsUnknown
+        (listing what was tried) for an input of unknown rank."""
+        tried = self.input_candidates(model, signature, description)
+        failures = []  # type: List[Tuple[Candidate, BaseException]]
+        for candidate in tried:
+            stage["now"] = "inputs"
+            inputs = self.agreed_inputs(model, signature, description, candidate)
+            seen["inputs_fingerprint"] = fingerprint(inputs)
+            seen["inputs_file"] = record.save_outputs(cell_name + ".inputs", inputs)
+            feeds = component_feeds(inputs, description["inputs"])
+            stage["now"] = "call"
+            started = time.perf_counter()
+            try:
+                outputs = loaded.call(signature, feeds, device, fetch)
+            except Exception as error:  # noqa: BLE001 - the next candidate, or the model's failure
+                if raised_by_harness(error) or len(tried) == 1:
+                    raise
+                failures.append((candidate, error))
+                if classify_exception(error).id not in SEARCHED_CAUSES:
+                    break
+                continue
+            seen["call_seconds"] = round(time.perf_counter() - started, 6)
+            self._graph_facts["found_inputs"][signature] = candidate
+            if failures or candidate.shapes or candidate != candidates(
+                    description["inputs"], self._specs(model, signature, description), model.batch)[0]:
+                seen["inputs_found"] = dict(candidate.as_dict(), tried=[
+                    "%s: %s" % (c.label(), classify_exception(e).id) for c, e in failures])
+            return inputs, feeds, outputs
+        first = failures[0][1]
+        if tried[0].shapes:
+            raise InputsUnknown("%s of signature %s %s unknown rank and no shape tried ran (%s); the first error: "
+                                "%s. Give the shape in matrix.yaml `inputs:`"
+                                % (", ".join(name for name, _ in tried[0].shapes), signature,
+                                   "has" if len(tried[0].shapes) == 1 else "have",
+                                   "; ".join("%s: %s" % (c.label(), classify_exception(e).id) for c, e in failures),
+                                   classify_exception(first).diagnosis))
+        raise first
+
+    def entry(self, model: Model) -> Model:
+        """The model as the apis load it: an entry without ``tags`` gets the graph variant its files hold
+        (:meth:`~conformance.saved_model_header.Header.default_tags`), read once per model. Files that cannot
+        be read leave the loaders' own default (the load case says what is wrong with them)."""
+        if model.tags is not None:
+            return model
+        self._enter(model)
+        if self._entry is None:
+            tags = None
+            try:
+                pb = self._saved_model_pb(model)
+                if pb:
+                    tags = tuple(saved_model_header.read(os.path.dirname(pb)).default_tags())
+            except (saved_model_header.NotAModel, OSError):
+                pass
+            except Exception as error:  # noqa: BLE001 - unresolvable: loading says why
+                if raised_by_harness(error):
+                    raise
+            self._entry = dataclasses.replace(model, tags=tags, tags_from_files=tags is not None)
+        return self._entry
+
+    def resolved_directory(self, model: Model) -> Optional[str]:
+        """The local directory of the model's handle (a URL resolved by tensorflow_hub into its cache), or None
+        where it does not resolve to a SavedModel (its load case says why)."""
+        try:
+            pb = self._saved_model_pb(model)
+        except Exception as error:  # noqa: BLE001 - unresolvable: the load case records the error
+            if raised_by_harness(error):
+                raise
+            return None
+        return os.path.dirname(pb) if pb else None
 
     def _saved_model_pb(self, model: Model) -> Optional[str]:
         handle = self._handle(model)
@@ -120,6 +230,10 @@ class RuntimeSession(object):
     def listed_signatures(self, model: Model) -> List[str]:
         """The signatures the model's saved_model.pb names for its tags, read without loading it."""
         return self._read_graph(model, "signature_names", saved_model_header.signature_names).get("names", [])
+
+    def variable_writes(self, model: Model) -> Dict[str, List[str]]:
+        """The signatures that write state (a variable, a table), with the writing ops, read from the graph."""
+        return self._read_graph(model, "variable_writes", op_scan.variable_writes)
 
     def parse_specs(self, model: Model) -> Dict[str, Dict[str, Any]]:
         """The tf.Example features each signature parses, read from the graph."""
@@ -173,6 +287,50 @@ class RuntimeSession(object):
                 self._untrusted = []
         return self._untrusted
 
+    def op_library_cause(self, model: Model) -> Optional[Cause]:
+        """Imports the op libraries the model requires (``requires:``) or its graph's ops show it needs, once per
+        model; the cause when one cannot be imported (not installed here: no build for this TensorFlow, or not
+        required; or a build that does not load in this TensorFlow)."""
+        self._enter(model)
+        if "op_library_cause" not in self._graph_facts:
+            self._graph_facts["op_library_cause"] = self._import_op_libraries(model)
+        return self._graph_facts["op_library_cause"]
+
+    def _import_op_libraries(self, model: Model) -> Optional[Cause]:
+        detected = self._read_graph(model, "op_libraries",
+                                    lambda pb, tags: op_libraries.needed_by(op_scan.op_types(pb, tags)))
+        for name in list(model.requires) + [n for n in sorted(detected) if n not in model.requires]:
+            library = op_libraries.by_name(name)
+            try:
+                importlib.import_module(library.module)
+            except Exception as error:  # noqa: BLE001 - ImportError, or its ops failing to load (undefined symbol)
+                installed = installed_version(library.name)
+                uses = " (its graph uses %s)" % ", ".join(detected[name][:3]) if name in detected else ""
+                if installed:
+                    why = ("%s %s is installed but does not load in TensorFlow %s: %s"
+                           % (library.name, installed, self.tf.__version__, classify_exception(error).diagnosis))
+                elif name not in model.requires:
+                    why = ("%s is not installed in runtime %s: declare `requires: [%s]` for model %s in "
+                           "matrix.yaml" % (library.name, self.runtime.id, library.name, model.id))
+                else:
+                    why = ("%s publishes no build for TensorFlow %s (builds for TensorFlow %s)"
+                           % (library.name, self.tf.__version__, library.published_for()))
+                return Cause("op-library-unavailable", "model %s needs %s%s: %s" % (model.id, library.name, uses,
+                                                                                  why))
+        return None
+
+    def _imported_library_lacks_op(self, cause: Cause, error: BaseException) -> Cause:
+        """An op of a known library unregistered although the library was imported: its build here lacks the
+        op (added in a later release), which the generic diagnosis cannot know."""
+        op = unregistered_op(str(error))
+        library = op_libraries.owner_of(op) if op else None
+        if cause.id != "op-library-unavailable" or library is None or library.module not in sys.modules:
+            return cause
+        return Cause(cause.id, "op %s is not registered by %s %s, imported here: that build lacks it (the op was "
+                               "added in a later release; %s's builds: TensorFlow %s)"
+                     % (op, library.name, installed_version(library.name) or "?", library.name,
+                        library.published_for()))
+
     def _untrusted_cause(self, model: Model) -> Optional[Cause]:
         found = self.untrusted_ops(model)
         if not found:
@@ -183,8 +341,17 @@ class RuntimeSession(object):
     def load(self, model: Model, api: str, device: devices.Device):
         """The model loaded through ``api``, once per worker; the cache holds only the current model."""
         self._enter(model)
-        key = (api, device.name if apis.loads_per_device(api, self.tf) else "")
+        # A model whose signatures write state gets a fresh load per device: every cell then calls its
+        # signatures in the same order from the same state, in every runtime.
+        per_device = apis.loads_per_device(api, self.tf) or bool(self.variable_writes(model))
+        key = (api, device.name if per_device else "")
         if key not in self._loaded:
+            unavailable = self.op_library_cause(model)  # imported before any api reads the graph
+            if unavailable is not None:
+                self._loaded[key] = (None, {"stage": "op-libraries", "type": "OpLibraryUnavailable",
+                                            "message": unavailable.diagnosis, "cause": unavailable.id,
+                                            "diagnosis": unavailable.diagnosis}, 0.0, False)
+                return self._loaded[key]
             started = time.perf_counter()
             try:
                 handle = self._handle(model)
@@ -199,7 +366,7 @@ class RuntimeSession(object):
             except Exception as error:  # noqa: BLE001 - every load error is an outcome to record
                 if raised_by_harness(error):
                     raise
-                cause = classify_exception(error)
+                cause = self._imported_library_lacks_op(classify_exception(error), error)
                 self._loaded[key] = (None, _error_record("load", error, cause), time.perf_counter() - started,
                                      False)
             return self._loaded[key]
@@ -216,7 +383,7 @@ class RuntimeSession(object):
         for loaded, _, _, _ in self._loaded.values():
             if loaded is not None:
                 loaded.close()
-        self._loaded, self._findings, self._graph_facts, self._untrusted = {}, {}, {}, None
+        self._loaded, self._findings, self._graph_facts, self._untrusted, self._entry = {}, {}, {}, None, None
         if self._current is not None:
             self._collect_between_models()
         self._current = model.id
@@ -252,31 +419,27 @@ class RuntimeSession(object):
             record(loaded=False, error=load_error, **self._load_arguments(model))
             return Cause(load_error["cause"], load_error["diagnosis"])
         record(loaded=True, signatures_seen=loaded.signature_names(), handle=self._handle(model),
-               tags=None if model.tags is None else list(model.tags), clear_devices=model.clear_devices)
+               tags=None if model.tags is None else list(model.tags), tags_from_files=model.tags_from_files,
+               clear_devices=model.clear_devices)
         failures = []  # type: List[Tuple[str, Cause]]
         harness_bugs = []
         signatures = {}  # type: Dict[str, Any]
         for signature in model.signatures or loaded.signature_names():
             seen = signatures[signature] = {}  # type: Dict[str, Any]
-            stage = "describe"
+            if self.variable_writes(model).get(signature):
+                seen["writes_state"] = self.variable_writes(model)[signature][:20]
+            stage = {"now": "describe"}
             try:
                 description = self.describe(model, loaded, signature)
                 seen["description"] = description
-                stage = "inputs"
-                inputs = self.agreed_inputs(model, signature, description)
-                seen["inputs_fingerprint"] = fingerprint(inputs)
                 fetch = model.fetch.get(signature) if self.runtime.mode == "graph" else None
                 seen["fetched"] = list(fetch) if fetch else "all"
                 cell_name = _cell_name(model, device_name, api, signature)
-                seen["inputs_file"] = record.save_outputs(cell_name + ".inputs", inputs)
-                stage = "call"
-                started = time.perf_counter()
-                feeds = component_feeds(inputs, description["inputs"])
-                outputs = loaded.call(signature, feeds, device, fetch)
-                seen["call_seconds"] = round(time.perf_counter() - started, 6)
+                inputs, feeds, outputs = self._first_call_that_runs(model, signature, description, loaded, device,
+                                                                    fetch, seen, cell_name, record, stage)
                 seen["outputs"] = {name: _summary(value) for name, value in sorted(outputs.items())}
                 seen["outputs_file"] = record.save_outputs(cell_name, outputs)
-                stage = "repeat"
+                stage["now"] = "repeat"
                 started = time.perf_counter()
                 again = loaded.call(signature, feeds, device, fetch)
                 seen["repeat_seconds"] = round(time.perf_counter() - started, 6)
@@ -284,11 +447,11 @@ class RuntimeSession(object):
                                                 if not identical(outputs[name], again.get(name)))
             except Exception as error:  # noqa: BLE001
                 if raised_by_harness(error):  # ours: recorded, the other signatures still run
-                    seen["harness_error"] = _error_record(stage, error, Cause("harness-error", describe(error)))
-                    harness_bugs.append("signature %s, %s: %s" % (signature, stage, describe(error)))
+                    seen["harness_error"] = _error_record(stage["now"], error, Cause("harness-error", describe(error)))
+                    harness_bugs.append("signature %s, %s: %s" % (signature, stage["now"], describe(error)))
                 else:
                     cause = classify_exception(error)
-                    seen["error"] = _error_record(stage, error, cause)
+                    seen["error"] = _error_record(stage["now"], error, cause)
                     failures.append((signature, cause))
             record(signatures=signatures)
         if harness_bugs:
@@ -342,6 +505,8 @@ class RuntimeSession(object):
         if any(info.get("kind", "dense") != "dense" for info in description["inputs"].values()):
             raise _Skip("the training check feeds dense inputs; %s takes composite ones" % signature)
         record.update(signature=signature, mode=self.runtime.mode)
+        if self.variable_writes(model).get(signature):  # its calls move its state: losses are not comparable
+            record["writes_state"] = self.variable_writes(model)[signature][:20]
 
         def agreed() -> Dict[str, np.ndarray]:  # made once the api has taken the model (its refusal comes first)
             inputs = self.agreed_inputs(model, signature, description)

@@ -13,6 +13,7 @@ import os
 import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from conformance import op_libraries
 from conformance.causes import Cause
 from conformance.runtime import channel
 from conformance.runtime.child_process import HarnessError, signal_name, stderr_evidence
@@ -249,6 +250,14 @@ class SupervisedSession(object):
         self._losses[model.id].append(lost)
         return lost
 
+    def resolve(self, model: Any) -> Optional[str]:
+        """The local directory of a model's handle (a URL, fetched and unpacked by the runtime), or None where
+        it does not resolve (its load case then says why)."""
+        try:
+            return self._request("resolve", model, ())
+        except (ExecutorLost, NotApplicable):
+            return None
+
     def probe_load(self, model: Any, api: str, device_name: str, record) -> Optional[Cause]:
         """The cause of the case's failure (None when it all worked), crash and timeout included."""
         try:
@@ -281,7 +290,8 @@ class SupervisedSession(object):
                 handle = loadable(expand(model.handle, self._setup["places"], model.id))
                 if self._cluster_process is None:
                     self._cluster_process = ClusterProcess(self._env, fork=self._fork_cluster)
-                results = self._cluster_process.run(handle, model.tags, variants, self.limit_of(model))
+                imports = [op_libraries.by_name(name).module for name in model.requires]
+                results = self._cluster_process.run(handle, model.tags, variants, self.limit_of(model), imports)
             kept["cluster"] = results  # the model's other variants ask the executor no more
         return kept["cluster"][variant_key(api, *_variant_flags(variant))]
 

@@ -28,6 +28,9 @@ from conformance.runtime.apis.loaded import CALL, NotApplicable, as_dict, tags_k
 from conformance.runtime.apis.tensors import identical
 
 LEARNING_RATE = 0.01
+# Step sizes tried in turn until one lowers the loss: a step that overshoots a real model's minimum at 0.01 is
+# not the model's failure. The check holds the model to going downhill along its own gradient, at some size.
+LEARNING_RATES = (LEARNING_RATE, 0.001, 0.0001)
 # Ops that make a loss differ between two runs of one graph (dropout): there the step is held to moving the
 # variables, not to lowering a loss that is drawn anew each run.
 RANDOM_OPS = ("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt", "Multinomial",
@@ -121,14 +124,21 @@ def eager_object(tf: Any, obj: Any, signature: str, tensors_of: Callable[[], Map
     training_matters = bool(signature == CALL and abs(trained[0] - float(loss(False))) > 0)
     draws_random = trained[0] != trained[1]  # dropout: the gradients hold the device's random numbers
     _, gradients = _compiled(tf, device, loss_and_gradients)(tensors)
-    for variable, gradient in zip(variables, gradients):
-        if gradient is not None:
-            variable.assign_sub(LEARNING_RATE * tf.cast(gradient, variable.dtype))
-    after = measure(tensors)
+    originals = [v.numpy() for v in variables]
+    for index, rate in enumerate(LEARNING_RATES):
+        if index:  # back to where the step started, for a smaller one
+            for variable, original in zip(variables, originals):
+                variable.assign(original)
+        for variable, gradient in zip(variables, gradients):
+            if gradient is not None:
+                variable.assign_sub(rate * tf.cast(gradient, variable.dtype))
+        after = measure(tensors)
+        if float(after) < float(before):
+            break
     regularization = list(getattr(obj, "regularization_losses", None) or [])
     return _summary(variables, [None if g is None else g.numpy() for g in gradients], before.numpy(), after.numpy(),
                     [v.numpy() for v in variables], regularization_losses=len(regularization),
-                    training_changes_output=training_matters, draws_random=draws_random)
+                    training_changes_output=training_matters, draws_random=draws_random, learning_rate=rate)
 
 
 def graph_step(tf: Any, session: Any, loss: Any, variables: Sequence[Any], feed: Mapping[Any, Any],
@@ -140,22 +150,37 @@ def graph_step(tf: Any, session: Any, loss: Any, variables: Sequence[Any], feed:
     tf1 = tf.compat.v1
     eval_loss = loss if eval_loss is None else eval_loss
     gradients = [_dense(g, tf) for g in tf.gradients(loss, list(variables))]  # IndexedSlices (lookups) densified
+    rate = tf1.placeholder_with_default(np.float32(LEARNING_RATES[0]), [], name="learning_rate")
     with tf.control_dependencies(list(step_dependencies)):
-        step = tf1.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss, var_list=list(variables))
+        step = tf1.train.GradientDescentOptimizer(rate).minimize(loss, var_list=list(variables))
+    held = list(variables) + list(statistics)
+    values_in = [tf1.placeholder(v.dtype.base_dtype, v.shape) for v in held]
+    restore = [v.assign(value) for v, value in zip(held, values_in)]
     session.run(tf1.global_variables_initializer())  # restores what hub.Module and hub.load loaded
     session.run([tf1.tables_initializer()] + list(session.graph.get_collection("saved_model_initializers")))
     before, initial, kept = session.run([eval_loss, list(variables), list(statistics)], feed)
     values = session.run([g for g in gradients if g is not None], feed)
     computed = iter(values)
     gradients = [None if g is None else next(computed) for g in gradients]
-    session.run(step, feed)
-    after, final, updated = session.run([eval_loss, list(variables), list(statistics)], feed)
     random_ops = random_ops_behind([loss, eval_loss])
+    for index, learning_rate in enumerate(LEARNING_RATES):
+        if index:  # back to where the step started (statistics too), for a smaller one
+            session.run(restore, dict(zip(values_in, list(initial) + list(kept))))
+        session.run(step, _with(feed, rate, learning_rate))
+        after, final, updated = session.run([eval_loss, list(variables), list(statistics)], feed)
+        if random_ops or after < before:  # a loss drawn anew each run is not held to going down
+            break
     moved_statistics = sorted(v.name for v, a, b in zip(statistics, kept, updated) if not np.array_equal(a, b))
     return _summary(variables, gradients, before, after, final, moved=any(
         not np.array_equal(a, b) for a, b in zip(initial, final)), random_ops=random_ops,
-        draws_random=bool(random_ops),
+        draws_random=bool(random_ops), learning_rate=learning_rate,
         statistics=sorted(v.name for v in statistics), statistics_moved=moved_statistics)
+
+
+def _with(feed: Mapping[Any, Any], key: Any, value: Any) -> Dict[Any, Any]:
+    fed = dict(feed)
+    fed[key] = value
+    return fed
 
 
 CALL_OPS = ("PartitionedCall", "StatefulPartitionedCall")
@@ -300,6 +325,8 @@ def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, An
                 inputs_of: Callable[[], Mapping[str, np.ndarray]], described: Mapping[str, Mapping[str, Any]],
                 device: Optional[devices.Device], options: Dict[str, Any]) -> Dict[str, Any]:
     layer = hub.KerasLayer(handle, trainable=True, **kwargs)  # refuses a TF1 Hub module or a named signature
+    if not layer.trainable_weights:  # before a step that could only fail on an empty variable list
+        raise NotApplicable("the hub.KerasLayer has no trainable weights")
     name, x = _one_input(inputs_of())
     features = keras.Input(shape=x.shape[1:], dtype=tf.as_dtype(described[name]["dtype"]), name=name)
     output = layer(features)
@@ -319,18 +346,23 @@ def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, An
                      for g in _compiled(tf, device, gradients_of)(tf.constant(x))]
     else:  # Keras takes its own step in a graph; gradients built beside it would be a second, other graph
         gradients = None
-    model.fit(x, target, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
-    after = model.evaluate(x, target, verbose=0, batch_size=len(x))
+    initial = model.get_weights()
+    for index, rate in enumerate(LEARNING_RATES):
+        if index:  # back to where the step started, for a smaller one
+            model.set_weights(initial)
+            keras.backend.set_value(model.optimizer.learning_rate, rate)
+        model.fit(x, target, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
+        after = model.evaluate(x, target, verbose=0, batch_size=len(x))
+        if after < before:
+            break
     if tf.executing_eagerly():  # after the step: training-mode calls move batch norm's statistics
         draws_random = not np.array_equal(model(x, training=True), model(x, training=True))
     else:
         draws_random = bool(random_ops_behind([model.output]))
-    if not layer.trainable_weights:
-        raise NotApplicable("the hub.KerasLayer has no trainable weights")
     exported = len(list(getattr(layer.resolved_object, "regularization_losses", None) or []))  # no second load
     return _summary(layer.trainable_weights, gradients, before, after, keras.backend.batch_get_value(
         layer.trainable_weights), regularization_losses=len(model.losses), exported_regularization_losses=exported,
-        draws_random=draws_random)
+        draws_random=draws_random, learning_rate=rate)
 
 
 def _keras_session(tf: Any, keras: Any) -> Any:
@@ -355,9 +387,11 @@ def keras_frozen(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], 
     frozen layer's weights must stay as they were (but for the state the model's own calls change)."""
     described, outputs = description["inputs"], dict(description.get("outputs") or {})
     numeric = sorted(k for k, info in outputs.items() if info.get("dtype") not in ("string", "variant", "resource"))
-    floats = [k for k in numeric if str(outputs[k]["dtype"]).startswith(("float", "bfloat", "half"))]
+    floats = [k for k in numeric if str(outputs[k]["dtype"]).startswith(("float", "bfloat", "half"))
+              and outputs[k].get("shape") != []]  # a scalar (a counter) has no batch for a head to learn from
     if not floats:
-        raise NotApplicable("signature %s has no float output for a head to learn from" % signature)
+        raise NotApplicable("signature %s has no float output with a batch dimension for a head to learn from"
+                            % signature)
     common = tags_kwargs(tags)
     common["signature"] = signature
 

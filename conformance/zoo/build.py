@@ -14,7 +14,7 @@ import time
 from conformance.matrix import load_matrix
 from conformance.runtime.tfmode import activate, import_hub, mismatches
 from conformance.zoo import store
-from conformance.zoo.catalog import build_hash, by_name
+from conformance.zoo.catalog import build_hash, by_name, writer_pins
 
 
 def main(argv=None) -> int:
@@ -42,7 +42,7 @@ def main(argv=None) -> int:
         export_dir = os.path.join(scratch, name)
         builder = getattr(importlib.import_module(model.module), model.function)
         builder(export_dir, **model.kwargs)
-        store.install(args.zoo, model, export_dir, build_hash(model, runtime.requirements),
+        store.install(args.zoo, model, export_dir, build_hash(model, writer_pins(model, runtime)),
                       {"writer": runtime.id, "tensorflow": tf.__version__, "tensorflow_hub": hub.__version__})
         os.rmdir(scratch)
         print("zoo: built %s with %s (tensorflow %s) in %.1fs" % (name, runtime.id, tf.__version__,

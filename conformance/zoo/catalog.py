@@ -6,7 +6,9 @@ import importlib.util
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
+
+from conformance import op_libraries
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,7 @@ class ZooModel:
     format: str
     archive: bool = False  # also write <name>.tar.gz (served on 127.0.0.1 for the URL path)
     kwargs: Dict[str, Any] = field(default_factory=dict, hash=False)
+    requires: Tuple[str, ...] = ()  # op libraries (conformance.op_libraries) the builder imports
 
     @property
     def module(self) -> str:
@@ -61,6 +64,30 @@ ZOO = [
     ZooModel("batch_one", "conformance.zoo.tf1_signatures:build_batch_one", "tf1.15-graph", "saved_model_tf1"),
     ZooModel("unknown_rank", "conformance.zoo.tf1_signatures:build_unknown_rank", "tf1.15-graph",
              "saved_model_tf1"),
+    # Shapes of real exports, each listed in matrix.yaml as one line (id + handle).
+    ZooModel("elementwise_module", "conformance.zoo.real_exports:build_elementwise_module", "tf1.15-graph",
+             "hub_tf1"),
+    ZooModel("serve_train_graph", "conformance.zoo.real_exports:build_serve_train_graph", "tf1.15-graph",
+             "saved_model_tf1"),
+    ZooModel("no_serving_default", "conformance.zoo.real_exports:build_no_serving_default", "tf1.15-graph",
+             "saved_model_tf1"),
+    ZooModel("fixed_batch", "conformance.zoo.real_exports:build_fixed_batch", "tf1.15-graph", "saved_model_tf1"),
+    ZooModel("varlen_serving", "conformance.zoo.real_exports:build_varlen_serving", "tf1.15-graph",
+             "saved_model_tf1"),
+    ZooModel("dead_input", "conformance.zoo.real_exports_tf2:build_dead_input", "tf2.15-eager", "saved_model_v2"),
+    ZooModel("sparse_triplets", "conformance.zoo.real_exports_tf2:build_sparse_triplets", "tf2.15-eager",
+             "saved_model_v2"),
+    ZooModel("keras_two_inputs", "conformance.zoo.real_exports_tf2:build_keras_two_inputs", "tf2.15-eager",
+             "saved_model_v2"),
+    ZooModel("no_trainable", "conformance.zoo.real_exports_tf2:build_no_trainable", "tf2.15-eager",
+             "saved_model_v2"),
+    ZooModel("stateful_counter", "conformance.zoo.real_exports_tf2:build_stateful_counter", "tf2.15-eager",
+             "saved_model_v2"),
+    ZooModel("train_step_signature", "conformance.zoo.real_exports_tf2:build_train_step_signature", "tf2.15-eager",
+             "saved_model_v2"),
+    # Needs tensorflow-text (matrix.yaml: requires), which the writer runtime installs with it.
+    ZooModel("text_ops", "conformance.zoo.op_library_models:build_text_ops", "tf2.15-eager", "saved_model_v2",
+             requires=("tensorflow-text",)),
 ]  # type: List[ZooModel]
 
 
@@ -77,6 +104,17 @@ def _source(module: str) -> bytes:
         raise ImportError("zoo builder module %r not found" % module)
     with open(spec.origin, "rb") as stream:
         return stream.read()
+
+
+def writer_pins(model: ZooModel, writer: Any) -> List[str]:
+    """What the writer runtime installs to build ``model``: its TensorFlow, tensorflow-hub and extras, and the
+    build of each op library the builder imports (not those other models of the matrix require)."""
+    builds = [op_libraries.by_name(name).build_for(writer.tensorflow_version) for name in model.requires]
+    missing = [name for name, build in zip(model.requires, builds) if build is None]
+    if missing:
+        raise ValueError("zoo model %s needs %s, which publishes no build for %s's TensorFlow"
+                         % (model.name, ", ".join(missing), writer.id))
+    return [writer.tensorflow, writer.tensorflow_hub] + list(writer.extras) + [b for b in builds if b]
 
 
 def build_hash(model: ZooModel, writer_requirements: List[str]) -> str:

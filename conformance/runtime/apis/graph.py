@@ -88,7 +88,7 @@ class GraphModel(Loaded):
             with self.graph.as_default(), placement(tf, device)():
                 feeds = placeholders(tf, self.descriptions[signature])
                 arguments = to_tensors(tf, feeds, described)  # composites rebuilt outside the compiled call
-                outputs = compiled(tf, device, lambda **kwargs: call(kwargs))(**arguments)
+                outputs = compiled(tf, device, call)(arguments)  # one dict: names like `x.0` are no identifiers
                 outputs = {name: densify(tf, value) for name, value in outputs.items()}
                 self.ops[key] = (feeds, outputs)
             self._initialize_new()

@@ -31,12 +31,12 @@ class EagerObject(Loaded):
 
         key = (signature, device.name)
         if key not in self._calls:
-            def run(**kwargs):
-                return objects.invoke(self.obj, signature, kwargs, tf)
+            def run(named):  # one dict, not **kwargs: input names such as `x.0` are no Python identifiers
+                return objects.invoke(self.obj, signature, named, tf)
 
             self._calls[key] = compiled(tf, device, run)
         with placement(tf, device)():
-            outputs = self._calls[key](**tensors)
+            outputs = self._calls[key](tensors)
         return {name: to_numpy(tf, value) for name, value in outputs.items()}
 
     def _pruning(self, signature: str) -> "Pruning":

@@ -22,6 +22,14 @@ def layer_argument(tensors: Dict[str, Any]) -> Any:
     return next(iter(tensors.values())) if len(tensors) == 1 else tensors
 
 
+def layer_input(layer: Any, signature: str, tensors: Dict[str, Any]) -> Any:
+    """What a layer is called with: for ``__call__``, the structure it was saved with (a tensor, a list of
+    several inputs, a dict), rebuilt from the named tensors; for a signature, :func:`layer_argument`."""
+    if signature == CALL:
+        return objects.pack(objects.call_function(layer.resolved_object).structured_input_signature[0][0], tensors)
+    return layer_argument(tensors)
+
+
 def first_layer(hub: Any, handle: str, tags: Optional[Sequence[str]], signatures: Optional[Sequence[str]],
                 listed: Callable[[], Sequence[str]]):
     """``(name, layer, resolved)``: the layer made for the first signature asked for, else the first the
@@ -77,7 +85,7 @@ class EagerKerasLayer(Loaded):
     def call(self, signature, inputs, device, fetch=None):
         described = self.describe(signature)["inputs"]
         layer, tf = self.layers[signature], self.tf
-        argument = layer_argument(to_tensors(tf, inputs, described))
+        argument = layer_input(layer, signature, to_tensors(tf, inputs, described))
 
         key = (signature, device.name)
         if key not in self._calls:
@@ -109,8 +117,8 @@ def build_in_graph(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]]
         with model.graph.as_default():
             layers = all_layers(hub, handle, tags, names, names, (first, layer))
         for name, made in sorted(layers.items()):
-            def call(feeds, layer=made):
-                return as_dict(layer(layer_argument(feeds)))
+            def call(feeds, layer=made, name=name):
+                return as_dict(layer(layer_input(layer, name, feeds)))
 
             model.add(name, objects.describe(resolved, name, "hub.KerasLayer"), call)
     return build
