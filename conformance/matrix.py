@@ -14,6 +14,7 @@ from conformance import op_libraries, schema
 from conformance.expectations import Expectation, load_expectations
 from conformance.handles import is_url
 from conformance.validation import check
+from conformance.versions import overrides
 from conformance.yaml_source import Located, SourceError, kind_of, listed, load, shown, where
 
 DEFAULT_MATRIX = "matrix.yaml"
@@ -36,6 +37,12 @@ class Runtime:
     @property
     def requirements(self) -> List[str]:
         return [self.tensorflow, self.tensorflow_hub] + list(self.extras) + list(self.op_libraries)
+
+    @property
+    def overrides(self) -> List[str]:
+        """The uv overrides its env installs with: one TensorFlow (and one tf-keras, one Keras) per env,
+        whatever tensorflow-hub and tf-keras require (versions.overrides)."""
+        return overrides(self.requirements)
 
     @property
     def tensorflow_version(self) -> Optional[str]:

@@ -111,3 +111,19 @@ def test_artifacts_flow_from_runtimes_to_the_report():
     assert published[0]["with"]["path"] == "reports/nightly-${{ github.run_id }}/"
     commands = " ".join(s.get("run", "") for s in jobs["report"]["steps"])
     assert "tox -e compare" in commands and "--baseline baseline/results.json" in commands
+
+
+def test_ci_runs_every_runtime_outside_the_default_run_on_a_slice_of_existing_models():
+    """.ci/run (what CI runs on every change) runs tf-nightly, which `tox -p` does not, on a few models, so
+    a change that breaks the nightly runtime fails before it lands; the slice names models of the matrix."""
+    with open(os.path.join(ROOT, ".ci", "run")) as stream:
+        script = stream.read()
+    matrix = load_matrix(os.path.join(ROOT, "matrix.yaml"))
+    sliced = dict(re.findall(r"^tox -e (\S+) -- --models (\S+)$", script, re.M))
+    outside = [runtime.id for runtime in matrix.runtimes if not runtime.is_default]
+    assert outside and set(sliced) == set(outside), sliced
+    known = {model.id for model in matrix.models}
+    for runtime_id, models in sliced.items():
+        names = models.split(",")
+        assert set(names) <= known, set(names) - known
+        assert 1 <= len(names) <= 6, "CI's slice of %s must stay small (90-minute limit)" % runtime_id

@@ -66,7 +66,7 @@ def test_a_device_the_runtime_lacks_gets_its_load_cases_and_no_other(tmp_path, z
     result = run_cases(tmp_path, "--runtime=tf2.21", "-k", "hazard", "--collect-only", "-p", "no:xdist",
                        cases="cases")
     assert result.returncode == 0, result.stdout[-3000:]
-    ids = [line for line in result.stdout.splitlines() if "::" in line]
+    ids = [line for line in result.stdout.splitlines() if "::" in line and "[NOTSET]" not in line]
     files = {device: {i.split("::")[0] for i in ids if "-%s" % device in i} for device in ("cpu", "xla", "gpu")}
     assert files["xla"] == {"cases/test_load.py", "cases/test_semantics.py", "cases/test_train.py"}, files
     assert files["gpu"] == {"cases/test_load.py"}, "no gpu here: only a load case, which says so"
@@ -122,10 +122,11 @@ def test_unexpected_outcome_fails_with_one_line_diagnosis(tmp_path, zoo_dir, wri
 
 
 def test_runtime_that_is_not_what_matrix_declares_stops_the_run(tmp_path, zoo_dir):
+    """Without xdist too, the installed distributions are checked before TensorFlow is imported."""
     result = run_cases(tmp_path, "--runtime=tf2.15-eager", "-p", "no:xdist")
     assert result.returncode == 4, result.stdout[-2000:]
     assert "runtime tf2.15-eager is not what" in result.stdout
-    assert "tensorflow 2.15.1 declared, 2.21.0 imported" in result.stdout
+    assert "tensorflow 2.15.1 declared, 2.21.0 installed" in result.stdout
 
 
 def test_under_xdist_a_wrong_runtime_stops_the_run_with_its_reason(tmp_path, zoo_dir):
@@ -256,3 +257,16 @@ def test_a_real_runs_results_validate_against_the_schema(tmp_path, zoo_dir):
     jsonschema.Draft7Validator(written).validate(document)
     checks = {r["check"] for r in document["results"]}
     assert {"load", "semantics", "train", "inputs", "signature", "numeric", "variables", "gradient"} <= checks, checks
+
+
+def test_models_runs_only_their_cases_and_an_unknown_one_is_one_line(tmp_path, zoo_dir):
+    """``--models a,b``: the slice of the zoo CI runs on the nightly runtime (.ci/run)."""
+    result = run_cases(tmp_path, "--runtime=tf2.21", "--models", "hazard,text_embed", "-p", "no:xdist",
+                       "--collect-only", cases="cases")
+    assert result.returncode == 0, result.stdout[-3000:]
+    ids = [line for line in result.stdout.splitlines() if "::" in line and "[NOTSET]" not in line]
+    assert ids and all("[hazard-" in line or "[text_embed-" in line for line in ids), ids[:20]
+    assert any("[text_embed-" in line for line in ids) and not any("[text_embed_url-" in line for line in ids)
+    result = run_cases(tmp_path, "--runtime=tf2.21", "--models", "hazard,nosuch", "-p", "no:xdist", cases="cases")
+    assert result.returncode == 4, result.stdout[-3000:]
+    assert "--models hazard,nosuch: no model nosuch in" in result.stdout

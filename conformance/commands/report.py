@@ -10,7 +10,7 @@ import time
 
 from conformance.compare.observed import run_directories
 from conformance.matrix import load_matrix
-from conformance.report import html, junit, results
+from conformance.report import html, junit, repro, results
 from conformance.report.diff import diff
 from conformance.run_ids import latest_run
 
@@ -29,6 +29,8 @@ def register(commands) -> None:
     parser.add_argument("--baseline", default=None, help="results.json (or report directory) to diff against "
                                                          "(default: the newest earlier report)")
     parser.add_argument("--output", default=None, help="report directory (default: reports/<run-id>)")
+    parser.add_argument("--repro-expected", action="store_true",
+                        help="also write repro/<case>.py for expected failures (always: for unexpected ones)")
     parser.add_argument("--force-latest", action="store_true",
                         help="point reports/latest at this run even if it is incomplete")
     parser.set_defaults(run=run)
@@ -66,6 +68,7 @@ def run(args) -> int:
         return 2
     started = time.perf_counter()
     directories = run_directories(args.reports, runs)
+    args.run_directories = directories
     try:
         document = results.collect(directories, root=os.path.dirname(os.path.abspath(args.matrix)))
     except results.MergeError as error:
@@ -91,8 +94,11 @@ def _write(args, document, output: str, name: str, started: float) -> int:
     run_diff = diff(document, baseline, label)
     document["diff"] = run_diff.as_dict()
     matrix = load_matrix(args.matrix)
+    runs_root = os.path.dirname(os.path.abspath(args.run_directories[0].rstrip(os.sep)))
+    no_repro = repro.write(document, runs_root, output, {r.id: dict(r.env) for r in matrix.runtimes},
+                           expected_too=args.repro_expected)
     path = os.path.join(output, "results.json")
-    results.validate(document, path)  # before anything is written: a mismatch is our bug (exit 4)
+    results.validate(document, path)  # before results.json is written: a mismatch is our bug (exit 4)
     results.write(document, path)
     with open(os.path.join(output, "results.schema.json"), "w") as stream:
         json.dump(results.schema(), stream, indent=1)
@@ -113,7 +119,11 @@ def _write(args, document, output: str, name: str, started: float) -> int:
     for line in run_diff.lines():
         print(line)
     for result in bad[:20]:
-        print("UNEXPECTED %s %s: %s" % (result["status"], result["test"], result["message"][:200]))
+        print("UNEXPECTED %s %s: %s%s" % (result["status"], result["test"], result["message"][:200],
+                                          " (reproduce: %s)" % os.path.join(output, result["repro"])
+                                          if result.get("repro") else ""))
+    for line in no_repro[:20]:
+        print("report: %s" % line)
     print("report: %s (%d cases, %d unexpected; index.html %d kB, rendered in %.1fs)"
           % (os.path.join(output, "index.html"), len(document["results"]), len(bad), len(text) // 1024,
              time.perf_counter() - started))

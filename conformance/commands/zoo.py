@@ -1,5 +1,6 @@
 """``zoo``: build the stale zoo models the matrix uses, each inside its writer runtime's pinned packages
-(via ``uv run``). A matrix of your own models only builds nothing."""
+(a throwaway venv installed by uv with the runtime's overrides, so that it holds one TensorFlow as the
+runtime's tox env does). A matrix of your own models only builds nothing."""
 from __future__ import annotations
 
 import os
@@ -7,12 +8,14 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from typing import Dict, List
 
 from filelock import FileLock
 
 from conformance.matrix import load_matrix
 from conformance.pythons import find_python
+from conformance.versions import overrides as overrides_of
 from conformance.zoo import store
 from conformance.zoo.catalog import ZOO, ZooModel, build_hash, by_name, default_zoo_dir, writer_pins
 
@@ -74,18 +77,36 @@ def run(args) -> int:
                 print("zoo: no Python %s found for %s (looked on PATH, in pyenv and uv)" % (writer.python, writer_id),
                       file=sys.stderr)
                 return 3
-            command = [_uv(), "run", "--no-project", "--quiet", "--python", python]
-            pins = [pin for name in names for pin in writer_pins(by_name(name), writer)]
-            for requirement in list(dict.fromkeys(pins)) + FRAMEWORK_REQUIREMENTS:
-                command += ["--with", requirement]
-            command += ["python", "-m", "conformance.zoo.build", "--zoo", zoo_dir, "--matrix",
-                        os.path.abspath(args.matrix), "--runtime", writer_id] + names
-            env = dict(os.environ, PYTHONPATH=ROOT, **dict(writer.env))
-            env.pop("VIRTUAL_ENV", None)
-            print("zoo: building %s in %s" % (", ".join(names), writer_id), flush=True)
-            result = subprocess.run(command, env=env, cwd=ROOT)
-            if result.returncode != 0:
-                print("zoo: building %s in %s failed (exit %d)" % (", ".join(names), writer_id, result.returncode),
+            pins = list(dict.fromkeys(pin for name in names for pin in writer_pins(by_name(name), writer)))
+            with tempfile.TemporaryDirectory(prefix="hub-conformance-writer-") as scratch:
+                result = _build_in(writer, pins, python, scratch, names, zoo_dir, args.matrix)
+            if result != 0:
+                print("zoo: building %s in %s failed (exit %d)" % (", ".join(names), writer_id, result),
                       file=sys.stderr)
-                return result.returncode
+                return result
+    return 0
+
+
+def _build_in(writer, pins: List[str], python: str, scratch: str, names: List[str], zoo_dir: str,
+              matrix_path: str) -> int:
+    """Install ``pins`` (the writer runtime's packages and the op libraries these models need) with the uv
+    overrides that keep one TensorFlow into a venv in ``scratch``, then build there (from uv's cache this
+    takes seconds: its files are hard links)."""
+    env = dict(os.environ, PYTHONPATH=ROOT, **dict(writer.env))
+    env.pop("VIRTUAL_ENV", None)
+    env.pop("UV_OVERRIDE", None)
+    venv = os.path.join(scratch, "venv")
+    overrides = os.path.join(scratch, "overrides.txt")
+    with open(overrides, "w") as stream:
+        stream.write("\n".join(overrides_of(pins)) + "\n")
+    interpreter = os.path.join(venv, "bin", "python")
+    print("zoo: building %s in %s" % (", ".join(names), writer.id), flush=True)
+    for command in ([_uv(), "venv", "--quiet", "--python", python, venv],
+                    [_uv(), "pip", "install", "--quiet", "--python", interpreter, "--override", overrides]
+                    + pins + FRAMEWORK_REQUIREMENTS,
+                    [interpreter, "-m", "conformance.zoo.build", "--zoo", zoo_dir, "--matrix",
+                     os.path.abspath(matrix_path), "--runtime", writer.id] + names):
+        result = subprocess.run(command, env=env, cwd=ROOT)
+        if result.returncode != 0:
+            return result.returncode
     return 0

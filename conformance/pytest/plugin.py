@@ -24,6 +24,8 @@ def pytest_addoption(parser):
     group.addoption("--zoo", default=None, help="zoo directory (default: $CONFORMANCE_ZOO_DIR or .zoo)")
     group.addoption("--shard", default=None, metavar="K/N",
                     help="run only shard K of N (whole models, split the same way on every machine)")
+    group.addoption("--models", default=None, metavar="ID[,ID...]",
+                    help="run only these models of the matrix (a slice, e.g. CI's run of the nightly runtime)")
     group.addoption("--compare", action="append", default=None, metavar="RUN",
                     help="compare a finished run: a run id, a run directory, or `auto` ($CONFORMANCE_RUN_ID if "
                          "recorded, else the newest run); repeat to merge runs (CI shards)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
 
@@ -83,6 +83,11 @@ class RuntimePlugin(CasePlugin):
             self.runtime = self.matrix.runtime(runtime_id)  # type: Runtime
         except SourceError as error:
             raise pytest.UsageError(str(error))
+        if not hasattr(config, "workerinput"):  # the first process: a wrong environment ends the run here,
+            wrong = installed_mismatches(self.runtime)  # in one line (exit 4), before TensorFlow is imported
+            if wrong:
+                raise pytest.UsageError("runtime %s is not what %s declares: %s"
+                                        % (self.runtime.id, self.matrix.path, "; ".join(wrong)))
         self.reports = config.getoption("reports") or os.path.join(root, "reports")
         self.zoo_dir = os.path.abspath(config.getoption("zoo") or default_zoo_dir(root))
         self.matrix = with_detected_facts(self.matrix, {"zoo": self.zoo_dir})
@@ -93,6 +98,13 @@ class RuntimePlugin(CasePlugin):
             self.shard = parse_shard(config.getoption("shard")) if config.getoption("shard") else None
         except ValueError as error:
             raise pytest.UsageError(str(error))
+        self.models = None  # type: Optional[List[str]]
+        if config.getoption("models"):
+            self.models = [name.strip() for name in config.getoption("models").split(",") if name.strip()]
+            unknown = [name for name in self.models if name not in {m.id for m in self.matrix.models}]
+            if unknown or not self.models:
+                raise pytest.UsageError("--models %s: no model %s in %s" % (
+                    config.getoption("models"), ", ".join(unknown) or "named", self.matrix.path))
         if self.shard is not None:  # shards run as separate jobs whose observation folders are merged
             self.worker = "%s.shard-%d-of-%d" % ((self.worker,) + self.shard)
         self._resolved = False  # whether handles that are not local paths were resolved for their facts
@@ -109,11 +121,7 @@ class RuntimePlugin(CasePlugin):
         if not hasattr(self.config, "workerinput") and os.path.isdir(self.zoo_dir):
             self.server = LoopbackServer(self.zoo_dir).__enter__()
             os.environ[ZOO_URL_ENV] = self.server.url
-        if not self._runs_cases():  # the xdist controller: a wrong environment ends the run here, with why
-            wrong = installed_mismatches(self.runtime)
-            if wrong:
-                pytest.exit("runtime %s is not what %s declares: %s" % (self.runtime.id, self.matrix.path,
-                                                                        "; ".join(wrong)), returncode=4)
+        if not self._runs_cases():  # the xdist controller
             return
         places = {"zoo": self.zoo_dir}
         if os.environ.get(ZOO_URL_ENV):
@@ -169,7 +177,8 @@ class RuntimePlugin(CasePlugin):
             self.matrix = with_detected_facts(self.matrix, {}, self.session.resolve)
             self._resolved = True
         cases = runtime_cases(self.matrix, self.runtime, check, versions, absent)
-        self.parametrize(metafunc, [c for c in cases if self.shard is None or in_shard(c.model, self.shard)])
+        self.parametrize(metafunc, [c for c in cases if (self.shard is None or in_shard(c.model, self.shard))
+                                    and (self.models is None or c.model in self.models)])
 
     def pytest_collection_modifyitems(self, items):
         """Each model's cases one after another, whichever file they come from: the executor keeps only the

@@ -158,14 +158,15 @@ class _Strings(object):
 
 def case_data(grid_view: Dict[str, Any]) -> Dict[str, Any]:
     """Every cell's cases, once, for the page to render on demand: ``cells[id] = [model, runtime, device,
-    [[status, test, expected, message, details], ...]]`` with strings as indexes into ``strings``."""
+    [[status, test, expected, message, details, repro], ...]]`` with strings as indexes into ``strings`` (repro:
+    the case's reproduction script in the report folder, or "")."""
     strings = _Strings()
     cells = {}
     for row in grid_view["rows"]:
         for (runtime, device), cell in zip(grid_view["columns"], row["cells"]):
             cells[cell["id"]] = [strings(row["model"]), strings(runtime), strings(device), [
                 [strings(r["status"]), strings(r["test"]), strings(r["expected"] or ""), strings(r["message"] or ""),
-                 strings(_details_text(r))] for r in cell["cases"]]]
+                 strings(_details_text(r)), strings(r.get("repro") or "")] for r in cell["cases"]]]
     return {"strings": strings.items, "cells": cells, "labels": LABELS}
 
 

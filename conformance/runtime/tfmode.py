@@ -8,6 +8,7 @@ import sys
 from typing import Any, Dict, List
 
 from conformance.matrix import Runtime
+from conformance.versions import duplicates, family_versions
 
 
 def activate(mode: str):
@@ -57,7 +58,14 @@ def mismatches(runtime: Runtime, tf: Any, hub: Any) -> List[str]:
     eager = tf.executing_eagerly()
     if eager != (runtime.mode == "eager"):
         found.append("mode %s declared, executing_eagerly() is %s" % (runtime.mode, eager))
+    found.extend(duplicates())  # tf.__version__ is whichever copy's files won: the metadata says what is there
     return found
+
+
+def git_version(tf: Any) -> str:
+    """The TensorFlow commit the build came from (a nightly's only exact identity)."""
+    found = getattr(getattr(tf, "version", None), "GIT_VERSION", None) or getattr(tf, "__git_version__", "")
+    return found.decode("utf-8", "replace") if isinstance(found, bytes) else str(found)
 
 
 def _cpu_flags() -> List[str]:
@@ -80,7 +88,9 @@ def run_info(runtime: Runtime, tf: Any, hub: Any, devices: Dict[str, Any]) -> Di
         "mode": runtime.mode,
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
+        "tensorflow_git_version": git_version(tf),
         "tensorflow_hub": hub.__version__,
+        "distributions": family_versions(),  # every TensorFlow-family distribution installed, and its version
         "numpy": numpy.__version__,
         "executing_eagerly": bool(tf.executing_eagerly()),
         "platform": platform.platform(),
