@@ -347,11 +347,6 @@ class RuntimeSession(object):
         key = (api, device.name if per_device else "")
         if key not in self._loaded:
             unavailable = self.op_library_cause(model)  # imported before any api reads the graph
-            if unavailable is not None:
-                self._loaded[key] = (None, {"stage": "op-libraries", "type": "OpLibraryUnavailable",
-                                            "message": unavailable.diagnosis, "cause": unavailable.id,
-                                            "diagnosis": unavailable.diagnosis}, 0.0, False)
-                return self._loaded[key]
             started = time.perf_counter()
             try:
                 handle = self._handle(model)
@@ -367,6 +362,8 @@ class RuntimeSession(object):
                 if raised_by_harness(error):
                     raise
                 cause = self._imported_library_lacks_op(classify_exception(error), error)
+                if unavailable is not None and cause.id in ("op-library-unavailable", "op-not-registered"):
+                    cause = unavailable  # why the op is missing; an api's own refusal (api-absent) stays first
                 self._loaded[key] = (None, _error_record("load", error, cause), time.perf_counter() - started,
                                      False)
             return self._loaded[key]
