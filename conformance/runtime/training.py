@@ -426,8 +426,16 @@ def keras_frozen(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], 
         model.predict(x, batch_size=len(x), verbose=0)  # what a call alone changes is the model's state
         kept = keras.backend.batch_get_value(frozen.weights)
         stateful = [w.name for w, a, b in zip(frozen.weights, called, kept) if not np.array_equal(a, b)]
-        model.fit(x, target, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
-        after = model.evaluate(x, target, verbose=0, batch_size=len(x))
+        head_layer = model.layers[-1]
+        head_initial = head_layer.get_weights()
+        for index, rate in enumerate(LEARNING_RATES):
+            if index:  # the head back to where it started (the frozen layer never moves), a smaller step
+                head_layer.set_weights(head_initial)
+                keras.backend.set_value(model.optimizer.learning_rate, rate)
+            model.fit(x, target, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
+            after = model.evaluate(x, target, verbose=0, batch_size=len(x))
+            if after < before or stateful:
+                break
         moved = [w.name for w, a, b in zip(frozen.weights, kept, keras.backend.batch_get_value(frozen.weights))
                  if not np.array_equal(a, b) and w.name not in stateful]
         head = model.layers[-1].trainable_weights
@@ -435,7 +443,7 @@ def keras_frozen(tf: Any, hub: Any, handle: str, tags: Optional[Sequence[str]], 
         return dict(signature=signature, output_keys_checked=[k for k in numeric if k not in nondeterministic],
                     output_keys_differ=differ, nondeterministic_outputs=nondeterministic,
                     trained_output_key=floats[0], frozen_trainable_weights=[w.name for w in frozen.trainable_weights],
-                    frozen_weights_moved=moved, state_changed_by_calls=stateful,
+                    frozen_weights_moved=moved, state_changed_by_calls=stateful, learning_rate=rate,
                     loss_before=float(before), loss_after=float(after), gradients_measured=False,
                     gradients_missing=[], gradients_finite=True,
                     variables=[[n, [int(d) for d in w.shape]] for n, w in zip(names, head)],
