@@ -53,6 +53,9 @@ _CLEAR_DEVICES = " (set `clear_devices: true` for this model to drop the saved d
 _RULES = [
     ("inputs-unknown", r"^InputsUnknown: (.+)",
      "hub-conformance cannot make inputs for this signature (not the model's failure): {0}"),
+    ("inputs-unknown", r"Could not find matching concrete function to call loaded from the SavedModel",
+     "no function the model saved takes the inputs hub-conformance built (its saved input signatures differ "
+     "in structure, dtype or shape): a limit of the harness, not the model's failure; give `inputs:`"),
     ("op-not-registered", r"Op type not registered '([\w>]+)'",
      "op {0} is not registered in this TensorFlow: the model was written by a newer TensorFlow "
      "(forward compatibility)"),

@@ -65,6 +65,9 @@ CASES = [
      "keras-mismatch", "TF_USE_LEGACY_KERAS=1"),
     ("InvalidArgumentError", "TF_Output transform_features_layer/StatefulPartitionedCall_6_15:0 appears more than "
                              "once in the input list", "signature-unimportable", "is fed twice"),
+    ("ValueError", "Could not find matching concrete function to call loaded from the SavedModel. Got:\n  "
+                   "Positional arguments (3 total):\n    * <tf.Tensor 'x:0' shape=(2, 4) dtype=float32>",
+     "inputs-unknown", "a limit of the harness"),
     # TF 2.21's form of a kernel error in a function: the real line comes after "<stack traces unavailable>".
     ("InvalidArgumentError", "Graph execution error:\n\nDetected at node SparseToDense defined at (most recent call "
                              "last):\n<stack traces unavailable>\nindices[1] = [0,1] is out of bounds: need 0 <= index "
