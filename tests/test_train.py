@@ -134,3 +134,17 @@ def test_an_xla_step_is_compiled_strictly_and_agrees_with_the_cpu_step(runtime, 
     with pytest.raises(Exception) as raised:
         training.eager_object(tf, hub.load(str(tmp_path / "hashed")), "__call__", words, "hub.load", found["xla"])
     assert classify_exception(raised.value).id == "xla-unsupported-op"
+
+
+def test_a_graph_step_that_overshoots_is_taken_again_smaller_from_the_same_start(runtime):
+    """loss = 100 w^2 at w = 1: a step of 0.01 lands on w = -1 (the same loss), 0.001 on w = 0.8."""
+    from conformance.runtime import training
+
+    tf, _ = runtime
+    tf1 = tf.compat.v1
+    with tf.Graph().as_default() as graph, tf1.Session(graph=graph) as session:
+        w = tf1.get_variable("w", initializer=1.0)
+        result = training.graph_step(tf, session, 100.0 * tf.square(w), [w], {})
+    assert result["learning_rate"] == 0.001
+    assert result["loss_before"] == 100.0 and abs(result["loss_after"] - 64.0) < 1e-3
+    assert abs(float(result["arrays"]["after"]["w:0"]) - 0.8) < 1e-6, "the retry started from w = 1, not -1"

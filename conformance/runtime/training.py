@@ -153,9 +153,6 @@ def graph_step(tf: Any, session: Any, loss: Any, variables: Sequence[Any], feed:
     rate = tf1.placeholder_with_default(np.float32(LEARNING_RATES[0]), [], name="learning_rate")
     with tf.control_dependencies(list(step_dependencies)):
         step = tf1.train.GradientDescentOptimizer(rate).minimize(loss, var_list=list(variables))
-    held = list(variables) + list(statistics)
-    values_in = [tf1.placeholder(v.dtype.base_dtype, v.shape) for v in held]
-    restore = [v.assign(value) for v, value in zip(held, values_in)]
     session.run(tf1.global_variables_initializer())  # restores what hub.Module and hub.load loaded
     session.run([tf1.tables_initializer()] + list(session.graph.get_collection("saved_model_initializers")))
     before, initial, kept = session.run([eval_loss, list(variables), list(statistics)], feed)
@@ -163,8 +160,13 @@ def graph_step(tf: Any, session: Any, loss: Any, variables: Sequence[Any], feed:
     computed = iter(values)
     gradients = [None if g is None else next(computed) for g in gradients]
     random_ops = random_ops_behind([loss, eval_loss])
+    restore = None  # built only when a first step overshoots: most never need it
     for index, learning_rate in enumerate(LEARNING_RATES):
         if index:  # back to where the step started (statistics too), for a smaller one
+            held = list(variables) + list(statistics)
+            if restore is None:
+                values_in = [tf1.placeholder(v.dtype.base_dtype, v.shape) for v in held]
+                restore = [v.assign(value) for v, value in zip(held, values_in)]
             session.run(restore, dict(zip(values_in, list(initial) + list(kept))))
         session.run(step, _with(feed, rate, learning_rate))
         after, final, updated = session.run([eval_loss, list(variables), list(statistics)], feed)
