@@ -25,5 +25,5 @@ def run(case, matrix, runtime_session, device, case_record):
 register(Check(
     name="load", side="runtime", case_file="test_load", scope="cell", run=run, doc=__doc__,
     # the diagnosis table's causes (conformance/causes.py), and the probe's own
-    causes=tuple(rule[0] for rule in causes._RULES) + ("untrusted-op", "op-library-unavailable"),
+    causes=tuple(rule[0] for rule in causes._RULES) + ("untrusted-op", "sandbox-denied", "op-library-unavailable"),
     section="compat", made_on_load=False, absent_device_case=True))

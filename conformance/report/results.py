@@ -123,7 +123,7 @@ def collect(directories: List[str], root: str = ".") -> Dict[str, Any]:
 
 DETAIL_KEYS = ("error", "signatures", "details", "hazards", "overhead", "ops", "threshold", "snippet", "proof",
                "semantics", "load_seconds", "load_cached", "skipped_because", "expected_cause",
-               "expectation_source", "needed", "time_ratio", "loaded", "signatures_seen", "lost", "untrusted_ops",
+               "expectation_source", "needed", "time_ratio", "loaded", "signatures_seen", "lost", "untrusted_ops", "sandbox",
                "harness_traceback", "tags", "tags_from_files", "handle", "clear_devices")
 
 

@@ -49,6 +49,9 @@ def preload(setup: Dict[str, Any]) -> None:
     from conformance.runtime.memory import freeze
 
     importlib.import_module("conformance.runtime.probe")  # TensorFlow and the apis
+    from conformance.runtime import op_scan
+
+    op_scan.allow_list()  # read once here, not in every executor
 
     _preloaded_matrix = load_matrix(setup["matrix"])
     tfmode.activate(_preloaded_matrix.runtime(setup["runtime"]).mode)
@@ -72,6 +75,7 @@ def _serve(in_fd: int, out_fd: int) -> None:
 
     matrix = _preloaded_matrix or load_matrix(setup["matrix"])
     session = RuntimeSession(matrix.runtime(setup["runtime"]), setup["places"])
+    session.sandbox = setup.get("sandbox", "none")
     store = ArrayStore(setup["outputs"])
     session.recorder = store
     channel.send(out_fd, ("ready", {"devices": session.devices, "run_info": session.run_info(),

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from multiprocessing import reduction
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from conformance.runtime import channel
 from conformance.runtime.child_process import HarnessError, StderrFile, set_death_signal, stderr_evidence
@@ -43,8 +43,9 @@ class ForkedProcess(object):
     """A child of the fork server: its pid, the worker's ends of its request and reply pipes, its stderr."""
 
     def __init__(self, server: "ForkServer", pid: int, requests: int, replies: int, stderr: StderrFile,
-                 own_group: bool = False):
+                 own_group: bool = False, inner_pid: Optional[int] = None):
         self.server, self.pid, self.requests, self.replies, self.stderr = server, pid, requests, replies, stderr
+        self.inner_pid = pid if inner_pid is None else inner_pid  # its pid in the sandbox's pid namespace
         self.own_group = own_group  # it leads a process group of its own, killed with it
         self.returncode = None  # type: Optional[int]
         self._reaped = False
@@ -81,7 +82,29 @@ class ForkedProcess(object):
 
     def _reap(self) -> None:
         self._reaped = True
-        self.returncode = self.server.reap(self.pid)
+        self.returncode = self.server.reap(self.inner_pid)
+
+
+def _status_field(pid: int, name: str) -> List[str]:
+    try:
+        with open("/proc/%d/status" % pid) as stream:
+            for line in stream:
+                if line.startswith(name + ":"):
+                    return line.split()[1:]
+    except OSError:
+        pass
+    return []
+
+
+def _namespaced_pid(pid: int) -> Optional[int]:
+    """The pid of a process in its innermost pid namespace (None where it is in ours only)."""
+    pids = _status_field(pid, "NSpid")
+    return int(pids[-1]) if len(pids) >= 2 else None
+
+
+def _parent(pid: int) -> int:
+    found = _status_field(pid, "PPid")
+    return int(found[0]) if found else 0
 
 
 def _alive_unreaped(pid: int) -> bool:
@@ -96,13 +119,15 @@ def _alive_unreaped(pid: int) -> bool:
 class ForkServer(object):
     """The worker's fork server: started once (a TensorFlow import), then a fork per executor."""
 
-    def __init__(self, setup: Dict[str, Any], env: Mapping[str, str], start_timeout: float):
+    def __init__(self, setup: Dict[str, Any], env: Mapping[str, str], start_timeout: float, sandbox: Any = None):
         self.stderr = StderrFile()
         self._stderr_at_close = None  # type: Optional[str]
         self._socket, theirs = socket.socketpair()
+        self.sandboxed = sandbox is not None and sandbox.in_force  # then its children's pids are the sandbox's
+        command = [sys.executable, "-m", "conformance.runtime.forkserver"]
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "conformance.runtime.forkserver"], stdin=theirs.fileno(),
+                sandbox.command(command) if self.sandboxed else command, stdin=theirs.fileno(),
                 stdout=self.stderr, stderr=self.stderr, env=dict(env), preexec_fn=set_death_signal, close_fds=True)
         finally:
             theirs.close()
@@ -137,6 +162,7 @@ class ForkServer(object):
             channel.send(self._socket.fileno(), ("fork", kind))
             reduction.sendfds(self._socket, [requests_in, replies_out, stderr.fileno()])
             kind, pid = self._reply()
+            host_pid = self._host_pid(pid)
         except BaseException:
             for fd in (requests, replies):
                 os.close(fd)
@@ -145,7 +171,27 @@ class ForkServer(object):
         finally:
             os.close(requests_in)
             os.close(replies_out)
-        return ForkedProcess(self, pid, requests, replies, stderr, own_group=kind == "cluster")
+        return ForkedProcess(self, host_pid, requests, replies, stderr, own_group=kind == "cluster", inner_pid=pid)
+
+    def _host_pid(self, pid: int) -> int:
+        """A child's pid as this process sees it: inside the sandbox's own pid namespace it has another one
+        (its ``NSpid``), found among the descendants of the sandbox's process."""
+        if not self.sandboxed:
+            return pid
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and _namespaced_pid(int(entry)) == pid and self._descends(int(entry)):
+                return int(entry)
+        raise HarnessError("the fork server of runtime %s forked pid %d in its sandbox, but no such process is "
+                           "seen outside it" % (self.runtime, pid))
+
+    def _descends(self, pid: int) -> bool:
+        for _ in range(8):
+            pid = _parent(pid)
+            if pid == self.process.pid:
+                return True
+            if pid <= 1:
+                return False
+        return False
 
     def reap(self, pid: int) -> Optional[int]:
         """The exit status of a child (waiting for it to end), or None if the fork server cannot tell."""

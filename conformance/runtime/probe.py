@@ -72,6 +72,7 @@ class RuntimeSession(object):
         self.tf = tfmode.activate(runtime.mode)
         self.hub = tfmode.import_hub()
         self.places = dict(places)
+        self.sandbox = "none"  # the protection this process runs under (sandbox.py), set by the executor
         self.devices = devices.probe(self.tf)
         self.recorder = None  # the worker's Recorder, set by the plugin: where .npz files of findings go
         # What is known of the current model only (see _enter): the others' would add up
@@ -209,8 +210,7 @@ class RuntimeSession(object):
 
     def _saved_model_pb(self, model: Model) -> Optional[str]:
         handle = self._handle(model)
-        pb = os.path.join(self.hub.resolve(handle) if is_url(handle) else handle, "saved_model.pb")
-        return pb if os.path.isfile(pb) else None
+        return op_scan.graph_file(self.hub.resolve(handle) if is_url(handle) else handle)
 
     def _read_graph(self, model: Model, name: str, read) -> Dict[str, Any]:
         """What ``read(saved_model_pb, tags)`` finds in the model's graph, cached for the current model; a
@@ -332,8 +332,10 @@ class RuntimeSession(object):
                         library.published_for()))
 
     def _untrusted_cause(self, model: Model) -> Optional[Cause]:
+        """``untrusted-op`` for a model with ops outside the allow list, unless the sandbox is in force (then
+        they run there, and the load case records them)."""
         found = self.untrusted_ops(model)
-        if not found:
+        if not found or self.sandbox != "none":
             return None
         return Cause("untrusted-op", "not run: %s%s; set `trust: true` for model %s in matrix.yaml to run it"
                      % (found[0].line(), " (and %d more)" % (len(found) - 1) if len(found) > 1 else "", model.id))
@@ -401,8 +403,21 @@ class RuntimeSession(object):
     def probe_load(self, model: Model, api: str, device_name: str, record) -> Optional[Cause]:
         """Load and call; returns the cause of the first failure (None when all worked).
 
-        ``record(**fields)`` stores what was seen, as it is seen.
+        ``record(**fields)`` stores what was seen, as it is seen. A model whose ops outside the allow list ran
+        in the sandbox says so (``untrusted_ops``, ``sandbox``); if it then fails, its cause is
+        ``sandbox-denied``, naming the first such op.
         """
+        outside = self.untrusted_ops(model) if self.sandbox != "none" else []
+        if outside:
+            record(untrusted_ops=[finding.line() for finding in outside], sandbox=self.sandbox)
+        cause = self._probe_load(model, api, device_name, record)
+        if outside and cause is not None:
+            return Cause("sandbox-denied", "ran in the %s sandbox with %s%s: %s"
+                         % (self.sandbox, outside[0].line(),
+                            " (and %d more)" % (len(outside) - 1) if len(outside) > 1 else "", cause.diagnosis))
+        return cause
+
+    def _probe_load(self, model: Model, api: str, device_name: str, record) -> Optional[Cause]:
         device = self.devices[device_name]
         untrusted = self._untrusted_cause(model)
         if untrusted is not None:

@@ -15,7 +15,9 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from conformance import op_libraries
 from conformance.causes import Cause
-from conformance.runtime import channel
+from conformance.handles import HandleError, cache_dir, expand, is_url, loadable
+from conformance.matrix import load_matrix
+from conformance.runtime import channel, sandbox as sandboxes
 from conformance.runtime.child_process import HarnessError, signal_name, stderr_evidence
 from conformance.runtime.forkserver import ForkedProcess, ForkServer
 from conformance.runtime.memory import rss_mb
@@ -108,11 +110,18 @@ class SupervisedSession(object):
     def __init__(self, runtime: Any, matrix_path: str, places: Mapping[str, str], outputs: str, limit_of):
         self.runtime = runtime
         self.limit_of = limit_of
+        self._handles = self._local_handles(matrix_path, places)
+        self.sandbox = sandboxes.choose(
+            [os.path.dirname(os.path.abspath(matrix_path)), os.getcwd(), cache_dir()]
+            + [place for place in places.values() if not is_url(place)] + list(self._handles.values()),
+            [outputs])
         self._setup = {"matrix": os.path.abspath(matrix_path), "runtime": runtime.id, "places": dict(places),
-                       "outputs": outputs}
+                       "outputs": outputs, "sandbox": self.sandbox.kind}
         self._env = dict(os.environ)
         self._forkserver = None  # type: Optional[ForkServer]  # started with the first executor
         self._executor = None  # type: Optional[_Executor]
+        self._fetcher = None  # type: Optional[Tuple[ForkServer, _Executor]]  # fetches URLs outside the sandbox
+        self._fetched = set()  # type: set
         self._kept = ("", {})  # type: Tuple[str, Dict[Any, Any]]  # see _kept_for
         self._cluster_process = None  # type: Any  # cluster_case.ClusterProcess, started by the first cluster case
         self._losses = collections.defaultdict(list)  # type: Dict[str, List[ExecutorLost]]
@@ -131,14 +140,31 @@ class SupervisedSession(object):
             self._forkserver.close()
             self._forkserver = None
         if self._forkserver is None:
-            self._forkserver = ForkServer(self._setup, self._env, START_TIMEOUT)
+            self._forkserver = ForkServer(self._setup, self._env, START_TIMEOUT, self.sandbox)
         return self._forkserver
+
+    @staticmethod
+    def _local_handles(matrix_path: str, places: Mapping[str, str]) -> Dict[str, str]:
+        """The models' local handles (what the sandbox lets them read), their archives unpacked here first
+        (the sandbox cannot write the model cache). A handle that does not resolve is left to its load case."""
+        found = {}
+        for model in load_matrix(matrix_path).models:
+            try:
+                handle = expand(model.handle, places, model.id)
+                if not is_url(handle):
+                    found[model.id] = loadable(handle)
+            except (HandleError, OSError, ValueError):
+                pass
+            except Exception:  # noqa: BLE001 - an archive that does not unpack: its load case says why
+                pass
+        return found
 
     def _fork_cluster(self) -> Any:
         return self._live_forkserver().fork("cluster")
 
-    def _start(self) -> _Executor:
-        executor = _Executor(self._live_forkserver().fork())
+    def _start(self, server: Optional[ForkServer] = None) -> _Executor:
+        keep = server is None
+        executor = _Executor((server or self._live_forkserver()).fork())
         try:
             executor.send(self._setup)
             kind, value = executor.receive(time.monotonic() + START_TIMEOUT)
@@ -157,10 +183,35 @@ class SupervisedSession(object):
             executor.close()
             raise HarnessError("the executor of runtime %s failed to start: %s" % (self.runtime.id, value))
         executor.ready = value
-        self._executor = executor
+        if keep:
+            self._executor = executor
         return executor
 
+    def _fetch_executor(self) -> _Executor:
+        """An executor of a fork server outside the sandbox, for fetching URL handles only: the sandbox has no
+        network. It resolves handles with tensorflow_hub and never loads a model."""
+        if self._fetcher is None:
+            server = ForkServer(dict(self._setup, sandbox="none"), self._env, START_TIMEOUT)
+            self._fetcher = (server, self._start(server))
+        return self._fetcher[1]
+
+    def _fetch_first(self, model: Any) -> None:
+        """A URL handle is fetched (outside the sandbox) before the sandboxed executor is asked about it."""
+        if not self.sandbox.in_force or model.id in self._fetched:
+            return
+        self._fetched.add(model.id)
+        try:
+            url = is_url(expand(model.handle, self._setup["places"], model.id))
+        except HandleError:
+            url = False
+        if url:
+            self.resolve(model)
+
     def close(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher[1].close()
+            self._fetcher[0].close()
+            self._fetcher = None
         if self._cluster_process is not None:  # a child of the fork server, reaped through it
             self._cluster_process.close()
         if self._executor is not None:
@@ -174,7 +225,7 @@ class SupervisedSession(object):
         return list(self._mismatches)
 
     def run_info(self) -> Dict[str, Any]:
-        return dict(self._run_info, executor_restarts=self.restarts)
+        return dict(self._run_info, executor_restarts=self.restarts, sandbox=self.sandbox.run_info())
 
     # ------------------------------------------------------------------ requests
     def _request(self, method: str, model: Any, args: tuple, record=None) -> Any:
@@ -184,8 +235,13 @@ class SupervisedSession(object):
             raise ExecutorLost(last.status, Cause(last.cause.id, "not run: model %s already lost its executor %d "
                                                   "times in this worker; last: %s"
                                                   % (model.id, len(earlier), last.cause.diagnosis)))
-        self._recycle_before(model.id)
-        executor = self._executor or self._start()
+        fetching = method == "resolve" and self.sandbox.in_force
+        if fetching:
+            executor = self._fetch_executor()
+        else:
+            self._fetch_first(model)
+            self._recycle_before(model.id)
+            executor = self._executor or self._start()
         executor.models.add(model.id)
         executor.stderr.clear()
         limit = float(self.limit_of(model))
@@ -232,7 +288,11 @@ class SupervisedSession(object):
         returncode = executor.kill()
         evidence = stderr_evidence(executor.stderr.tail())
         executor.close()
-        self._executor = None
+        if self._fetcher is not None and executor is self._fetcher[1]:
+            self._fetcher[0].close()
+            self._fetcher = None
+        else:
+            self._executor = None
         self.restarts += 1
         what = "%s of %s (%s)" % (method, model.id, ", ".join(str(a) for a in args))
         server = self._forkserver
