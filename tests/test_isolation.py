@@ -14,6 +14,7 @@ from conformance.observations import read_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HANG_LIMIT = 6
+SECRET = "HUBCONF-SECRET-7f3a"  # the secret file's text: no output of any run may hold it
 
 pytestmark = pytest.mark.tensorflow
 
@@ -33,10 +34,13 @@ runtimes:
 def hostile(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     target = str(tmp_path_factory.mktemp("target") / "written")
+    secrets = tmp_path_factory.mktemp("secrets")
+    (secrets / "secret.txt").write_text("line\n%s\n" % SECRET)
+    places = dict(HOSTILE_TARGET=target, HOSTILE_SECRET=str(secrets / "secret.txt"),
+                  HOSTILE_CHECKPOINT=str(secrets / "checkpoint"))
     subprocess.run([sys.executable, os.path.join(ROOT, "tests", "hostile_models.py"), str(root)], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300,
-                   env=dict(os.environ, HOSTILE_TARGET=target))
-    os.environ["HOSTILE_TARGET"] = target
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300, env=dict(os.environ, **places))
+    os.environ.update(places)
     return root
 
 
@@ -50,10 +54,10 @@ def _matrix(tmp_path, hostile, models):
     return str(path)
 
 
-def _run(tmp_path, matrix, *args):
+def _run(tmp_path, matrix, *args, sandbox="auto"):
     command = [sys.executable, "-m", "pytest", "cases", "--runtime=tf2.21", "--matrix", matrix, "-p",
                "no:cacheprovider", "-q", "--reports", str(tmp_path / "reports"), "--run-id", "r1"] + list(args)
-    env = dict(os.environ, TFHUB_CACHE_DIR=str(tmp_path / "tfhub_cache"))
+    env = dict(os.environ, TFHUB_CACHE_DIR=str(tmp_path / "tfhub_cache"), CONFORMANCE_SANDBOX=sandbox)
     env.pop("CONFORMANCE_RUN_ID", None)
     started = time.monotonic()
     result = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -140,24 +144,26 @@ def test_a_harness_bug_is_an_error_not_the_models_failure(tmp_path, hostile):
 
 
 def test_models_with_file_ops_are_not_run_unless_trusted(tmp_path, hostile):
-    """The untrusted-op scan runs before any signature: WriteFile in a TF2 function and in a TF1 serving
-    signature is reported with the op and where it is, and nothing is written; ``trust: true`` runs it."""
+    """Without a sandbox, the untrusted-op scan runs before any signature: WriteFile in a TF2 function and in
+    a TF1 serving signature is reported with the op and where it is, and nothing is written; ``trust: true``
+    runs it."""
     target = os.environ["HOSTILE_TARGET"]
     matrix = _matrix(tmp_path, hostile, [("writes", ""), ("writes_tf1", ""), ("good", "")])
-    result, cases, _ = _run(tmp_path, matrix, "-p", "no:xdist", "-k", "test_load")
+    result, cases, _ = _run(tmp_path, matrix, "-p", "no:xdist", "-k", "test_load", sandbox="off")
     assert result.returncode == 1, result.stdout[-3000:]
     tf2 = cases["load[writes-tf2.21-cpu-hub.load]"]
     assert tf2["status"] == "fail" and tf2["error"]["cause"] == "untrusted-op", tf2
-    assert "op WriteFile (file system (writes a file)) in __inference_writes" in tf2["message"]
+    assert "op WriteFile (the file system (writes files)) in __inference_writes" in tf2["message"]
     assert "reachable from signature serving_default" in tf2["message"]
     tf1 = cases["load[writes_tf1-tf2.21-cpu-saved_model]"]
-    assert tf1["error"]["cause"] == "untrusted-op" and "op WriteFile (file system (writes a file)) in graph, " \
+    assert tf1["error"]["cause"] == "untrusted-op" and "op WriteFile (the file system (writes files)) in graph, " \
                                                        "reachable from signature serving_default" in tf1["message"]
     assert cases["load[good-tf2.21-cpu-hub.load]"]["status"] == "pass", "a model without such ops runs"
     assert not os.path.exists(target + ".tf2") and not os.path.exists(target + ".tf1")
 
     trusted = _matrix(tmp_path, hostile, [("writes", ", trust: true")])
-    result, cases, _ = _run(tmp_path / "trusted", trusted, "-p", "no:xdist", "-k", "load and cpu-hub.load")
+    result, cases, _ = _run(tmp_path / "trusted", trusted, "-p", "no:xdist", "-k", "load and cpu-hub.load",
+                            sandbox="off")
     assert cases["load[writes-tf2.21-cpu-hub.load]"]["status"] == "pass", result.stdout[-3000:]
     assert os.path.exists(target + ".tf2"), "trusted: it ran, and wrote its file"
 
@@ -217,3 +223,64 @@ def test_a_killed_pytest_worker_ends_the_run_and_its_cases_are_missing(tmp_path,
                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
     assert summary.returncode in (1, 3), summary.stdout
     assert "UNEXPECTED running load[good_killme-tf2.21-cpu-" in summary.stdout, summary.stdout
+
+
+# model -> the op its finding names first (findings are sorted by op)
+REACHING_OUTSIDE = {"writes": "WriteFile", "writes_tf1": "WriteFile", "prints": "PrintV2",
+                    "csv_secret": "CSVDatasetV2", "lists_files": "ExperimentalMatchingFilesDataset",
+                    "restores": "RestoreV2", "pbtxt_tf1": "ReadFile", "main_op_tf1": "WriteFile",
+                    "legacy_init_op_tf1": "WriteFile", "table_path_tf1": "InitializeTableFromTextFileV2"}
+
+
+def _one_line_matrix(tmp_path, hostile, names):
+    """The hostile models as a user would add them: one line each."""
+    lines = ["devices: [cpu]", "apis: [saved_model]", "expectations: []", RUNTIME, "models:"]
+    lines.extend("  - {id: %s, handle: %s}" % (name, hostile / name) for name in names)
+    path = tmp_path / "matrix.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def _written_outside():
+    return set(os.listdir(os.path.dirname(os.environ["HOSTILE_TARGET"])))
+
+
+def _nothing_escaped(tmp_path, before):
+    """No file was written beside the target since ``before``, and no file of the run holds the secret."""
+    assert _written_outside() == before, "a model wrote outside its run"
+    for folder, _, files in os.walk(str(tmp_path)):
+        for name in files:
+            with open(os.path.join(folder, name), "rb") as stream:
+                assert SECRET.encode() not in stream.read(), "the secret reached %s" % os.path.join(folder, name)
+
+
+def test_without_a_sandbox_every_model_reaching_outside_is_untrusted(tmp_path, hostile):
+    """The scan reads saved_model.pbtxt, the init ops (main_op, legacy_init_op, table initializers) and every
+    function, and allows only reviewed ops: each hostile model is untrusted-op naming its op, nothing runs."""
+    matrix, before = _one_line_matrix(tmp_path, hostile, sorted(REACHING_OUTSIDE) + ["good"]), _written_outside()
+    result, cases, _ = _run(tmp_path, matrix, "-p", "no:xdist", "-k", "test_load", sandbox="off")
+    assert result.returncode == 1, result.stdout[-3000:]
+    for name, op in sorted(REACHING_OUTSIDE.items()):
+        case = cases["load[%s-tf2.21-cpu-saved_model]" % name]
+        assert case["error"]["cause"] == "untrusted-op" and "not run: op %s (" % op in case["message"], case
+    assert cases["load[good-tf2.21-cpu-saved_model]"]["status"] == "pass"
+    _nothing_escaped(tmp_path, before)
+
+
+def test_the_sandbox_lets_them_run_and_stops_what_they_try(tmp_path, hostile):
+    """With bubblewrap in force the same models run, each case says which ops outside the allow list ran in
+    the sandbox, the ones whose reach failed there are sandbox-denied, and nothing outside the run's folders
+    was written or read into an output."""
+    matrix, before = _one_line_matrix(tmp_path, hostile, sorted(REACHING_OUTSIDE) + ["good"]), _written_outside()
+    result, cases, _ = _run(tmp_path, matrix, "-p", "no:xdist", "-k", "test_load", sandbox="bubblewrap")
+    assert result.returncode == 1, result.stdout[-3000:]
+    denied = set()
+    for name, op in sorted(REACHING_OUTSIDE.items()):
+        case = cases["load[%s-tf2.21-cpu-saved_model]" % name]
+        assert case["sandbox"] == "bubblewrap" and case["untrusted_ops"][0].startswith("op %s (" % op), case
+        if case["status"] != "pass":
+            assert "sandbox-denied: ran in the bubblewrap sandbox with op %s (" % op in case["message"], case
+            denied.add(name)
+    assert denied == set(REACHING_OUTSIDE), "every one of them failed to reach outside, with its own cause"
+    assert cases["load[good-tf2.21-cpu-saved_model]"]["status"] == "pass"
+    _nothing_escaped(tmp_path, before)

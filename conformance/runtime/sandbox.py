@@ -4,8 +4,8 @@ With bubblewrap (``bwrap``, Debian's ``bubblewrap``), the fork server (and so ev
 process forked from it) starts in new network, IPC and UTS namespaces and a new root: no network but its own
 loopback; it reads only the system's libraries (``/usr``, the ``/lib`` links, a few ``/etc`` files), the
 runtime's Python and env, the project's folder (the matrix, the framework) and the models' places; it writes
-only its output folder, the model cache's unpack folder and a private ``/tmp``. Everything else (``/etc/hostname``,
-``$HOME``, other folders under ``/tmp``) does not exist there.
+only its scratch folder (its ``TMPDIR``) and its output folder. Everything else (``/etc/hostname``, ``$HOME``,
+other folders under ``/tmp``) does not exist there, and its root is read-only.
 
 Where it is in force, a model may run ops outside the allow list: the sandbox stops what they try, and the
 case says which ops ran. Where it is not (no bwrap, or ``CONFORMANCE_SANDBOX=off``), such a model is
@@ -70,7 +70,7 @@ class Sandbox:
                 args += ["--ro-bind", path, path]
         for path in SYSTEM_FILES:
             args += ["--ro-bind-try", path, path]
-        args += ["--dev", "/dev", "--proc", "/proc", "--ro-bind", "/sys", "/sys", "--tmpfs", "/tmp"]
+        args += ["--dev", "/dev", "--proc", "/proc", "--ro-bind", "/sys", "/sys"]
         for pattern in GPU_DEVICES:
             for path in sorted(glob.glob(pattern)):
                 args += ["--dev-bind-try", path, path]
@@ -78,6 +78,11 @@ class Sandbox:
         places = [(path, "--ro-bind") for path in self.reads] + [(path, "--bind") for path in self.writes]
         for path, how in sorted(places, key=lambda place: (place[0].count(os.sep), place[1] == "--bind")):
             args += [how, path, path]
+        # The new root (a tmpfs holding the mount points) read-only: writes go to the writable folders only;
+        # temporary files to the first of them (its scratch folder).
+        args += ["--remount-ro", "/"]
+        if self.writes:
+            args += ["--setenv", "TMPDIR", self.writes[0]]
         return args + ["--chdir", os.getcwd(), "--"] + list(argv)
 
 
@@ -110,8 +115,9 @@ def _bubblewrap_problem() -> Optional[str]:
     return None
 
 
-def choose(reads: Iterable[str], writes: Iterable[str]) -> Sandbox:
-    """The protection in force for this run (``CONFORMANCE_SANDBOX``: auto, bubblewrap or off)."""
+def choose(reads: Iterable[str], writes: List[str]) -> Sandbox:
+    """The protection in force for this run (``CONFORMANCE_SANDBOX``: auto, bubblewrap or off); the first of
+    ``writes`` is its scratch folder."""
     wanted = os.environ.get(SANDBOX_ENV, "auto")
     if wanted not in ("auto", "bubblewrap", "off"):
         raise SandboxUnavailable("%s=%s: expected auto, bubblewrap or off" % (SANDBOX_ENV, wanted))
@@ -124,6 +130,7 @@ def choose(reads: Iterable[str], writes: Iterable[str]) -> Sandbox:
         return Sandbox("none", problem)
     for path in writes:
         os.makedirs(path, exist_ok=True)  # a folder made later would not be in the sandbox
-    writes = _existing(writes)
+    scratch = list(writes)[:1]  # TMPDIR: kept first
+    writes = scratch + [path for path in _existing(writes) if path not in map(os.path.realpath, scratch)]
     reads = [path for path in _existing(list(reads) + runtime_places()) if path not in writes]
     return Sandbox("bubblewrap", reads=reads, writes=writes)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import collections
 import os
+import shutil
+import tempfile
 import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -111,10 +113,11 @@ class SupervisedSession(object):
         self.runtime = runtime
         self.limit_of = limit_of
         self._handles = self._local_handles(matrix_path, places)
+        self._scratch = tempfile.mkdtemp(prefix="hub-conformance-executor-")
         self.sandbox = sandboxes.choose(
             [os.path.dirname(os.path.abspath(matrix_path)), os.getcwd(), cache_dir()]
             + [place for place in places.values() if not is_url(place)] + list(self._handles.values()),
-            [outputs])
+            [self._scratch, outputs])
         self._setup = {"matrix": os.path.abspath(matrix_path), "runtime": runtime.id, "places": dict(places),
                        "outputs": outputs, "sandbox": self.sandbox.kind}
         self._env = dict(os.environ)
@@ -208,6 +211,7 @@ class SupervisedSession(object):
             self.resolve(model)
 
     def close(self) -> None:
+        shutil.rmtree(self._scratch, ignore_errors=True)
         if self._fetcher is not None:
             self._fetcher[1].close()
             self._fetcher[0].close()
