@@ -14,7 +14,7 @@ from tox.plugin import impl
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from conformance import chromium  # noqa: E402
+from conformance import chromium, debian_packages  # noqa: E402
 from conformance.pythons import REQUIRED_PYTHONS, find_python  # noqa: E402
 from conformance.run_ids import new_run_id  # noqa: E402
 
@@ -39,6 +39,7 @@ def tox_add_core_config(core_conf, state):
 
 
 BROWSER_ENVS = ("tests",)  # the envs whose tests drive Chromium
+SANDBOX_ENVS = ("tests",)  # besides the runtime envs: the envs whose executors run in bubblewrap
 
 
 @impl
@@ -48,3 +49,16 @@ def tox_before_run_commands(tox_env):
             chromium.ensure()
         except chromium.ChromiumMissing as missing:
             raise RuntimeError("%s: %s" % (tox_env.name, missing))
+    if tox_env.name in SANDBOX_ENVS or _runs_a_runtime(tox_env):
+        try:  # without it the run goes on, unsandboxed: the runtime's terminal summary says so
+            debian_packages.ensure("bwrap", "bubblewrap", "the executors' sandbox")
+        except debian_packages.PackageMissing as missing:
+            print("%s: %s; running without a sandbox" % (tox_env.name, missing))
+
+
+def _runs_a_runtime(tox_env) -> bool:
+    """A runtime env (generated from matrix.yaml: its command runs the cases with ``--runtime=``)."""
+    try:
+        return any("--runtime=" in str(arg) for command in tox_env.conf["commands"] for arg in command.args)
+    except Exception:  # noqa: BLE001 - an env without commands
+        return False

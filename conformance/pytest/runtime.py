@@ -23,6 +23,7 @@ from conformance.outcome import counts_line
 from conformance.report.completeness import write_expected
 from conformance.run_ids import new_run_id
 from conformance.saved_model_header import detect
+from conformance.runtime.sandbox import SandboxUnavailable, summary_line as sandbox_summary_line
 from conformance.runtime.supervisor import HarnessError, SupervisedSession
 from conformance.serve import LoopbackServer
 from conformance.versions import installed_mismatches, installed_version
@@ -131,6 +132,8 @@ class RuntimePlugin(CasePlugin):
         # the controller as "no active workers", without its reason.
         try:
             self.session = SupervisedSession(self.runtime, self.matrix.path, places, outputs, self.matrix.timeout_of)
+        except SandboxUnavailable as error:
+            pytest.exit("runtime %s: %s" % (self.runtime.id, error), returncode=4)
         except (HarnessError, OSError) as error:
             pytest.exit("hub-conformance could not start runtime %s: %s" % (self.runtime.id, error), returncode=3)
         wrong = self.session.mismatches()
@@ -192,5 +195,6 @@ class RuntimePlugin(CasePlugin):
     def pytest_terminal_summary(self, terminalreporter):
         terminalreporter.write_sep("-", "conformance: runtime %s" % self.runtime.id)
         terminalreporter.write_line("cases: %s" % counts_line(terminalreporter.stats))
+        terminalreporter.write_line(sandbox_summary_line())
         terminalreporter.write_line("observations: %s" % os.path.join(self.reports, "runs", self.run_id,
                                                                       self.runtime.id))

@@ -134,3 +134,16 @@ def choose(reads: Iterable[str], writes: List[str]) -> Sandbox:
     writes = scratch + [path for path in _existing(writes) if path not in map(os.path.realpath, scratch)]
     reads = [path for path in _existing(list(reads) + runtime_places()) if path not in writes]
     return Sandbox("bubblewrap", reads=reads, writes=writes)
+
+
+def summary_line() -> str:
+    """One line for the terminal: which protection the executors run under, or why none."""
+    try:
+        chosen = choose([], [])
+    except SandboxUnavailable as error:
+        return "sandbox: %s" % error
+    if chosen.in_force:
+        return ("sandbox: bubblewrap (no network; reads the runtime, the project and the models; writes its "
+                "output folder)")
+    return ("sandbox: none, %s; a model with ops outside the allow list is untrusted-op unless `trust: true`"
+            % chosen.why)
