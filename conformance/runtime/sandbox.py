@@ -97,7 +97,7 @@ def runtime_places() -> List[str]:
     """Where this Python and its env live (the env's interpreter is a link into a Python installation)."""
     executable = os.path.realpath(sys.executable)
     return [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.dirname(executable))] + \
-        [path for path in sys.path if path and os.path.isdir(path) and not path.startswith("/tmp")]
+        [path for path in sys.path if path and os.path.isdir(path) and path.rstrip(os.sep) not in ("", "/tmp")]
 
 
 @functools.lru_cache(maxsize=None)
