@@ -25,6 +25,7 @@ import yaml
 ALLOWED_OPS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
                                 "allowed_ops.yaml")
 GRAPH_FILES = ("saved_model.pb", "saved_model.pbtxt")  # TensorFlow's own order
+UNREADABLE = "the model's graph file"  # where a finding is when the graph file itself cannot be read
 
 
 @dataclass(frozen=True)
@@ -355,7 +356,7 @@ def scan(saved_model_pb: str, tags: Optional[Iterable[str]] = (), allowed: Allow
         model = read_saved_model(saved_model_pb)
     except Exception as error:  # noqa: BLE001 - a file TensorFlow would read but the scan cannot
         return [UntrustedOp(os.path.basename(saved_model_pb), "the scan cannot parse it: %s" % error,
-                            "the model's graph file", "loading")]
+                            UNREADABLE, "loading")]
     found = {}  # type: Dict[Tuple[str, str], UntrustedOp]
     model_dir = os.path.dirname(os.path.abspath(saved_model_pb))
     for graph in model.meta_graphs:

@@ -407,7 +407,9 @@ class RuntimeSession(object):
         in the sandbox says so (``untrusted_ops``, ``sandbox``); if it then fails, its cause is
         ``sandbox-denied``, naming the first such op.
         """
-        outside = self.untrusted_ops(model) if self.sandbox != "none" else []
+        # An unreadable graph file runs in the sandbox too, but its failure is the load's own (corrupt-model).
+        outside = [finding for finding in self.untrusted_ops(model) if finding.where != op_scan.UNREADABLE] \
+            if self.sandbox != "none" else []
         if outside:
             record(untrusted_ops=[finding.line() for finding in outside], sandbox=self.sandbox)
         cause = self._probe_load(model, api, device_name, record)
