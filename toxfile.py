@@ -39,7 +39,7 @@ def tox_add_core_config(core_conf, state):
 
 
 BROWSER_ENVS = ("tests",)  # the envs whose tests drive Chromium
-SANDBOX_ENVS = ("tests",)  # besides the runtime envs: the envs whose executors run in bubblewrap
+SANDBOX_ENVS = ("tests", "tests-py37")  # besides the runtime envs: the envs whose executors run in bubblewrap
 
 
 @impl

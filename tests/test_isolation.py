@@ -284,3 +284,20 @@ def test_the_sandbox_lets_them_run_and_stops_what_they_try(tmp_path, hostile):
     assert denied == set(REACHING_OUTSIDE), "every one of them failed to reach outside, with its own cause"
     assert cases["load[good-tf2.21-cpu-saved_model]"]["status"] == "pass"
     _nothing_escaped(tmp_path, before)
+
+
+def test_losses_on_one_device_do_not_cost_the_other_devices_cases(tmp_path, hostile):
+    """Two losses of a model's executor on cpu stop its other cpu cases ("not run"), not its xla ones, which
+    still run and find their own cause (XLA cannot compile Abort): a real export that crashes only under XLA
+    keeps its cpu cases the same way."""
+    lines = ["devices: [cpu, xla]", "apis: [hub.load, saved_model, hub.KerasLayer]", "expectations: []", RUNTIME,
+             "models:", "  - {id: crash, handle: %s}" % (hostile / "crash")]
+    (tmp_path / "matrix.yaml").write_text("\n".join(lines) + "\n")
+    result, cases, _ = _run(tmp_path, str(tmp_path / "matrix.yaml"), "-p", "no:xdist", "-k", "test_load")
+    assert result.returncode == 1, result.stdout[-3000:]
+    apis = ("hub.load", "saved_model", "hub.KerasLayer")
+    on_cpu = [cases["load[crash-tf2.21-cpu-%s]" % api]["message"] for api in apis]
+    assert sum("died (SIGABRT)" in message and "not run" not in message for message in on_cpu) == 2, on_cpu
+    assert sum("not run: model crash already lost its executor 2 times on cpu" in m for m in on_cpu) == 1, on_cpu
+    on_xla = [cases["load[crash-tf2.21-xla-%s]" % api]["message"] for api in apis]
+    assert all("XLA cannot compile op Abort" in message for message in on_xla), on_xla

@@ -76,6 +76,11 @@ def _variant_flags(variant: str) -> Tuple[bool, bool]:
     return variant.split("-")[-1] == "shared", variant.startswith("estimator-")
 
 
+def _device_of(method: str, args: tuple) -> Optional[str]:
+    """The device a request runs on (``probe_*(api, device, ...)``), None for one that is about the model."""
+    return args[1] if method.startswith("probe_") and len(args) >= 2 else None
+
+
 class _Executor(object):
     """One executor: a child of the fork server, and what the worker tracks of it."""
 
@@ -127,7 +132,8 @@ class SupervisedSession(object):
         self._fetched = set()  # type: set
         self._kept = ("", {})  # type: Tuple[str, Dict[Any, Any]]  # see _kept_for
         self._cluster_process = None  # type: Any  # cluster_case.ClusterProcess, started by the first cluster case
-        self._losses = collections.defaultdict(list)  # type: Dict[str, List[ExecutorLost]]
+        # (model, device or None) -> its losses: an xla crash does not cost the model's cpu cases
+        self._losses = collections.defaultdict(list)  # type: Dict[Tuple[str, Optional[str]], List[ExecutorLost]]
         self.restarts = 0
         self.recycled = 0  # executors replaced because they had grown (not lost)
         self.recycle_mb = recycle_limit_mb()
@@ -233,12 +239,14 @@ class SupervisedSession(object):
 
     # ------------------------------------------------------------------ requests
     def _request(self, method: str, model: Any, args: tuple, record=None) -> Any:
-        earlier = self._losses.get(model.id, [])
+        device = _device_of(method, args)
+        earlier = self._losses.get((model.id, None), []) + (self._losses.get((model.id, device), []) if device else [])
         if len(earlier) >= LOSSES_PER_MODEL:
             last = earlier[-1]
             raise ExecutorLost(last.status, Cause(last.cause.id, "not run: model %s already lost its executor %d "
-                                                  "times in this worker; last: %s"
-                                                  % (model.id, len(earlier), last.cause.diagnosis)))
+                                                  "times%s in this worker; last: %s"
+                                                  % (model.id, len(earlier), " on %s" % device if device else "",
+                                                     last.cause.diagnosis)))
         fetching = method == "resolve" and self.sandbox.in_force
         if fetching:
             executor = self._fetch_executor()
@@ -311,7 +319,7 @@ class SupervisedSession(object):
         else:
             lost = ExecutorLost("crash", Cause("crash", "the runtime process died (%s) during %s. stderr: %s"
                                                         % (signal_name(returncode), what, evidence)))
-        self._losses[model.id].append(lost)
+        self._losses[(model.id, _device_of(method, args))].append(lost)
         return lost
 
     def resolve(self, model: Any) -> Optional[str]:
