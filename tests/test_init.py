@@ -30,7 +30,11 @@ def test_the_header_tells_the_three_formats_apart(zoo_dir):
     assert read(os.path.join(zoo_dir, "text_embed.tar.gz")).format == "hub_tf1"
 
 
-def test_init_writes_a_matrix_that_validates_with_ids_formats_and_tags(zoo_dir, tmp_path):
+def test_init_writes_one_line_entries_whose_files_give_format_and_tags(zoo_dir, tmp_path):
+    """init writes what the README tells users to write, id and handle; format and tags come from the files
+    at run time, and the comment above each entry says what they were read as."""
+    from conformance.pytest.runtime import with_detected_facts
+
     copy = tmp_path / "my model (v2)"
     shutil.copytree(os.path.join(zoo_dir, "keras_export"), str(copy))
     output = tmp_path / "matrix.yaml"
@@ -40,13 +44,17 @@ def test_init_writes_a_matrix_that_validates_with_ids_formats_and_tags(zoo_dir, 
     matrix = load_matrix(str(output))
     models = {m.id: m for m in matrix.models}
     assert list(models) == ["text_embed", "estimator_tf1", "my_model_v2", "text_embed_2", "1"]
-    assert (models["text_embed"].format, list(models["text_embed"].tags)) == ("hub_tf1", [])
-    assert (models["estimator_tf1"].format, list(models["estimator_tf1"].tags)) == ("saved_model_tf1", ["serve"])
-    assert models["my_model_v2"].format == "saved_model_v2" and models["my_model_v2"].handle == str(copy)
-    assert models["1"].handle == "https://example.org/m/1" and models["1"].tags is None
+    assert all(m.format is None and m.tags is None for m in matrix.models), "one line each: id and handle"
+    detected = {m.id: m for m in with_detected_facts(matrix, {}).models}
+    assert (detected["text_embed"].format, list(detected["text_embed"].tags)) == ("hub_tf1", [])
+    assert (detected["estimator_tf1"].format, list(detected["estimator_tf1"].tags)) == ("saved_model_tf1",
+                                                                                        ["serve"])
+    assert detected["my_model_v2"].format == "saved_model_v2" and models["my_model_v2"].handle == str(copy)
+    assert models["1"].handle == "https://example.org/m/1" and detected["1"].tags is None
     assert [r.id for r in matrix.runtimes] == [r.id for r in load_matrix(os.path.join(ROOT, "matrix.yaml")).runtimes]
     text = output.read_text()
-    assert "# signatures: predict, serving_default, tensorflow/serving/regress" in text
+    assert "# saved_model_tf1, loaded with tags [serve]; signatures: predict, serving_default, " \
+           "tensorflow/serving/regress" in text
     assert matrix.expectations, "the shipped generic expectations apply to the user's models"
 
 

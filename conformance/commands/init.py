@@ -1,9 +1,10 @@
 """``init PATH...``: write a matrix for the given models (directories, .tar.gz files or URLs), with the
 runtimes, devices and apis of the current matrix and the shipped generic expectations.
 
-Each model gets an id from its file name, its format and tags read from its saved_model.pb where the file is
-local (a URL keeps the handle alone: format and tags are found at run time), and a comment with the
-signatures it has. Nothing is overwritten without ``--force``.
+Each model is one line, ``id`` (from its file name) and ``handle``, as the README tells users to write it: its
+format, graph variant (tags) and signatures are read from its files at run time. A comment above it says what
+was read now (format, the tags it will be loaded with, its signatures) where the file is local. Nothing is
+overwritten without ``--force``.
 """
 from __future__ import annotations
 
@@ -48,10 +49,8 @@ def model_entry(path: str, taken: Dict[str, int]) -> Dict[str, object]:
     if is_url(path):
         return entry
     header = saved_model_header.read(handle)
-    entry["format"] = header.format
-    entry["tags"] = header.default_tags()
-    entry["_signatures"] = header.signatures[header.tag_sets.index(entry["tags"])]
-    entry["_variants"] = header.tag_sets
+    tags = header.default_tags()
+    entry["_read"] = (header.format, tags, header.signatures[header.tag_sets.index(tags)], header.tag_sets)
     return entry
 
 
@@ -71,11 +70,12 @@ def render(template_path: str, output: str, entries: List[Dict[str, object]]) ->
                                 width=110).rstrip())
     lines.append("models:")
     for entry in entries:
-        signatures = entry.pop("_signatures", None)
-        variants = entry.pop("_variants", [])
-        if signatures is not None:
-            lines.append("  # signatures: %s%s" % (", ".join(signatures) or "none", "; graph variants (tags): %s" % (
-                " ".join("[%s]" % ", ".join(tags) for tags in variants)) if len(variants) > 1 else ""))
+        read = entry.pop("_read", None)
+        if read is not None:
+            form, tags, signatures, variants = read
+            lines.append("  # %s, loaded with tags [%s]; signatures: %s%s" % (
+                form, ", ".join(tags), ", ".join(signatures) or "none", "; graph variants (tags): %s" % (
+                    " ".join("[%s]" % ", ".join(t) for t in variants)) if len(variants) > 1 else ""))
         else:
             lines.append("  # a URL: format, tags and signatures are found at run time")
         body = yaml.safe_dump([entry], sort_keys=False, default_flow_style=None, width=110)
