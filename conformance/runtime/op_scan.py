@@ -336,8 +336,8 @@ def _asset_file_defs(graph: Any) -> List[Any]:
     from tensorflow.core.protobuf import meta_graph_pb2
 
     found = []
-    for value in graph.collection_def["saved_model_assets"].any_list.value if "saved_model_assets" in \
-            graph.collection_def else ():
+    collection = graph.collection_def["saved_model_assets"] if "saved_model_assets" in graph.collection_def else None
+    for value in collection.any_list.value if collection is not None else ():
         asset = meta_graph_pb2.AssetFileDef()
         if value.Unpack(asset):
             found.append(asset)
