@@ -119,6 +119,7 @@ class SupervisedSession(object):
         self.limit_of = limit_of
         self._handles = self._local_handles(matrix_path, places)
         self._scratch = tempfile.mkdtemp(prefix="hub-conformance-executor-")
+        os.makedirs(cache_dir(), exist_ok=True)  # read in the sandbox, filled by fetches outside it
         self.sandbox = sandboxes.choose(
             [os.path.dirname(os.path.abspath(matrix_path)), os.getcwd(), cache_dir()]
             + [place for place in places.values() if not is_url(place)] + list(self._handles.values()),
