@@ -71,7 +71,38 @@ def skipped_columns(results: List[Dict[str, Any]], columns: List[Tuple[str, str]
     return notes
 
 
-def grid(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dict[str, Any]:
+API_SHORT = {"hub.load": "load", "hub.KerasLayer": "Keras", "hub.Module": "Module", "saved_model": "SavedModel"}
+# per api in a cell: works (every case that ran passed), expected (fails as the expectations say), unexpected,
+# skipped (nothing ran)
+API_VERDICTS = ("unexpected", "expected", "works", "skipped")
+TIMELINE_CODES = {status: status[0].upper() if status != "nondeterministic" else "N" for status in SEVERITY}
+TIMELINE_CODES.update({"crash": "K", "timeout": "T", "missing": "M", "regression": "R", "xfail": "x"})
+
+
+def short_api(api: str) -> str:
+    return API_SHORT.get(api, api.replace("hub.", ""))
+
+
+def api_verdict(cases: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Whether an api works in a cell, fails as expected (and why, in a word) or fails unexpectedly."""
+    from conformance.report.results import unexpected
+
+    ran = [r for r in cases if r["status"] != "skip"]
+    if not ran:
+        return {"verdict": "skipped", "word": "skipped"}
+    bad = [r for r in ran if unexpected(r)]
+    if bad:
+        return {"verdict": "unexpected", "word": (cause_of(bad[0]) or bad[0]["status"])[:18]}
+    failing = sorted((r for r in ran if r["status"] != "pass"), key=lambda r: r["check"] != "load")
+    if not failing:
+        return {"verdict": "works", "word": "works"}
+    return {"verdict": "expected", "word": (cause_of(failing[0]) or failing[0]["status"])[:18]}
+
+
+def grid(results: List[Dict[str, Any]], runtimes: Sequence[str], timeline: Optional[Tuple[List[Dict[str, Any]], Dict[
+        str, List[Any]]]] = None, new_tests: Optional[set] = None) -> Dict[str, Any]:
+    """Rows (models; those needing attention first) × columns (runtime, device); each cell says per api whether
+    the model works there, with its cases, its timeline over the history's runs, and new / flaky marks."""
     hidden = skipped_columns(results, columns_of(results, runtimes))
     columns = [c for c in columns_of(results, runtimes) if not any((n["runtime"], n["device"]) == c for n in hidden)]
     by_cell = collections.defaultdict(list)  # type: Dict[Tuple[str, str, str], List[Dict[str, Any]]]
@@ -82,6 +113,8 @@ def grid(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dict[str, An
             if result["api"]:
                 apis_of[result["model"]].add(result["api"])
     models = sorted({r["model"] for r in results if r["model"]})
+    runs, entries = timeline or ([], {})
+    new_tests = new_tests or set()
     rows = []
     counter = 0
     for model in models:
@@ -90,16 +123,23 @@ def grid(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dict[str, An
             cases = sorted(by_cell.get((model, runtime, device), []),
                            key=lambda r: (SEVERITY.index(r["status"]), r["check"], r["api"] or "", r["test"]))
             counter += 1
-            cells.append(_cell("c%d" % counter, cases))
-        sub = []
-        for api in sorted(apis_of[model]):
-            sub_cells = []
-            for parent, (runtime, device) in zip(cells, columns):
-                cases = [r for r in by_cell.get((model, runtime, device), []) if r["api"] == api]
-                sub_cells.append(dict(_status_of(cases), id=parent["id"]))  # opens the model cell's details
-            sub.append({"api": api, "cells": sub_cells})
-        rows.append({"model": model, "cells": cells, "apis": sub, "counts": _counts(
-            [r for (m, _, _), rs in by_cell.items() if m == model for r in rs])})
+            cell = _cell("c%d" % counter, cases)
+            cell["runtime"], cell["device"] = runtime, device
+            cell["apis"] = [dict(api_verdict([r for r in cases if r["api"] == api]), api=api, short=short_api(api))
+                            for api in sorted(apis_of[model]) if any(r["api"] == api for r in cases)]
+            cell["unexpected"] = any(a["verdict"] == "unexpected" for a in cell["apis"]) or any(
+                r["status"] in ("missing", "error", "crash", "timeout") for r in cases if not r["api"])
+            cell["new"] = any(r["test"] in new_tests for r in cases)
+            cell["flaky"] = any(r.get("flaky") for r in cases)
+            cell["timeline"] = _cell_timeline(cases, entries, len(runs))
+            cells.append(cell)
+        everywhere = [short_api(api) for api in sorted(apis_of[model]) if all(
+            a["verdict"] in ("works", "skipped") for c in cells for a in c["apis"] if a["api"] == api) and any(
+            a["verdict"] == "works" for c in cells for a in c["apis"] if a["api"] == api)]
+        attention = (any(c["unexpected"] for c in cells), any(c["new"] for c in cells), any(c["flaky"] for c in cells))
+        rows.append({"model": model, "cells": cells, "everywhere": everywhere, "attention": attention,
+                     "counts": _counts([r for (m, _, _), rs in by_cell.items() if m == model for r in rs])})
+    rows.sort(key=lambda row: tuple(not flag for flag in row["attention"]))  # stable: by model id within
     column_counts = [_counts(by_cell_column(by_cell, rt, dev)) for rt, dev in columns]
     spans = []  # type: List[List[Any]]
     for runtime, _ in columns:
@@ -108,7 +148,20 @@ def grid(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dict[str, An
         else:
             spans.append([runtime, 1])
     return {"columns": columns, "rows": rows, "column_counts": column_counts, "runtime_spans": spans,
-            "hidden_columns": _hidden_note(hidden)}
+            "hidden_columns": _hidden_note(hidden), "runs": runs,
+            "attention": [(row["model"], cell) for row in rows for cell in row["cells"]
+                          if cell["unexpected"] or cell["new"] or cell["flaky"]]}
+
+
+def _cell_timeline(cases: List[Dict[str, Any]], entries: Dict[str, List[Any]], length: int) -> str:
+    """One code per run of the history (oldest first): the worst status of the cell's cases then, "." when it
+    had none."""
+    codes = []
+    for i in range(length):
+        statuses = [entries[r["test"]][i][0] for r in cases if r["test"] in entries and entries[r["test"]][i]
+                    and entries[r["test"]][i][0] != "skip"]
+        codes.append(TIMELINE_CODES.get(worst(statuses), "?") if statuses else ".")
+    return "".join(codes)
 
 
 def _hidden_note(hidden: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -156,18 +209,38 @@ class _Strings(object):
         return self.index[text]
 
 
-def case_data(grid_view: Dict[str, Any]) -> Dict[str, Any]:
+def case_data(grid_view: Dict[str, Any], timeline: Optional[Tuple[List[Dict[str, Any]], Dict[str, List[Any]]]] = None
+              ) -> Dict[str, Any]:
     """Every cell's cases, once, for the page to render on demand: ``cells[id] = [model, runtime, device,
     [[status, test, expected, message, details, repro], ...]]`` with strings as indexes into ``strings`` (repro:
-    the case's reproduction script in the report folder, or "")."""
+    the case's reproduction script in the report folder, or ""; since: "failing since …"; codes: its status
+    per run of the history, one letter each; flaky: 1 or 0) and the cell's own timeline last."""
+    runs, entries = timeline or ([], {})
     strings = _Strings()
     cells = {}
     for row in grid_view["rows"]:
         for (runtime, device), cell in zip(grid_view["columns"], row["cells"]):
             cells[cell["id"]] = [strings(row["model"]), strings(runtime), strings(device), [
                 [strings(r["status"]), strings(r["test"]), strings(r["expected"] or ""), strings(r["message"] or ""),
-                 strings(_details_text(r)), strings(r.get("repro") or "")] for r in cell["cases"]]]
-    return {"strings": strings.items, "cells": cells, "labels": LABELS}
+                 strings(_details_text(r)), strings(r.get("repro") or ""), strings(_since_text(r)),
+                 strings(_case_codes(r, entries, len(runs))), 1 if r.get("flaky") else 0] for r in cell["cases"]],
+                strings(cell.get("timeline", ""))]
+    return {"strings": strings.items, "cells": cells, "labels": LABELS, "codes": {
+        code: status for status, code in TIMELINE_CODES.items()}, "runs": [
+        [run["run"], run["created"], run.get("tensorflow") or ""] for run in runs]}
+
+
+def _since_text(result: Dict[str, Any]) -> str:
+    since = result.get("since")
+    if not since or result["status"] in ("pass", "skip"):
+        return ""
+    return "%s since %s (%s, TensorFlow %s)" % ("failing" if result["status"] != "xfail" else "failing as expected",
+                                              since["run"], since["created"], since.get("tensorflow") or "?")
+
+
+def _case_codes(result: Dict[str, Any], entries: Dict[str, List[Any]], length: int) -> str:
+    mine = entries.get(result["test"]) or [None] * length
+    return "".join(TIMELINE_CODES.get(e[0], "?") if e else "." for e in mine)
 
 
 def script_json(data: Any) -> str:

@@ -1,0 +1,43 @@
+"""The model file digest the history store keeps per case: sha256 of a local model's files (a directory: every
+file's relative path and bytes; an archive: its bytes). A URL handle, or a ``{zoo}`` model whose zoo is not on
+this machine, has no digest (None): the store then cannot tell a changed model from an unchanged one."""
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Dict, Optional
+
+from conformance.handles import HandleError, expand, is_url
+
+
+def file_digest(path: str) -> Optional[str]:
+    digest = hashlib.sha256()
+    if os.path.isfile(path):
+        files = [(os.path.basename(path), path)]
+    elif os.path.isdir(path):
+        files = []
+        for folder, folders, names in os.walk(path):
+            folders.sort()
+            files.extend((os.path.relpath(os.path.join(folder, n), path), os.path.join(folder, n)) for n in sorted(names))
+    else:
+        return None
+    for name, full in files:
+        digest.update(name.replace(os.sep, "/").encode("utf-8") + b"\0")
+        with open(full, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def digests(matrix, zoo_dir: str, base: str) -> Dict[str, Optional[str]]:
+    """Per model id of ``matrix``: its digest (``base``: the directory relative handles are relative to)."""
+    found = {}  # type: Dict[str, Optional[str]]
+    places = {"zoo": zoo_dir, "zoo_url": zoo_dir}  # {zoo_url}/x.tar.gz is served from the zoo directory
+    for model in matrix.models:
+        try:
+            handle = expand(model.handle, places, model.id)
+        except HandleError:
+            found[model.id] = None
+            continue
+        found[model.id] = None if is_url(handle) else file_digest(os.path.join(base, handle))
+    return found
