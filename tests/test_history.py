@@ -80,9 +80,9 @@ def test_three_runs_of_a_planted_flaky_model_give_timeline_since_and_flake_mark(
     by_test = {r["test"]: r for r in document["results"]}
     flaky = by_test[FLAKY]
     assert flaky["flaky"] is True
-    assert flaky["since"]["run"] == RUNS[1] and flaky["since"]["runs"] == 2 and flaky["since"]["tensorflow"]
+    assert flaky["since"]["run"] == RUNS[1] and flaky["since"]["runs"] == 2 and flaky["since"]["tensorflow"] == "2.21.0"
     assert by_test[REBUILT]["flaky"] is False and by_test[REBUILT]["since"]["run"] == RUNS[2]
-    assert by_test[BUMPED]["flaky"] is False and by_test[BUMPED]["since"]["run"] == RUNS[2]
+    assert by_test[BUMPED]["flaky"] is False and by_test[BUMPED]["since"] == dict(by_test[BUMPED]["since"], run=RUNS[2], tensorflow="2.15.1")
     assert [run["run"] for run in document["history"]["runs"]] == RUNS
 
     page = (reports / RUNS[2] / "index.html").read_text()
@@ -97,7 +97,14 @@ def test_three_runs_of_a_planted_flaky_model_give_timeline_since_and_flake_mark(
     rebuilt = cells[("planted_rebuilt", "tf2.21", "cpu")][3][0]
     assert rebuilt[8] == 0 and strings[rebuilt[7]] == "PPF"
     row = page.split('data-model="planted_flaky"')[1].split("</tbody>")[0]
-    assert "mark flaky" in row and 'data-model="planted_rebuilt"' not in row
+    cells = row.split("<button")[1:]  # tf2.15-eager's cell (a new failure with a new TensorFlow), then tf2.21's
+    assert "mark new" in cells[0] and "mark flaky" not in cells[0]
+    assert "mark flaky" in cells[1] and "mark new" not in cells[1], "failing for two runs: flaky, no longer new"
+    assert "mark new" in page.split('data-model="planted_rebuilt"')[1].split("</tbody>")[0]
+    attention = page.split('id="attention"')[1].split("</div>")[0]
+    assert "planted_rebuilt tf2.21 cpu (new)" in attention and "planted_flaky tf2.21 cpu (flaky)" in attention
+    second = (reports / RUNS[1] / "index.html").read_text()
+    assert "mark new" in second.split('data-model="planted_flaky"')[1].split("</tbody>")[0]
 
     shown = conformance(tmp_path, "history", FLAKY, "--reports", str(reports))
     assert shown.returncode == 0, shown.stdout

@@ -149,7 +149,10 @@ def since(entries: List[Optional[Tuple]], runs: List[Dict[str, Any]]) -> Optiona
     while first > 0 and entries[first - 1] is not None and entries[first - 1][0] == entries[-1][0]:
         first -= 1
     run = runs[first]
-    return {"run": run["run"], "created": run["created"], "tensorflow": run["tensorflow"],
+    versions = json.loads(entries[first][3] or "{}")  # the case's runtime's, or every runtime's (compare cases)
+    tensorflow = versions.get("tensorflow") or ", ".join(sorted({str(v.get("tensorflow")) for v in versions.values()
+                                                                if isinstance(v, dict) and v.get("tensorflow")}))
+    return {"run": run["run"], "created": run["created"], "tensorflow": tensorflow or run["tensorflow"],
             "runs": len(entries) - first}
 
 

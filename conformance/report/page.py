@@ -71,10 +71,19 @@ def skipped_columns(results: List[Dict[str, Any]], columns: List[Tuple[str, str]
     return notes
 
 
-API_SHORT = {"hub.load": "load", "hub.KerasLayer": "Keras", "hub.Module": "Module", "saved_model": "SavedModel"}
+API_SHORT = {"hub.Module": "Module", "hub.load": "load", "hub.KerasLayer": "Keras", "saved_model": "SavedModel"}
+
+
+def api_order(api: str) -> Tuple[int, str]:
+    """TF1's api first, then TF2's: the order of matrix.yaml's ``apis``."""
+    order = list(API_SHORT)
+    return (order.index(api) if api in order else len(order), api)
 # per api in a cell: works (every case that ran passed), expected (fails as the expectations say), unexpected,
 # skipped (nothing ran)
 API_VERDICTS = ("unexpected", "expected", "works", "skipped")
+# what "works" means: it loads, and every signature runs and agrees with the reference (fine-tuning, cost and
+# the rest have their own sections; their unexpected failures still mark the api unexpected)
+WORKS_CHECKS = ("load", "signature", "numeric", "inputs", "repeat")
 TIMELINE_CODES = {status: status[0].upper() if status != "nondeterministic" else "N" for status in SEVERITY}
 TIMELINE_CODES.update({"crash": "K", "timeout": "T", "missing": "M", "regression": "R", "xfail": "x"})
 
@@ -92,11 +101,14 @@ def api_verdict(cases: List[Dict[str, Any]]) -> Dict[str, Any]:
         return {"verdict": "skipped", "word": "skipped"}
     bad = [r for r in ran if unexpected(r)]
     if bad:
-        return {"verdict": "unexpected", "word": (cause_of(bad[0]) or bad[0]["status"])[:18]}
-    failing = sorted((r for r in ran if r["status"] != "pass"), key=lambda r: r["check"] != "load")
+        return {"verdict": "unexpected", "word": (cause_of(bad[0]) or bad[0]["status"])[:22]}
+    core = [r for r in ran if r["check"] in WORKS_CHECKS]
+    if not core:
+        return {"verdict": "skipped", "word": "not loaded"}
+    failing = sorted((r for r in core if r["status"] != "pass"), key=lambda r: r["check"] != "load")
     if not failing:
         return {"verdict": "works", "word": "works"}
-    return {"verdict": "expected", "word": (cause_of(failing[0]) or failing[0]["status"])[:18]}
+    return {"verdict": "expected", "word": (cause_of(failing[0]) or failing[0]["status"])[:22]}
 
 
 def grid(results: List[Dict[str, Any]], runtimes: Sequence[str], timeline: Optional[Tuple[List[Dict[str, Any]], Dict[
@@ -113,6 +125,12 @@ def grid(results: List[Dict[str, Any]], runtimes: Sequence[str], timeline: Optio
             if result["api"]:
                 apis_of[result["model"]].add(result["api"])
     models = sorted({r["model"] for r in results if r["model"]})
+    from conformance.report.results import unexpected
+    model_level = collections.defaultdict(list)  # cases of no one cell (compared): unexpected ones mark the row
+    for result in results:
+        if result["model"] and not (result["runtime"] and result["device"]) and unexpected(result):
+            model_level[result["model"]].append({"test": result["test"], "word": (cause_of(result) or result[
+                "status"])[:22]})
     runs, entries = timeline or ([], {})
     new_tests = new_tests or set()
     rows = []
@@ -126,18 +144,18 @@ def grid(results: List[Dict[str, Any]], runtimes: Sequence[str], timeline: Optio
             cell = _cell("c%d" % counter, cases)
             cell["runtime"], cell["device"] = runtime, device
             cell["apis"] = [dict(api_verdict([r for r in cases if r["api"] == api]), api=api, short=short_api(api))
-                            for api in sorted(apis_of[model]) if any(r["api"] == api for r in cases)]
+                            for api in sorted(apis_of[model], key=api_order) if any(r["api"] == api for r in cases)]
             cell["unexpected"] = any(a["verdict"] == "unexpected" for a in cell["apis"]) or any(
                 r["status"] in ("missing", "error", "crash", "timeout") for r in cases if not r["api"])
             cell["new"] = any(r["test"] in new_tests for r in cases)
             cell["flaky"] = any(r.get("flaky") for r in cases)
             cell["timeline"] = _cell_timeline(cases, entries, len(runs))
             cells.append(cell)
-        everywhere = [short_api(api) for api in sorted(apis_of[model]) if all(
-            a["verdict"] in ("works", "skipped") for c in cells for a in c["apis"] if a["api"] == api) and any(
-            a["verdict"] == "works" for c in cells for a in c["apis"] if a["api"] == api)]
-        attention = (any(c["unexpected"] for c in cells), any(c["new"] for c in cells), any(c["flaky"] for c in cells))
+        everywhere = _works_everywhere(cells, sorted(apis_of[model], key=api_order), columns)
+        attention = (any(c["unexpected"] for c in cells) or bool(model_level[model]), any(c["new"] for c in cells),
+                     any(c["flaky"] for c in cells))
         rows.append({"model": model, "cells": cells, "everywhere": everywhere, "attention": attention,
+                     "unexpected": model_level[model],
                      "counts": _counts([r for (m, _, _), rs in by_cell.items() if m == model for r in rs])})
     rows.sort(key=lambda row: tuple(not flag for flag in row["attention"]))  # stable: by model id within
     column_counts = [_counts(by_cell_column(by_cell, rt, dev)) for rt, dev in columns]
@@ -149,8 +167,40 @@ def grid(results: List[Dict[str, Any]], runtimes: Sequence[str], timeline: Optio
             spans.append([runtime, 1])
     return {"columns": columns, "rows": rows, "column_counts": column_counts, "runtime_spans": spans,
             "hidden_columns": _hidden_note(hidden), "runs": runs,
-            "attention": [(row["model"], cell) for row in rows for cell in row["cells"]
-                          if cell["unexpected"] or cell["new"] or cell["flaky"]]}
+            "attention": _attention(rows)}
+
+
+def _attention(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """What the first screen lists: the unexpected, new and flaky cells, and the models with an unexpected case
+    of no one cell (a cross-runtime comparison)."""
+    found = []
+    for row in rows:
+        for case in row["unexpected"]:
+            found.append({"model": row["model"], "where": case["test"].split("[")[0], "id": "", "unexpected": True,
+                          "new": False, "flaky": False})
+        for cell in row["cells"]:
+            if cell["unexpected"] or cell["new"] or cell["flaky"]:
+                found.append({"model": row["model"], "where": "%s %s" % (cell["runtime"], cell["device"]),
+                              "id": cell["id"], "unexpected": cell["unexpected"], "new": cell["new"],
+                              "flaky": cell["flaky"]})
+    return found
+
+
+def _works_everywhere(cells: List[Dict[str, Any]], apis: List[str], columns: List[Tuple[str, str]]) -> str:
+    """"load, Keras" when those apis work in every cell of the row; else the apis that work in every runtime on
+    one device ("on cpu: load"); "" when none."""
+    def working(chosen):
+        return [short_api(api) for api in apis if all(
+            a["verdict"] in ("works", "skipped") for c in chosen for a in c["apis"] if a["api"] == api) and any(
+            a["verdict"] == "works" for c in chosen for a in c["apis"] if a["api"] == api)]
+    found = working(cells)
+    if found:
+        return "works everywhere: " + ", ".join(found)
+    for device in DEVICES:
+        found = working([c for c, column in zip(cells, columns) if column[1] == device])
+        if found:
+            return "works on %s everywhere: %s" % (device, ", ".join(found))
+    return ""
 
 
 def _cell_timeline(cases: List[Dict[str, Any]], entries: Dict[str, List[Any]], length: int) -> str:
