@@ -29,7 +29,7 @@ def record(reports, run, model, status, runtime="tf2.21", worker="gw0", info=INF
     case = "load[%s-%s-cpu-hub.load]" % (model, runtime)
     recorder.begin(case, {"check": "load", "model": model, "runtime": runtime, "device": "cpu", "api": "hub.load",
                           "signature": None, "expected": "pass"})
-    recorder.update(case, status=status, message="" if status == "pass" else "Failed: %s: planted" % case,
+    recorder.update(case, status=status, message="" if status == "pass" else "Failed: %s: planted-flake: the test made it fail" % case,
                     duration=0.5, loaded=status == "pass")
     recorder.close()
 
