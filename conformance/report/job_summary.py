@@ -53,6 +53,8 @@ def markdown(document: Dict[str, Any], report_url: Optional[str] = None) -> str:
             len(diff["deleted"])))
     if report_url:
         lines.append("Report: %s/index.html" % report_url.rstrip("/"))
+    else:
+        lines.append("The report is this run's `report` artifact: the cell links below are anchors of its index.html.")
     if bad:
         lines += ["", "### Unexpected (regressions first)", "", "| case | status | cause | failing since | cell |",
                   "|---|---|---|---|---|"]
