@@ -81,7 +81,7 @@ def markdown(args) -> int:
 
 
 def run(args) -> int:
-    if args.markdown:
+    if getattr(args, "markdown", False):  # (callers that build their own arguments may omit it)
         return markdown(args)
     wanted = os.environ.get("CONFORMANCE_RUN_ID")
     shared = wanted if wanted and os.path.isdir(os.path.join(args.reports, "runs", wanted)) else None
