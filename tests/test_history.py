@@ -95,7 +95,7 @@ def test_three_runs_of_a_planted_flaky_model_give_timeline_since_and_flake_mark(
     assert strings[case[6]].startswith("failing since %s (" % RUNS[1]), strings[case[6]]
     assert strings[case[7]] == "PFF" and strings[flaky_cell[4]] == "PFF", "its timeline over the three runs"
     rebuilt = cells[("planted_rebuilt", "tf2.21", "cpu")][3][0]
-    assert rebuilt[8] == 0 and strings[rebuilt[7]] == "PPF"
+    assert len(rebuilt) == 8 and strings[rebuilt[7]] == "PPF", "no flake mark: trailing zeros are left out"
     row = page.split('data-model="planted_flaky"')[1].split("</tbody>")[0]
     cells = row.split("<button")[1:]  # tf2.15-eager's cell (a new failure with a new TensorFlow), then tf2.21's
     assert "mark new" in cells[0] and "mark flaky" not in cells[0]

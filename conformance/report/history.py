@@ -73,10 +73,14 @@ def record(connection: sqlite3.Connection, document: Dict[str, Any], digests: Di
     """Add the runs of results ``document`` (replacing what the store holds of them); returns their ids."""
     fallback = "+".join(document["run_ids"])
     rows = []
+    versions = {}  # type: Dict[Optional[str], str]
     for result in document["results"]:
+        runtime = result.get("runtime")
+        if runtime not in versions:
+            versions[runtime] = versions_of(document["run_info"], runtime)
         rows.append((run_of(result, fallback), result["test"], result["status"], result.get("expected"),
-                     result.get("model"), result.get("runtime"), result.get("device"), result.get("api"),
-                     digests.get(result.get("model") or ""), versions_of(document["run_info"], result.get("runtime"))))
+                     result.get("model"), runtime, result.get("device"), result.get("api"),
+                     digests.get(result.get("model") or ""), versions[runtime]))
     runs = sorted({row[0] for row in rows})
     with connection:
         for run in runs:
@@ -141,6 +145,19 @@ def timelines(connection: sqlite3.Connection, runs: List[Dict[str, Any]],
     return found
 
 
+_TENSORFLOW_OF = {}  # type: Dict[str, str]
+
+
+def _tensorflow_of(versions_json: Optional[str]) -> str:
+    """TensorFlow's version in a row's versions: its runtime's, or every runtime's (compare cases)."""
+    key = versions_json or "{}"
+    if key not in _TENSORFLOW_OF:
+        versions = json.loads(key)
+        _TENSORFLOW_OF[key] = versions.get("tensorflow") or ", ".join(sorted({
+            str(v.get("tensorflow")) for v in versions.values() if isinstance(v, dict) and v.get("tensorflow")}))
+    return _TENSORFLOW_OF[key]
+
+
 def since(entries: List[Optional[Tuple]], runs: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     """The first run of the case's current streak (same status, no gap) — "failing since" for a failure."""
     if not entries or entries[-1] is None:
@@ -149,9 +166,7 @@ def since(entries: List[Optional[Tuple]], runs: List[Dict[str, Any]]) -> Optiona
     while first > 0 and entries[first - 1] is not None and entries[first - 1][0] == entries[-1][0]:
         first -= 1
     run = runs[first]
-    versions = json.loads(entries[first][3] or "{}")  # the case's runtime's, or every runtime's (compare cases)
-    tensorflow = versions.get("tensorflow") or ", ".join(sorted({str(v.get("tensorflow")) for v in versions.values()
-                                                                if isinstance(v, dict) and v.get("tensorflow")}))
+    tensorflow = _tensorflow_of(entries[first][3])
     return {"run": run["run"], "created": run["created"], "tensorflow": tensorflow or run["tensorflow"],
             "runs": len(entries) - first}
 

@@ -250,7 +250,7 @@ class _Strings(object):
     """A table of the page's strings, each stored once (messages and details repeat across cells)."""
 
     def __init__(self):
-        self.items, self.index = [], {}  # type: List[str], Dict[str, int]
+        self.items, self.index = [""], {"": 0}  # type: List[str], Dict[str, int]
 
     def __call__(self, text: str) -> int:
         if text not in self.index:
@@ -262,7 +262,7 @@ class _Strings(object):
 def case_data(grid_view: Dict[str, Any], timeline: Optional[Tuple[List[Dict[str, Any]], Dict[str, List[Any]]]] = None
               ) -> Dict[str, Any]:
     """Every cell's cases, once, for the page to render on demand: ``cells[id] = [model, runtime, device,
-    [[status, test, expected, message, details, repro], ...]]`` with strings as indexes into ``strings`` (repro:
+    [[status, test, expected, message, details, repro], ...]]`` with strings as indexes into ``strings``, trailing empty ones (0) left out (repro:
     the case's reproduction script in the report folder, or ""; since: "failing since …"; codes: its status
     per run of the history, one letter each; flaky: 1 or 0) and the cell's own timeline last."""
     runs, entries = timeline or ([], {})
@@ -271,13 +271,21 @@ def case_data(grid_view: Dict[str, Any], timeline: Optional[Tuple[List[Dict[str,
     for row in grid_view["rows"]:
         for (runtime, device), cell in zip(grid_view["columns"], row["cells"]):
             cells[cell["id"]] = [strings(row["model"]), strings(runtime), strings(device), [
-                [strings(r["status"]), strings(r["test"]), strings(r["expected"] or ""), strings(r["message"] or ""),
-                 strings(_details_text(r)), strings(r.get("repro") or ""), strings(_since_text(r)),
-                 strings(_case_codes(r, entries, len(runs))), 1 if r.get("flaky") else 0] for r in cell["cases"]],
+                _trimmed([strings(r["status"]), strings(r["test"]), strings(r["expected"] or ""),
+                          strings(r["message"] or ""), strings(_details_text(r)), strings(r.get("repro") or ""),
+                          strings(_since_text(r)), strings(_case_codes(r, entries, len(runs))),
+                          1 if r.get("flaky") else 0]) for r in cell["cases"]],
                 strings(cell.get("timeline", ""))]
     return {"strings": strings.items, "cells": cells, "labels": LABELS, "codes": {
         code: status for status, code in TIMELINE_CODES.items()}, "runs": [
         [run["run"], run["created"], run.get("tensorflow") or ""] for run in runs]}
+
+
+def _trimmed(entry: List[int]) -> List[int]:
+    """Without its trailing zeros (index 0 is the empty string): most cases have no repro, since or flake."""
+    while entry and entry[-1] == 0:
+        entry.pop()
+    return entry
 
 
 def _since_text(result: Dict[str, Any]) -> str:
@@ -290,7 +298,8 @@ def _since_text(result: Dict[str, Any]) -> str:
 
 def _case_codes(result: Dict[str, Any], entries: Dict[str, List[Any]], length: int) -> str:
     mine = entries.get(result["test"]) or [None] * length
-    return "".join(TIMELINE_CODES.get(e[0], "?") if e else "." for e in mine)
+    codes = "".join(TIMELINE_CODES.get(e[0], "?") if e else "." for e in mine)
+    return codes if len(set(codes)) > 1 else ""  # one status all along: the cell's timeline says it
 
 
 def script_json(data: Any) -> str:
