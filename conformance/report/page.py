@@ -80,7 +80,7 @@ def api_order(api: str) -> Tuple[int, str]:
     return (order.index(api) if api in order else len(order), api)
 # per api in a cell: works (every case that ran passed), expected (fails as the expectations say), unexpected,
 # skipped (nothing ran)
-API_VERDICTS = ("unexpected", "expected", "works", "skipped")
+API_VERDICTS = ("unexpected", "works", "expected", "skipped")  # the order of a cell's lines
 # what "works" means: it loads, and every signature runs and agrees with the reference (fine-tuning, cost and
 # the rest have their own sections; their unexpected failures still mark the api unexpected)
 WORKS_CHECKS = ("load", "signature", "numeric", "inputs", "repeat")
@@ -145,6 +145,7 @@ def grid(results: List[Dict[str, Any]], runtimes: Sequence[str], timeline: Optio
             cell["runtime"], cell["device"] = runtime, device
             cell["apis"] = [dict(api_verdict([r for r in cases if r["api"] == api]), api=api, short=short_api(api))
                             for api in sorted(apis_of[model], key=api_order) if any(r["api"] == api for r in cases)]
+            cell["chips"] = _chips(cell["apis"])
             cell["unexpected"] = any(a["verdict"] == "unexpected" for a in cell["apis"]) or any(
                 r["status"] in ("missing", "error", "crash", "timeout") for r in cases if not r["api"])
             cell["new"] = any(r["test"] in new_tests for r in cases)
@@ -184,6 +185,17 @@ def _attention(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
                               "id": cell["id"], "unexpected": cell["unexpected"], "new": cell["new"],
                               "flaky": cell["flaky"]})
     return found
+
+
+def _chips(apis: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The cell's lines: apis with the same verdict and word share one ("load, Keras: xla-unsupported-op"), so
+    a row stays a few lines high however many apis fail the same way."""
+    chips = collections.OrderedDict()  # type: collections.OrderedDict
+    for api in apis:
+        chip = chips.setdefault((api["verdict"], api["word"]), {"verdict": api["verdict"], "word": api["word"],
+                                                                "apis": []})
+        chip["apis"].append(api["short"])
+    return sorted(chips.values(), key=lambda chip: API_VERDICTS.index(chip["verdict"]))
 
 
 def _works_everywhere(cells: List[Dict[str, Any]], apis: List[str], columns: List[Tuple[str, str]]) -> str:
