@@ -161,3 +161,20 @@ def test_a_file_that_is_no_store_is_one_line_naming_it(tmp_path):
     made = conformance(tmp_path, "report", "--reports", str(reports), "--run-id", RUNS[0])
     assert made.returncode == 2
     assert made.stdout.strip().splitlines()[-1].startswith("report: %s: not a history store" % (reports / "history.sqlite"))
+
+
+def test_the_model_digest_is_its_files_or_without_the_zoo_its_build_hash(tmp_path):
+    from conformance.matrix import load_matrix
+    from conformance.report.model_digest import digests
+
+    planted_matrix(tmp_path)
+    matrix = load_matrix(str(tmp_path / "matrix.yaml"))
+    without_zoo = digests(matrix, str(tmp_path / "no_zoo"), str(tmp_path))
+    assert without_zoo["text_embed"].startswith("build-") and without_zoo["text_embed_url"] == without_zoo["text_embed"]
+    assert without_zoo["planted_flaky"] == digests(matrix, str(tmp_path / "no_zoo"), str(tmp_path))["planted_flaky"]
+    (tmp_path / "zoo" / "text_embed").mkdir(parents=True)
+    (tmp_path / "zoo" / "text_embed" / "saved_model.pb").write_bytes(b"built")
+    with_zoo = digests(matrix, str(tmp_path / "zoo"), str(tmp_path))
+    assert with_zoo["text_embed"] != without_zoo["text_embed"] and not with_zoo["text_embed"].startswith("build-")
+    (tmp_path / "models" / "planted_flaky" / "variables" / "v").write_bytes(b"changed")
+    assert digests(matrix, str(tmp_path / "zoo"), str(tmp_path))["planted_flaky"] != without_zoo["planted_flaky"]
