@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from conformance.cases import CLUSTER_VARIANTS
 from conformance.checks import registry
+from conformance.report.results import unexpected
 
 # Worst first: a cell shows the worst status among its cases.
 SEVERITY = ("missing", "error", "crash", "timeout", "regression", "fail", "nondeterministic", "xfail", "skip", "pass")
@@ -94,8 +95,6 @@ def short_api(api: str) -> str:
 
 def api_verdict(cases: List[Dict[str, Any]]) -> Dict[str, Any]:
     """Whether an api works in a cell, fails as expected (and why, in a word) or fails unexpectedly."""
-    from conformance.report.results import unexpected
-
     ran = [r for r in cases if r["status"] != "skip"]
     if not ran:
         return {"verdict": "skipped", "word": "skipped"}
@@ -125,7 +124,6 @@ def grid(results: List[Dict[str, Any]], runtimes: Sequence[str], timeline: Optio
             if result["api"]:
                 apis_of[result["model"]].add(result["api"])
     models = sorted({r["model"] for r in results if r["model"]})
-    from conformance.report.results import unexpected
     model_level = collections.defaultdict(list)  # cases of no one cell (compared): unexpected ones mark the row
     for result in results:
         if result["model"] and not (result["runtime"] and result["device"]) and unexpected(result):
