@@ -2,9 +2,9 @@
 measured (page size, render time) and, where Chromium and Playwright are installed, opened at 1600 px
 (load time, where the grid starts, its width).
 
-    python bench/report_scale.py [--run-id ID] [--copies 5] [--reports reports]
+    python bench/report_scale.py [--run-id ID] [--copies 3] [--reports reports]
 
-The default run has 23 models: 5 copies make the 115-model page the README describes.
+The default run has 35 models: 3 copies make the 105-model page the README describes.
 """
 import argparse
 import glob
@@ -86,7 +86,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", default=os.path.join(ROOT, "reports"))
     parser.add_argument("--run-id", default=None, help="the run to copy (default: the newest)")
-    parser.add_argument("--copies", type=int, default=5)
+    parser.add_argument("--copies", type=int, default=3)
     args = parser.parse_args()
     run_id = args.run_id or newest_run(args.reports)
     scratch = tempfile.mkdtemp(prefix="report-scale-")

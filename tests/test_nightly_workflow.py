@@ -107,10 +107,24 @@ def test_artifacts_flow_from_runtimes_to_the_report():
     assert uploaded[0]["with"]["name"] == "observations-${{ matrix.runtime }}-${{ matrix.part }}"
     assert uploaded[0]["if"] == "always()", "observations of a failing runtime are kept"
     assert downloaded[0]["with"]["pattern"] == "observations-*" and downloaded[0]["with"]["merge-multiple"] is True
-    published = [s for s in jobs["report"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]
-    assert published[0]["with"]["path"] == "reports/nightly-${{ github.run_id }}/"
+    published = {s["with"]["name"]: s for s in jobs["report"]["steps"]
+                 if s.get("uses", "").startswith("actions/upload-artifact")}
+    assert published["report"]["with"]["path"] == "reports/nightly-${{ github.run_id }}/"
     commands = " ".join(s.get("run", "") for s in jobs["report"]["steps"])
     assert "tox -e compare" in commands and "--baseline baseline/results.json" in commands
+
+
+def test_the_history_store_goes_from_one_nightly_to_the_next_and_the_job_page_gets_a_summary():
+    steps = workflow()["jobs"]["report"]["steps"]
+    names = [s.get("name", "") for s in steps]
+    fetch = next(s for s in steps if "history store" in s.get("name", "") and "run" in s)
+    assert "gh run download \"$run\" --name history --dir reports" in fetch["run"]
+    stored = next(s for s in steps if s.get("with", {}).get("name") == "history")
+    assert stored["with"]["path"] == "reports/history.sqlite" and stored["if"] == "always()"
+    report = next(i for i, s in enumerate(steps) if "tox -e report" in s.get("run", ""))
+    assert names.index(fetch["name"]) < report < names.index(stored["name"]), "fetched before, kept after the report"
+    summary = next(s for s in steps if "summary --markdown" in s.get("run", ""))
+    assert summary["if"] == "always()" and names.index(summary["name"]) > report
 
 
 def test_ci_runs_every_runtime_outside_the_default_run_on_a_slice_of_existing_models():

@@ -148,3 +148,44 @@ def test_the_filters_narrow_the_grid_and_list_the_matching_cases(scaled_page):
         "#grid tbody.model-rows:not([hidden])", "rows => rows.map(r => r.querySelectorAll('button.fail').length)")
     assert 0 < len(shown) < 100 and all(shown), "only the models with an unexpected failure stay"
     assert "case(s) match" in scaled_page.inner_text("#match-count")
+
+
+def test_the_first_screen_of_100_models_says_per_api_where_the_model_works_and_the_unexpected_come_first(scaled_page):
+    rows = scaled_page.eval_on_selector_all("#grid tbody.model-rows", """bodies => bodies
+        .filter(b => b.getBoundingClientRect().top < window.innerHeight)
+        .map(b => ({model: b.dataset.model, cells: Array.from(b.querySelectorAll('button[data-target]')).map(
+            c => Array.from(c.querySelectorAll('.a')).map(a => [a.className.split(' ')[1], a.textContent]))}))""")
+    assert rows, "the grid's first rows are on the first screen"
+    for row in rows:
+        assert len(row["cells"]) >= 12 and any(row["cells"]), row  # (a cpu-only model has empty xla cells)
+        for cell in row["cells"]:
+            for verdict, text in cell:
+                assert verdict in ("works", "expected", "unexpected", "skipped"), (verdict, text)
+                assert set(text.split(":")[0].split(", ")) <= {"load", "Keras", "Module", "SavedModel"}, text
+    assert rows[0]["model"].startswith("broken_c"), "a model with an unexpected failure comes first"
+    assert any(verdict == "unexpected" for cell in rows[0]["cells"] for verdict, _ in cell)
+    attention = scaled_page.eval_on_selector("#attention", "e => e.getBoundingClientRect().toJSON()")
+    assert attention["bottom"] < 1000 and "unexpected" in scaled_page.inner_text("#attention")
+    works = scaled_page.eval_on_selector_all("#grid tbody[data-model^=plain_text_embedding] .a.works", "spans => spans.length")
+    assert works > 0, "the text embedding works through hub.load"
+
+
+@pytest.mark.parametrize("width,height", [(1200, 800), (1600, 1200)])
+def test_a_cell_link_opens_the_cell_in_view_with_its_cases(scaled_report, width, height):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto("file://%s" % scaled_report)
+        last = page.eval_on_selector_all("#grid tbody.model-rows", "bodies => bodies[bodies.length - 1].dataset.model")
+        page.goto("about:blank")
+        page.goto("file://%s#cell=%s%%2Ftf2.21%%2Fcpu" % (scaled_report, last))
+        assert page.evaluate("window.scrollY") > 2000, "the last model's row is far down the page"
+        cell = page.eval_on_selector("#details-row", "row => row.previousElementSibling.getBoundingClientRect().toJSON()")
+        panel = page.eval_on_selector("#details", "e => e.getBoundingClientRect().toJSON()")
+        first_case = page.eval_on_selector("#details .case", "e => e.getBoundingClientRect().toJSON()")
+        assert -2 <= cell["top"] < height and cell["bottom"] <= panel["top"] + 1, (cell, panel)
+        assert first_case["bottom"] < height, "the cell's first case is in view with it"
+        assert page.inner_text("#details").startswith("%s — tf2.21 cpu" % last)
+        browser.close()

@@ -10,7 +10,7 @@ import time
 
 from conformance.compare.observed import run_directories
 from conformance.matrix import load_matrix
-from conformance.report import html, junit, repro, results
+from conformance.report import history, html, junit, model_digest, repro, results
 from conformance.report.diff import diff
 from conformance.run_ids import latest_run
 
@@ -33,6 +33,10 @@ def register(commands) -> None:
                         help="also write repro/<case>.py for expected failures (always: for unexpected ones)")
     parser.add_argument("--force-latest", action="store_true",
                         help="point reports/latest at this run even if it is incomplete")
+    parser.add_argument("--history", default=None,
+                        help="history store this run adds itself to (default: <reports>/history.sqlite)")
+    parser.add_argument("--zoo", default=None, help="zoo directory, for the models' file digests in the history "
+                                                    "(default: $CONFORMANCE_ZOO_DIR or .zoo)")
     parser.set_defaults(run=run)
 
 
@@ -84,6 +88,25 @@ def run(args) -> int:
     except results.SchemaError as error:  # a harness error: output that cannot be written as documented
         print("report: %s" % error, file=sys.stderr)
         return CANNOT_WRITE
+    except history.HistoryError as error:
+        print("report: %s" % error, file=sys.stderr)
+        return 2
+
+
+def _add_to_history(args, document, matrix):
+    """Record the run in the history store; set ``since`` / ``flaky`` per case; the timeline for the page."""
+    path = args.history or history.store_path(args.reports)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    root = os.path.dirname(os.path.abspath(args.matrix))
+    zoo = os.path.abspath(args.zoo or os.environ.get("CONFORMANCE_ZOO_DIR") or os.path.join(root, ".zoo"))
+    connection = history.connect(path)
+    try:
+        history.record(connection, document, model_digest.digests(matrix, zoo, root))
+        runs, entries = history.annotate(connection, document)
+    finally:
+        connection.close()
+    document["history"] = {"store": path, "runs": runs}
+    return runs, entries
 
 
 def _write(args, document, output: str, name: str, started: float) -> int:
@@ -91,9 +114,10 @@ def _write(args, document, output: str, name: str, started: float) -> int:
     baseline, baseline_path = _load_baseline(args.baseline or _previous(args.reports, name))
     label = baseline_path and (os.path.basename(os.path.dirname(os.path.abspath(baseline_path)))
                                if os.path.basename(baseline_path) == "results.json" else baseline_path)
+    matrix = load_matrix(args.matrix)
+    timeline = _add_to_history(args, document, matrix)  # before the diff renames failures "regression"
     run_diff = diff(document, baseline, label)
     document["diff"] = run_diff.as_dict()
-    matrix = load_matrix(args.matrix)
     runs_root = os.path.dirname(os.path.abspath(args.run_directories[0].rstrip(os.sep)))
     no_repro = repro.write(document, runs_root, output, {r.id: dict(r.env) for r in matrix.runtimes},
                            expected_too=args.repro_expected)
@@ -105,7 +129,7 @@ def _write(args, document, output: str, name: str, started: float) -> int:
         stream.write("\n")
     junit.write(document, os.path.join(output, "junit.xml"))
     text = html.render(document, run_diff, [r.id for r in matrix.runtimes], matrix.apis,
-                       {m.id: m.format for m in matrix.models})
+                       {m.id: m.format for m in matrix.models}, timeline)
     with open(os.path.join(output, "index.html"), "w") as stream:
         stream.write(text)
     unfinished = results.incomplete(document)

@@ -1,14 +1,20 @@
 """``summary``: counts per runtime for a run, from the observation files; exit 1 on unexpected results,
-3 when the run is incomplete (cases generated but never recorded)."""
+3 when the run is incomplete (cases generated but never recorded).
+
+``summary --markdown`` instead writes GitHub's job summary of a finished report (its results.json): appended to
+``$GITHUB_STEP_SUMMARY`` when that is set (in a GitHub Actions step), else printed. It exits 0 once written: the
+report step already said red or green."""
 from __future__ import annotations
 
 import collections
+import json
 import os
 import re
 import sys
 from typing import Dict, List
 
 from conformance.observations import read_run, run_dir
+from conformance.report import job_summary
 from conformance.report.completeness import missing_results, missing_shards, shards_of
 from conformance.run_ids import latest_run
 
@@ -21,6 +27,12 @@ def register(commands) -> None:
     parser.add_argument("--run-id", default=None,
                         help="run to summarize (default: $CONFORMANCE_RUN_ID if it has observations, else the "
                              "newest run)")
+    parser.add_argument("--markdown", action="store_true",
+                        help="write GitHub's job summary of a report (to $GITHUB_STEP_SUMMARY when set)")
+    parser.add_argument("--report", default=None,
+                        help="with --markdown: the report directory (default: <reports>/latest)")
+    parser.add_argument("--report-url", default=None,
+                        help="with --markdown: where the report is published, for links to its cells")
     parser.set_defaults(run=run)
 
 
@@ -42,7 +54,35 @@ def _reason(message: str) -> str:
                   re.sub(r"runtime \S+ has no", "runtime has no", message))[:120]
 
 
+def markdown(args) -> int:
+    folder = args.report or os.path.join(args.reports, "latest")
+    path = os.path.join(folder, "results.json")
+    try:
+        with open(path) as stream:
+            document = json.load(stream)
+    except OSError as error:
+        print("summary: %s: %s (run `python -m conformance report` first)" % (path, error.strerror), file=sys.stderr)
+        return 2
+    except ValueError as error:
+        print("summary: %s: not JSON: %s" % (path, error), file=sys.stderr)
+        return 2
+    if not isinstance(document, dict) or not isinstance(document.get("results"), list):
+        print("summary: %s: expected a results document (a \"results\" list)" % path, file=sys.stderr)
+        return 2
+    text = job_summary.markdown(document, args.report_url)
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if target:
+        with open(target, "a") as stream:
+            stream.write(text)
+        print("summary: job summary of %s appended to %s" % (path, target))
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def run(args) -> int:
+    if getattr(args, "markdown", False):  # (callers that build their own arguments may omit it)
+        return markdown(args)
     wanted = os.environ.get("CONFORMANCE_RUN_ID")
     shared = wanted if wanted and os.path.isdir(os.path.join(args.reports, "runs", wanted)) else None
     run_id = args.run_id or shared or latest_run(args.reports)  # like report: `tox -e report` alone works

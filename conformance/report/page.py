@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from conformance.cases import CLUSTER_VARIANTS
 from conformance.checks import registry
+from conformance.report.results import unexpected
 
 # Worst first: a cell shows the worst status among its cases.
 SEVERITY = ("missing", "error", "crash", "timeout", "regression", "fail", "nondeterministic", "xfail", "skip", "pass")
@@ -71,7 +72,48 @@ def skipped_columns(results: List[Dict[str, Any]], columns: List[Tuple[str, str]
     return notes
 
 
-def grid(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dict[str, Any]:
+API_SHORT = {"hub.Module": "Module", "hub.load": "load", "hub.KerasLayer": "Keras", "saved_model": "SavedModel"}
+
+
+def api_order(api: str) -> Tuple[int, str]:
+    """TF1's api first, then TF2's: the order of matrix.yaml's ``apis``."""
+    order = list(API_SHORT)
+    return (order.index(api) if api in order else len(order), api)
+# per api in a cell: works (every case that ran passed), expected (fails as the expectations say), unexpected,
+# skipped (nothing ran)
+API_VERDICTS = ("unexpected", "works", "expected", "skipped")  # the order of a cell's lines
+# what "works" means: it loads, and every signature runs and agrees with the reference (fine-tuning, cost and
+# the rest have their own sections; their unexpected failures still mark the api unexpected)
+WORKS_CHECKS = ("load", "signature", "numeric", "inputs", "repeat")
+TIMELINE_CODES = {status: status[0].upper() if status != "nondeterministic" else "N" for status in SEVERITY}
+TIMELINE_CODES.update({"crash": "K", "timeout": "T", "missing": "M", "regression": "R", "xfail": "x"})
+
+
+def short_api(api: str) -> str:
+    return API_SHORT.get(api, api.replace("hub.", ""))
+
+
+def api_verdict(cases: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Whether an api works in a cell, fails as expected (and why, in a word) or fails unexpectedly."""
+    ran = [r for r in cases if r["status"] != "skip"]
+    if not ran:
+        return {"verdict": "skipped", "word": "skipped"}
+    bad = [r for r in ran if unexpected(r)]
+    if bad:
+        return {"verdict": "unexpected", "word": (cause_of(bad[0]) or bad[0]["status"])[:22]}
+    core = [r for r in ran if r["check"] in WORKS_CHECKS]
+    if not core:
+        return {"verdict": "skipped", "word": "not loaded"}
+    failing = sorted((r for r in core if r["status"] != "pass"), key=lambda r: r["check"] != "load")
+    if not failing:
+        return {"verdict": "works", "word": "works"}
+    return {"verdict": "expected", "word": (cause_of(failing[0]) or failing[0]["status"])[:22]}
+
+
+def grid(results: List[Dict[str, Any]], runtimes: Sequence[str], timeline: Optional[Tuple[List[Dict[str, Any]], Dict[
+        str, List[Any]]]] = None, new_tests: Optional[set] = None) -> Dict[str, Any]:
+    """Rows (models; those needing attention first) × columns (runtime, device); each cell says per api whether
+    the model works there, with its cases, its timeline over the history's runs, and new / flaky marks."""
     hidden = skipped_columns(results, columns_of(results, runtimes))
     columns = [c for c in columns_of(results, runtimes) if not any((n["runtime"], n["device"]) == c for n in hidden)]
     by_cell = collections.defaultdict(list)  # type: Dict[Tuple[str, str, str], List[Dict[str, Any]]]
@@ -82,6 +124,13 @@ def grid(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dict[str, An
             if result["api"]:
                 apis_of[result["model"]].add(result["api"])
     models = sorted({r["model"] for r in results if r["model"]})
+    model_level = collections.defaultdict(list)  # cases of no one cell (compared): unexpected ones mark the row
+    for result in results:
+        if result["model"] and not (result["runtime"] and result["device"]) and unexpected(result):
+            model_level[result["model"]].append({"test": result["test"], "word": (cause_of(result) or result[
+                "status"])[:22]})
+    runs, entries = timeline or ([], {})
+    new_tests = new_tests or set()
     rows = []
     counter = 0
     for model in models:
@@ -90,16 +139,24 @@ def grid(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dict[str, An
             cases = sorted(by_cell.get((model, runtime, device), []),
                            key=lambda r: (SEVERITY.index(r["status"]), r["check"], r["api"] or "", r["test"]))
             counter += 1
-            cells.append(_cell("c%d" % counter, cases))
-        sub = []
-        for api in sorted(apis_of[model]):
-            sub_cells = []
-            for parent, (runtime, device) in zip(cells, columns):
-                cases = [r for r in by_cell.get((model, runtime, device), []) if r["api"] == api]
-                sub_cells.append(dict(_status_of(cases), id=parent["id"]))  # opens the model cell's details
-            sub.append({"api": api, "cells": sub_cells})
-        rows.append({"model": model, "cells": cells, "apis": sub, "counts": _counts(
-            [r for (m, _, _), rs in by_cell.items() if m == model for r in rs])})
+            cell = _cell("c%d" % counter, cases)
+            cell["runtime"], cell["device"] = runtime, device
+            cell["apis"] = [dict(api_verdict([r for r in cases if r["api"] == api]), api=api, short=short_api(api))
+                            for api in sorted(apis_of[model], key=api_order) if any(r["api"] == api for r in cases)]
+            cell["chips"] = _chips(cell["apis"])
+            cell["unexpected"] = any(a["verdict"] == "unexpected" for a in cell["apis"]) or any(
+                r["status"] in ("missing", "error", "crash", "timeout") for r in cases if not r["api"])
+            cell["new"] = any(r["test"] in new_tests for r in cases)
+            cell["flaky"] = any(r.get("flaky") for r in cases)
+            cell["timeline"] = _cell_timeline(cases, entries, len(runs))
+            cells.append(cell)
+        everywhere = _works_everywhere(cells, sorted(apis_of[model], key=api_order), columns)
+        attention = (any(c["unexpected"] for c in cells) or bool(model_level[model]), any(c["new"] for c in cells),
+                     any(c["flaky"] for c in cells))
+        rows.append({"model": model, "cells": cells, "everywhere": everywhere, "attention": attention,
+                     "unexpected": model_level[model],
+                     "counts": _counts([r for (m, _, _), rs in by_cell.items() if m == model for r in rs])})
+    rows.sort(key=lambda row: tuple(not flag for flag in row["attention"]))  # stable: by model id within
     column_counts = [_counts(by_cell_column(by_cell, rt, dev)) for rt, dev in columns]
     spans = []  # type: List[List[Any]]
     for runtime, _ in columns:
@@ -108,7 +165,63 @@ def grid(results: List[Dict[str, Any]], runtimes: Sequence[str]) -> Dict[str, An
         else:
             spans.append([runtime, 1])
     return {"columns": columns, "rows": rows, "column_counts": column_counts, "runtime_spans": spans,
-            "hidden_columns": _hidden_note(hidden)}
+            "hidden_columns": _hidden_note(hidden), "runs": runs,
+            "attention": _attention(rows)}
+
+
+def _attention(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """What the first screen lists: the unexpected, new and flaky cells, and the models with an unexpected case
+    of no one cell (a cross-runtime comparison)."""
+    found = []
+    for row in rows:
+        for case in row["unexpected"]:
+            found.append({"model": row["model"], "where": case["test"].split("[")[0], "id": "", "unexpected": True,
+                          "new": False, "flaky": False})
+        for cell in row["cells"]:
+            if cell["unexpected"] or cell["new"] or cell["flaky"]:
+                found.append({"model": row["model"], "where": "%s %s" % (cell["runtime"], cell["device"]),
+                              "id": cell["id"], "unexpected": cell["unexpected"], "new": cell["new"],
+                              "flaky": cell["flaky"]})
+    return found
+
+
+def _chips(apis: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The cell's lines: apis with the same verdict and word share one ("load, Keras: xla-unsupported-op"), so
+    a row stays a few lines high however many apis fail the same way."""
+    chips = collections.OrderedDict()  # type: collections.OrderedDict
+    for api in apis:
+        chip = chips.setdefault((api["verdict"], api["word"]), {"verdict": api["verdict"], "word": api["word"],
+                                                                "apis": []})
+        chip["apis"].append(api["short"])
+    return sorted(chips.values(), key=lambda chip: API_VERDICTS.index(chip["verdict"]))
+
+
+def _works_everywhere(cells: List[Dict[str, Any]], apis: List[str], columns: List[Tuple[str, str]]) -> str:
+    """"load, Keras" when those apis work in every cell of the row; else the apis that work in every runtime on
+    one device ("on cpu: load"); "" when none."""
+    def working(chosen):
+        return [short_api(api) for api in apis if all(
+            a["verdict"] in ("works", "skipped") for c in chosen for a in c["apis"] if a["api"] == api) and any(
+            a["verdict"] == "works" for c in chosen for a in c["apis"] if a["api"] == api)]
+    found = working(cells)
+    if found:
+        return "works everywhere: " + ", ".join(found)
+    for device in DEVICES:
+        found = working([c for c, column in zip(cells, columns) if column[1] == device])
+        if found:
+            return "works on %s everywhere: %s" % (device, ", ".join(found))
+    return ""
+
+
+def _cell_timeline(cases: List[Dict[str, Any]], entries: Dict[str, List[Any]], length: int) -> str:
+    """One code per run of the history (oldest first): the worst status of the cell's cases then, "." when it
+    had none."""
+    codes = []
+    for i in range(length):
+        statuses = [entries[r["test"]][i][0] for r in cases if r["test"] in entries and entries[r["test"]][i]
+                    and entries[r["test"]][i][0] != "skip"]
+        codes.append(TIMELINE_CODES.get(worst(statuses), "?") if statuses else ".")
+    return "".join(codes)
 
 
 def _hidden_note(hidden: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -147,7 +260,7 @@ class _Strings(object):
     """A table of the page's strings, each stored once (messages and details repeat across cells)."""
 
     def __init__(self):
-        self.items, self.index = [], {}  # type: List[str], Dict[str, int]
+        self.items, self.index = [""], {"": 0}  # type: List[str], Dict[str, int]
 
     def __call__(self, text: str) -> int:
         if text not in self.index:
@@ -156,18 +269,47 @@ class _Strings(object):
         return self.index[text]
 
 
-def case_data(grid_view: Dict[str, Any]) -> Dict[str, Any]:
+def case_data(grid_view: Dict[str, Any], timeline: Optional[Tuple[List[Dict[str, Any]], Dict[str, List[Any]]]] = None
+              ) -> Dict[str, Any]:
     """Every cell's cases, once, for the page to render on demand: ``cells[id] = [model, runtime, device,
-    [[status, test, expected, message, details, repro], ...]]`` with strings as indexes into ``strings`` (repro:
-    the case's reproduction script in the report folder, or "")."""
+    [[status, test, expected, message, details, repro], ...]]`` with strings as indexes into ``strings``, trailing empty ones (0) left out (repro:
+    the case's reproduction script in the report folder, or ""; since: "failing since …"; codes: its status
+    per run of the history, one letter each; flaky: 1 or 0) and the cell's own timeline last."""
+    runs, entries = timeline or ([], {})
     strings = _Strings()
     cells = {}
     for row in grid_view["rows"]:
         for (runtime, device), cell in zip(grid_view["columns"], row["cells"]):
             cells[cell["id"]] = [strings(row["model"]), strings(runtime), strings(device), [
-                [strings(r["status"]), strings(r["test"]), strings(r["expected"] or ""), strings(r["message"] or ""),
-                 strings(_details_text(r)), strings(r.get("repro") or "")] for r in cell["cases"]]]
-    return {"strings": strings.items, "cells": cells, "labels": LABELS}
+                _trimmed([strings(r["status"]), strings(r["test"]), strings(r["expected"] or ""),
+                          strings(r["message"] or ""), strings(_details_text(r)), strings(r.get("repro") or ""),
+                          strings(_since_text(r)), strings(_case_codes(r, entries, len(runs))),
+                          1 if r.get("flaky") else 0]) for r in cell["cases"]],
+                strings(cell.get("timeline", ""))]
+    return {"strings": strings.items, "cells": cells, "labels": LABELS, "codes": {
+        code: status for status, code in TIMELINE_CODES.items()}, "runs": [
+        [run["run"], run["created"], run.get("tensorflow") or ""] for run in runs]}
+
+
+def _trimmed(entry: List[int]) -> List[int]:
+    """Without its trailing zeros (index 0 is the empty string): most cases have no repro, since or flake."""
+    while entry and entry[-1] == 0:
+        entry.pop()
+    return entry
+
+
+def _since_text(result: Dict[str, Any]) -> str:
+    since = result.get("since")
+    if not since or result["status"] in ("pass", "skip"):
+        return ""
+    return "%s since %s (%s, TensorFlow %s)" % ("failing" if result["status"] != "xfail" else "failing as expected",
+                                              since["run"], since["created"], since.get("tensorflow") or "?")
+
+
+def _case_codes(result: Dict[str, Any], entries: Dict[str, List[Any]], length: int) -> str:
+    mine = entries.get(result["test"]) or [None] * length
+    codes = "".join(TIMELINE_CODES.get(e[0], "?") if e else "." for e in mine)
+    return codes if len(set(codes)) > 1 else ""  # one status all along: the cell's timeline says it
 
 
 def script_json(data: Any) -> str:

@@ -164,6 +164,17 @@ def unexpected(result: Dict[str, Any]) -> bool:
 
 
 def write(document: Dict[str, Any], path: str) -> None:
+    """One case per line (``grep`` a case id and get its whole record), the rest indented; each case is encoded
+    by json's C encoder, which an ``indent`` would turn off (a 100-model run: ~30,000 cases)."""
     with open(path, "w") as stream:
-        json.dump(document, stream, indent=1, sort_keys=True, default=str)
-        stream.write("\n")
+        stream.write("{\n")
+        keys = sorted(document)
+        for number, key in enumerate(keys):
+            stream.write(" %s: " % json.dumps(key))
+            if key == "results":
+                stream.write("[\n" + ",\n".join("  " + json.dumps(result, sort_keys=True, default=str)
+                                                for result in document[key]) + "\n ]")
+            else:
+                stream.write(json.dumps(document[key], indent=1, sort_keys=True, default=str).replace("\n", "\n "))
+            stream.write(",\n" if number < len(keys) - 1 else "\n")
+        stream.write("}\n")
