@@ -6,7 +6,7 @@ by the same pytest cases the runtime runs. The probe's outcome is the case's raw
 
 A build that cannot be probed for another reason (no wheel for this Python, an install error, a
 tensorflow-hub that does not import with it, a runtime that cannot start) is a skipped probe, with uv's or
-pytest's own last line as the reason."""
+pytest's own error line as the reason; each probe's folder (--work) keeps install.log and pytest.log."""
 from __future__ import annotations
 
 import dataclasses
@@ -33,6 +33,7 @@ from conformance.yaml_source import SourceError
 _TF_KERAS = "tf-keras"
 _NIGHTLY_COMPANIONS = ("tf-keras-nightly", "keras-nightly", "tb-nightly")
 _CAUSE_IN_MESSAGE = re.compile(r"(?:\(|\]: )([a-z][a-z0-9]*(?:-[a-z0-9]+)*): ")
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Za-z_]\w*(?:Error|Exception|Exit)\b:? ")
 _INSTALL_TIMEOUT = 3600
 _CASE_TIMEOUT = 3600
 
@@ -147,8 +148,11 @@ def _last_line(text: str, limit: int = 300) -> str:
     for index, line in enumerate(lines):
         if line.lower().startswith("error:") or "hub-conformance could not start" in line or "is not what" in line:
             following = lines[index + 1] if index + 1 < len(lines) else ""
-            if following.startswith(("cause:", "Caused by:", "╰─▶", "Because")):
+            if following.startswith(("cause:", "Caused by:", "\u2570\u2500\u25b6", "Because")):
                 line = "%s: %s" % (line.rstrip(":"), following)
+            if line.endswith("Traceback (most recent call last):"):  # the exception the traceback ends with
+                raised = [later for later in lines[index:] if _EXCEPTION_LINE.match(later)]
+                line = line[:-len("Traceback (most recent call last):")] + (raised[-1] if raised else "a traceback")
             return line[:limit]
     return (lines[-1] if lines else "no output")[:limit]
 
@@ -191,6 +195,11 @@ class Prober(object):
             return "uv venv --python %s: %s" % (runtime.python, _last_line(made.stdout))
         command = [self.uv, "pip", "install", "--quiet", "--python", os.path.join(env_dir, "bin", "python"),
                    "--override", overrides, "-e", self.root] + runtime.requirements
+        if kind(version) == "release":  # tensorflow-hub pulls tf-keras in: the one of this TensorFlow
+            constraints = os.path.join(self.work, "%s-%s.constraints.txt" % (runtime.id, version))
+            with open(constraints, "w") as stream:
+                stream.write("%s~=%s.0\n" % (_TF_KERAS, ".".join(version.split(".")[:2])))
+            command += ["--constraint", constraints]
         date = nightly_date(version)
         if date is not None:  # the nightly's Keras builds of its day, not today's
             after = time.strftime("%Y-%m-%d", time.gmtime(time.mktime(time.strptime(date, "%Y-%m-%d")) + 2 * 86400))
@@ -199,6 +208,8 @@ class Prober(object):
         env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_OVERRIDE")}
         installed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    universal_newlines=True, env=env, timeout=_INSTALL_TIMEOUT)
+        with open(os.path.join(os.path.dirname(env_dir), "install.log"), "w") as stream:
+            stream.write(" ".join(command) + "\n" + installed.stdout)
         if installed.returncode != 0:
             return "install failed: %s" % _last_line(installed.stdout)
         return None
@@ -218,6 +229,8 @@ class Prober(object):
                    "-p", "no:xdist", "-q"]
         ran = subprocess.run(command, cwd=self.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              universal_newlines=True, timeout=_CASE_TIMEOUT)
+        with open(os.path.join(os.path.dirname(env_dir), "pytest.log"), "w") as stream:
+            stream.write(" ".join(command) + "\n" + ran.stdout)
         return ran.returncode, ran.stdout
 
     def __call__(self, version: str) -> Probe:
