@@ -31,10 +31,11 @@ def raised(output):
     return None, output[-2000:]
 
 
-def test_only_failing_load_cases_get_a_script_and_expected_ones_on_request():
+def test_only_failing_load_and_numeric_cases_get_a_script_and_expected_ones_on_request():
     assert wanted({"check": "load", "status": "fail"}, False)
     assert not wanted({"check": "load", "status": "xfail"}, False) and wanted({"check": "load", "status": "xfail"}, True)
-    assert not wanted({"check": "load", "status": "pass"}, True) and not wanted({"check": "numeric", "status": "fail"}, True)
+    assert not wanted({"check": "load", "status": "pass"}, True) and wanted({"check": "numeric", "status": "fail"}, False)
+    assert not wanted({"check": "repeat", "status": "fail"}, True)
     assert stem("load[hazard-tf2.21-cpu-hub.load]") == "load-hazard-tf2.21-cpu-hub.load"
 
 
