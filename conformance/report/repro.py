@@ -18,6 +18,8 @@ from typing import Any, Dict, List, Optional
 
 import jinja2
 
+from conformance.observations import safe_stem
+
 FAILED = ("fail", "crash", "timeout", "xfail")
 SCRIPTED = ("load", "numeric")  # the checks a script is written for
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -97,6 +99,22 @@ def _numeric_failure(result: Dict[str, Any], load: Optional[Dict[str, Any]]) -> 
                       "message": "vs %s: %s" % (compared.get("reference"), first.get("line", ""))}}
 
 
+def _inputs_before_loss(result: Dict[str, Any], folder: str) -> Dict[str, Any]:
+    """For a case whose executor crashed or hung: the signature it was calling and the inputs it fed, which
+    the executor saved before the call (its record of them died with it); the newest inputs file of the cell
+    is the call that never returned. Nothing when the loss came before any call."""
+    details = result["details"]
+    names = {}  # type: Dict[str, str]
+    for signature in details.get("signatures_seen") or []:
+        cell = "%s-%s-%s-%s" % (result["model"], result["device"], result["api"].replace(".", "_"), signature.strip("_"))
+        names["outputs/%s.inputs.npz" % safe_stem(cell)] = signature
+    found = [name for name in names if os.path.isfile(os.path.join(folder, name))]
+    if not found:
+        return {}
+    newest = max(found, key=lambda name: os.path.getmtime(os.path.join(folder, name)))
+    return {"signature": names[newest], "inputs_file": newest}
+
+
 def write(document: Dict[str, Any], runs_root: str, output: str, envs: Dict[str, Dict[str, str]],
           expected_too: bool = False) -> List[str]:
     """Write the scripts under ``output``/repro, set each case's ``repro`` (its path in the report); returns
@@ -127,6 +145,8 @@ def write(document: Dict[str, Any], runs_root: str, output: str, envs: Dict[str,
         else:
             load = result
             failure = _first_failure(result.get("details") or {})
+            if failure is not None and failure["inputs_file"] is None and result["details"].get("lost"):
+                failure.update(_inputs_before_loss(result, os.path.join(runs_root, result.get("source", ""))))
         details = (load or {}).get("details") or {}
         if failure is None or not details.get("handle"):
             skipped.append("%s: no reproduction (the run recorded no handle, error or reference for it)"
