@@ -214,3 +214,44 @@ def test_a_crash_script_kills_its_process_with_the_same_signal_and_message(tmp_p
     assert ran.returncode == -6, ran.stdout[-3000:]  # SIGABRT, as the run's executor died
     assert "hostile model: intentional abort" in ran.stdout and "hostile model: intentional abort" in \
         result["details"]["error"]["message"]
+
+
+TF221_KERAS3 = os.path.join(ROOT, ".tox", "tf2.21-keras3", "bin", "python")
+TRAIN_CASES = {  # a Keras 3 model meeting tf-keras's hub.KerasLayer, and fine-tuning tensorflow_hub refuses
+    "train[reusable_tf2_written-tf2.21-keras3-cpu-hub.KerasLayer]": "keras-mismatch",
+    "train[reusable_tf2_written-tf2.21-keras3-cpu-hub.KerasLayer-frozen]": "keras-mismatch",
+    "train[reusable_tf2_written-tf2.21-keras3-cpu-hub.KerasLayer-signature]": "fine-tune-unsupported",
+    "train[image_features-tf2.21-keras3-cpu-hub.KerasLayer]": "fine-tune-unsupported",
+    "train[image_features-tf2.21-keras3-cpu-hub.load]": "fine-tune-unsupported",
+}
+
+
+def script_cause(output):
+    """The cause a script's last exception shows: a check the script makes itself names its cause first
+    (``AssertionError: no-progress: ...``), TensorFlow's and tensorflow_hub's own errors are classified."""
+    error_type, message = raised(output)
+    named = re.match(r"^([a-z]+(?:-[a-z]+)+): ", message)
+    if error_type == "AssertionError" and named:
+        return named.group(1)
+    return classify(error_type or "", message).id
+
+
+@pytest.mark.tensorflow
+@pytest.mark.skipif(not os.path.isfile(TF221_KERAS3), reason="needs the tf2.21-keras3 env (`tox -p` creates it)")
+def test_train_scripts_take_the_step_and_fail_with_the_recorded_cause(tmp_path, zoo_dir):
+    reports = tmp_path / "reports"
+    env = {key: value for key, value in os.environ.items() if key != "TF_USE_LEGACY_KERAS"}  # as tox runs it
+    run = _run([TF221_KERAS3, "-m", "pytest", "cases/test_load.py", "cases/test_train.py", "-p", "no:cacheprovider",
+                "-q", "-p", "no:xdist", "--runtime=tf2.21-keras3", "--reports", str(reports), "--run-id", "t1",
+                "--models", "reusable_tf2_written,image_features", "-k", "cpu"], tmp_path, env=env)
+    assert run.returncode == 0, run.stdout[-3000:]
+    output, results = _report(tmp_path, reports, "t1")
+    for case, cause in sorted(TRAIN_CASES.items()):
+        result = results[case]
+        assert result["status"] == "xfail" and result["details"]["train"]["cause"] == cause, result
+        assert "Runtime tf2.21-keras3: eager mode, device cpu, api %s" % result["api"] in \
+            (output / result["repro"]).read_text()
+        ran = _script(output, result, TF221_KERAS3, tmp_path)
+        assert ran.returncode != 0 and script_cause(ran.stdout) == cause, (case, ran.stdout[-3000:])
+    passing = results["train[reusable_tf2_written-tf2.21-keras3-cpu-hub.load]"]
+    assert passing["status"] == "pass" and not passing.get("repro")  # a passing step gets no script

@@ -21,7 +21,8 @@ import jinja2
 from conformance.observations import safe_stem
 
 FAILED = ("fail", "crash", "timeout", "xfail")
-SCRIPTED = ("load", "numeric")  # the checks a script is written for
+SCRIPTED = ("load", "numeric", "train")  # the checks a script is written for
+TRAIN_APIS = ("hub.load", "saved_model", "hub.KerasLayer")  # eager fine-tuning steps a script takes
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -54,9 +55,10 @@ def _python(value: Any) -> str:
 
 def render(result: Dict[str, Any], info: Dict[str, Any], env: Dict[str, str], run_id: str,
            failure: Dict[str, Any], inputs_name: Optional[str], script_name: str, load: Dict[str, Any],
-           reference: Optional[Dict[str, Any]] = None) -> str:
+           reference: Optional[Dict[str, Any]] = None, train: Optional[Dict[str, Any]] = None) -> str:
     """The script; ``load``: the details of the load case of the cell (the case's own for a load case);
-    ``reference``: for a numeric case, its ``file`` (in the repro folder), ``label`` and ``tolerances``."""
+    ``reference``: for a numeric case, its ``file`` (in the repro folder), ``label`` and ``tolerances``;
+    ``train``: for a train case, its ``variant`` (None, signature, frozen) and the frozen layer's ``output_key``."""
     environment = jinja2.Environment(loader=jinja2.PackageLoader("conformance", "templates"),
                                      keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     environment.filters["py"] = _python
@@ -66,7 +68,9 @@ def render(result: Dict[str, Any], info: Dict[str, Any], env: Dict[str, str], ru
     mode = info.get("mode", "eager")
     tf1_graph = mode == "graph" and str(info.get("tensorflow", "")).startswith("1.")
     reference = reference or {}
-    return environment.get_template("repro.py.j2").render(
+    train = train or {}
+    template = "repro_train.py.j2" if result["check"] == "train" else "repro.py.j2"
+    return environment.get_template(template).render(variant=train.get("variant"), output_key=train.get("output_key"),
         case=result["test"], runtime=result["runtime"], mode=mode, device=result["device"],
         api=result["api"], info=info, run_id=run_id, script_name=script_name,
         distributions=", ".join("%s %s" % item for item in sorted((info.get("distributions") or {}).items()))
@@ -99,6 +103,35 @@ def _numeric_failure(result: Dict[str, Any], load: Optional[Dict[str, Any]]) -> 
                       "message": "vs %s: %s" % (compared.get("reference"), first.get("line", ""))}}
 
 
+def _train_failure(result: Dict[str, Any], load: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """What a train case's script needs: the signature its step went through and the load case's inputs of
+    it (the step feeds the cell's agreed inputs), its error or the cause its step was held to."""
+    record = (result.get("details") or {}).get("train") or {}
+    signature = record.get("signature")
+    if load is None or not signature:
+        return None
+    seen = ((load.get("details") or {}).get("signatures") or {}).get(signature) or {}
+    if record.get("inputs_fingerprint") and record["inputs_fingerprint"] != seen.get("inputs_fingerprint"):
+        return None  # the step fed other inputs than the load case recorded
+    error = dict(record.get("error") or {})
+    if not error:
+        found = re.search(r"\]: ([a-z][a-z0-9-]*): (.*)", result.get("message") or "")
+        error = {"cause": found.group(1) if found else "?", "message": found.group(2) if found else
+                 result.get("message", "")}
+    error.setdefault("stage", "train")
+    error.setdefault("type", error.get("cause", "?"))
+    error.setdefault("message", error.get("diagnosis", ""))
+    return {"signature": signature, "inputs_file": seen.get("inputs_file"), "fetched": None, "error": error}
+
+
+def _output_key(load: Dict[str, Any], signature: str) -> Optional[str]:
+    """The output a frozen layer takes (the run's first float output of the signature)."""
+    outputs = (((load.get("details") or {}).get("signatures") or {}).get(signature) or {}).get("description", {})
+    outputs = outputs.get("outputs") or {}
+    floats = sorted(k for k, info in outputs.items() if str(info.get("dtype", "")).startswith(("float", "half")))
+    return floats[0] if floats else None
+
+
 def _inputs_before_loss(result: Dict[str, Any], folder: str) -> Dict[str, Any]:
     """For a case whose executor crashed or hung: the signature it was calling and the inputs it fed, which
     the executor saved before the call (its record of them died with it); the newest inputs file of the cell
@@ -127,7 +160,19 @@ def write(document: Dict[str, Any], runs_root: str, output: str, envs: Dict[str,
             continue
         name = stem(result["test"])
         reference = None  # type: Optional[Dict[str, Any]]
-        if result["check"] == "numeric":
+        train = None  # type: Optional[Dict[str, Any]]
+        mode = (document["run_info"].get(result["runtime"]) or {}).get("mode")
+        if result["check"] == "train" and (mode == "graph" or result.get("api") not in TRAIN_APIS):
+            skipped.append("%s: no reproduction (a fine-tuning step %s is not written yet)" % (
+                result["test"], "in graph mode" if mode == "graph" else "through %s" % result.get("api")))
+            continue
+        if result["check"] == "train":
+            load = by_test.get("load[%s-%s-%s-%s]" % (result["model"], result["runtime"], result["device"],
+                                                      result["api"]))
+            failure = _train_failure(result, load)
+            if failure is not None:
+                train = {"variant": result.get("signature"), "output_key": _output_key(load, failure["signature"])}
+        elif result["check"] == "numeric":
             load = by_test.get("load[%s-%s-%s-%s]" % (result["model"], result["runtime"], result["device"],
                                                       result["api"]))
             failure = _numeric_failure(result, load)
@@ -164,7 +209,7 @@ def write(document: Dict[str, Any], runs_root: str, output: str, envs: Dict[str,
             shutil.copyfile(source, os.path.join(folder, inputs_name))
         os.makedirs(folder, exist_ok=True)
         text = render(result, info, envs.get(result["runtime"], {}), "+".join(document["run_ids"]), failure,
-                      inputs_name, name + ".py", details, reference)
+                      inputs_name, name + ".py", details, reference, train)
         with open(os.path.join(folder, name + ".py"), "w") as stream:
             stream.write(text)
         result["repro"] = "repro/%s.py" % name

@@ -124,7 +124,7 @@ def collect(directories: List[str], root: str = ".") -> Dict[str, Any]:
 DETAIL_KEYS = ("error", "signatures", "details", "hazards", "overhead", "ops", "threshold", "snippet", "proof",
                "semantics", "load_seconds", "load_cached", "skipped_because", "expected_cause",
                "expectation_source", "needed", "time_ratio", "loaded", "signatures_seen", "lost", "untrusted_ops",
-               "harness_traceback", "tags", "tags_from_files", "handle", "clear_devices")
+               "harness_traceback", "tags", "tags_from_files", "handle", "clear_devices", "train")
 
 
 def _result(case_id: str, entry: Dict[str, Any], folder: str, directory: str) -> Dict[str, Any]:
