@@ -255,3 +255,29 @@ def test_train_scripts_take_the_step_and_fail_with_the_recorded_cause(tmp_path, 
         assert ran.returncode != 0 and script_cause(ran.stdout) == cause, (case, ran.stdout[-3000:])
     passing = results["train[reusable_tf2_written-tf2.21-keras3-cpu-hub.load]"]
     assert passing["status"] == "pass" and not passing.get("repro")  # a passing step gets no script
+
+
+@pytest.mark.tensorflow
+def test_gradient_and_step_scripts_hold_the_step_to_the_reference_runtimes(tmp_path, zoo_dir):
+    # reusable_training_ignored: its __call__ ignores `training`; its step is held to its twin's in tf2.21
+    reports = tmp_path / "reports"
+    run = _run([sys.executable, "-m", "pytest", "cases/test_load.py", "cases/test_train.py", "-p", "no:cacheprovider",
+                "-q", "-p", "no:xdist", "--runtime=tf2.21", "--reports", str(reports), "--run-id", "s1", "--models",
+                "reusable_tf2_written,reusable_training_ignored", "-k", "cpu and (hub.load or saved_model)"], tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:]
+    compare = _run([sys.executable, "-m", "pytest", "cases/test_compare.py", "-p", "no:cacheprovider", "-q", "-p",
+                    "no:xdist", "--compare=s1", "--reports", str(reports), "-k", "gradient or step"], tmp_path)
+    assert compare.returncode == 0 and "4 xfailed" in compare.stdout, compare.stdout[-3000:]
+    output, results = _report(tmp_path, reports, "s1")
+    for check, cause in (("gradient", "gradient-drift"), ("step", "step-drift")):
+        for api in ("hub.load", "saved_model"):
+            result = results["%s[reusable_training_ignored-tf2.21-cpu-%s-train]" % (check, api)]
+            assert cause in result["message"]
+            assert "stage compare" in (output / result["repro"]).read_text()
+            ran = _script(output, result, sys.executable, tmp_path)
+            assert ran.returncode != 0 and script_cause(ran.stdout) == cause, ran.stdout[-3000:]
+            printed = {line.split()[1] for line in ran.stdout.splitlines() if line.startswith("differs ")}
+            recorded = {d["path"] for d in result["details"]["details"]["differences"] if not d["ok"]}
+            assert printed == recorded and printed, ran.stdout[-3000:]
+    twin = results["gradient[reusable_tf2_written-tf2.21-cpu-hub.load-train]"]
+    assert twin["status"] == "pass" and not twin.get("repro")

@@ -2,11 +2,10 @@
 reference's (the reference cell, or a golden)."""
 from __future__ import annotations
 
-from conformance.checks._compare import finish, reference
+from conformance.checks._compare import finish, keep_reference, reference
 from conformance.checks._case import skip
 from conformance.checks.registry import Check, register
 from conformance.checks.scopes import seen_with_outputs
-from conformance.observations import safe_stem
 
 
 def run(case, comparison, case_record):
@@ -20,11 +19,7 @@ def run(case, comparison, case_record):
         result = checks.check_numeric(cell, model, case.signature, found)
     except checks.NoReference as reason:
         skip(str(reason))
-    if result[0] is not None:  # the reference outputs a repro script holds the runtime's to (report/repro.py)
-        import numpy as np
-
-        arrays = {name: value for name, value in found.outputs.items() if isinstance(value, np.ndarray)}
-        result[1]["reference_file"] = case_record.save_outputs("reference-%s" % safe_stem(case.id), arrays)
+    keep_reference(case, case_record, found, result)
     finish(case, case_record, result)
 
 

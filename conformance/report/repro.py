@@ -21,7 +21,8 @@ import jinja2
 from conformance.observations import safe_stem
 
 FAILED = ("fail", "crash", "timeout", "xfail")
-SCRIPTED = ("load", "numeric", "train")  # the checks a script is written for
+SCRIPTED = ("load", "numeric", "train", "gradient", "step")  # the checks a script is written for
+TRAINED = {"train": None, "gradient": "gradients", "step": "variables"}  # a step's script; what it compares
 TRAIN_APIS = ("hub.load", "saved_model", "hub.KerasLayer")  # eager fine-tuning steps a script takes
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -69,8 +70,10 @@ def render(result: Dict[str, Any], info: Dict[str, Any], env: Dict[str, str], ru
     tf1_graph = mode == "graph" and str(info.get("tensorflow", "")).startswith("1.")
     reference = reference or {}
     train = train or {}
-    template = "repro_train.py.j2" if result["check"] == "train" else "repro.py.j2"
-    return environment.get_template(template).render(variant=train.get("variant"), output_key=train.get("output_key"),
+    template = "repro_train.py.j2" if result["check"] in TRAINED else "repro.py.j2"
+    return environment.get_template(template).render(
+        variant=train.get("variant"), output_key=train.get("output_key"), learning_rate=train.get("learning_rate", 0.01),
+        compared=train.get("compared"), step=train.get("step", "train"),
         case=result["test"], runtime=result["runtime"], mode=mode, device=result["device"],
         api=result["api"], info=info, run_id=run_id, script_name=script_name,
         distributions=", ".join("%s %s" % item for item in sorted((info.get("distributions") or {}).items()))
@@ -132,6 +135,21 @@ def _output_key(load: Dict[str, Any], signature: str) -> Optional[str]:
     return floats[0] if floats else None
 
 
+def _copy_reference(result: Dict[str, Any], runs_root: str, folder: str, name: str,
+                    skipped: List[str]) -> Optional[Dict[str, Any]]:
+    """Copy the reference arrays a compare case saved into the repro folder; None (and why, in ``skipped``)
+    when they are not there."""
+    compared = (result.get("details") or {}).get("details") or {}
+    source = os.path.join(runs_root, result.get("source", ""), compared.get("reference_file") or "")
+    if not compared.get("reference_file") or not os.path.isfile(source):
+        skipped.append("%s: no reproduction (its reference arrays %s are gone)" % (result["test"], source))
+        return None
+    os.makedirs(folder, exist_ok=True)
+    shutil.copyfile(source, os.path.join(folder, name + ".reference.npz"))
+    return {"file": name + ".reference.npz", "label": compared.get("reference"),
+            "tolerances": compared.get("tolerances") or {}}
+
+
 def _inputs_before_loss(result: Dict[str, Any], folder: str) -> Dict[str, Any]:
     """For a case whose executor crashed or hung: the signature it was calling and the inputs it fed, which
     the executor saved before the call (its record of them died with it); the newest inputs file of the cell
@@ -162,31 +180,38 @@ def write(document: Dict[str, Any], runs_root: str, output: str, envs: Dict[str,
         reference = None  # type: Optional[Dict[str, Any]]
         train = None  # type: Optional[Dict[str, Any]]
         mode = (document["run_info"].get(result["runtime"]) or {}).get("mode")
-        if result["check"] == "train" and (mode == "graph" or result.get("api") not in TRAIN_APIS):
+        cell = "%s-%s-%s-%s" % (result["model"], result["runtime"], result["device"], result["api"])
+        if result["check"] in TRAINED and (mode == "graph" or result.get("api") not in TRAIN_APIS or
+                                           result["check"] != "train" and result.get("signature") != "train"):
             skipped.append("%s: no reproduction (a fine-tuning step %s is not written yet)" % (
-                result["test"], "in graph mode" if mode == "graph" else "through %s" % result.get("api")))
+                result["test"], "in graph mode" if mode == "graph" else "through %s" % result.get("api")
+                if result.get("api") not in TRAIN_APIS else "other than the plain one"))
             continue
-        if result["check"] == "train":
-            load = by_test.get("load[%s-%s-%s-%s]" % (result["model"], result["runtime"], result["device"],
-                                                      result["api"]))
-            failure = _train_failure(result, load)
+        if result["check"] in TRAINED:
+            load = by_test.get("load[%s]" % cell)
+            step = result if result["check"] == "train" else by_test.get("train[%s]" % cell)
+            failure = _train_failure(step, load) if step is not None else None
             if failure is not None:
-                train = {"variant": result.get("signature"), "output_key": _output_key(load, failure["signature"])}
+                record = step["details"].get("train") or {}
+                train = {"variant": step.get("signature"), "output_key": _output_key(load, failure["signature"]),
+                         "learning_rate": record.get("learning_rate") or 0.01, "compared": TRAINED[result["check"]]}
+            if failure is not None and result["check"] != "train":
+                compared = (result.get("details") or {}).get("details") or {}
+                first = next((d for d in compared.get("differences") or [] if not d.get("ok")), {})
+                failure["error"] = {"stage": "compare", "type": "%s difference" % TRAINED[result["check"]],
+                                    "cause": "%s-drift" % result["check"],
+                                    "message": "vs %s: %s" % (compared.get("reference"), first.get("line", ""))}
+                reference = _copy_reference(result, runs_root, folder, name, skipped)
+                if reference is None:
+                    continue
         elif result["check"] == "numeric":
             load = by_test.get("load[%s-%s-%s-%s]" % (result["model"], result["runtime"], result["device"],
                                                       result["api"]))
             failure = _numeric_failure(result, load)
             if failure is not None:
-                compared = result["details"]["details"]
-                source = os.path.join(runs_root, result.get("source", ""), compared["reference_file"])
-                if not os.path.isfile(source):
-                    skipped.append("%s: no reproduction (its reference outputs %s are gone)" % (result["test"],
-                                                                                               source))
+                reference = _copy_reference(result, runs_root, folder, name, skipped)
+                if reference is None:
                     continue
-                os.makedirs(folder, exist_ok=True)
-                shutil.copyfile(source, os.path.join(folder, name + ".reference.npz"))
-                reference = {"file": name + ".reference.npz", "label": compared.get("reference"),
-                             "tolerances": compared.get("tolerances") or {}}
         else:
             load = result
             failure = _first_failure(result.get("details") or {})
