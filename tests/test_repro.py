@@ -129,9 +129,10 @@ GRAPH_CELLS = ["gpu_pinned-tf2.15-graph-cpu-hub.load", "gpu_pinned-tf2.15-graph-
 @pytest.mark.skipif(not os.path.isfile(TF215_GRAPH), reason="needs the tf2.15-graph env (`tox -p` creates it)")
 def test_graph_mode_scripts_reproduce_a_device_pin_and_an_assertion_through_each_api(tmp_path, zoo_dir):
     reports = tmp_path / "reports"
+    env = {key: value for key, value in os.environ.items() if key != "TF_USE_LEGACY_KERAS"}  # tf2.15's own env
     run = _run([TF215_GRAPH, "-m", "pytest", "cases/test_load.py", "-p", "no:cacheprovider", "-q", "-p", "no:xdist",
                 "--runtime=tf2.15-graph", "--reports", str(reports), "--run-id", "g1", "-k", " or ".join(GRAPH_CELLS)],
-               tmp_path)
+               tmp_path, env=env)
     assert run.returncode == 0 and "4 xfailed" in run.stdout, run.stdout[-3000:]
     output, results = _report(tmp_path, reports, "g1")
     causes = {}
