@@ -18,8 +18,9 @@ import time
 from typing import Any, Dict, Optional, Tuple
 
 import yaml
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from conformance.bisect_search import Probe
 from conformance.matrix import Matrix, Runtime, load_matrix
@@ -92,13 +93,16 @@ def parse_target(text: str, matrix: Matrix) -> Target:
 def build_requirement(text: str, runtime: Runtime) -> Tuple[str, str]:
     """``(distribution, version)`` of an endpoint given as ``tensorflow-cpu==2.17.0`` or as a bare version
     (then of the runtime's own TensorFlow distribution)."""
-    if "==" not in text:
-        return canonicalize_name(Requirement(runtime.tensorflow).name), text.strip()
-    requirement = Requirement(text)
-    pinned = [s.version for s in requirement.specifier if s.operator == "=="]
-    if len(pinned) != 1:
-        raise SourceError("bisect: %r: expected DISTRIBUTION==VERSION or a bare version" % text)
-    return canonicalize_name(requirement.name), pinned[0]
+    try:
+        if "==" not in text:
+            return canonicalize_name(Requirement(runtime.tensorflow).name), str(Version(text.strip()))
+        requirement = Requirement(text)
+        pinned = [s.version for s in requirement.specifier if s.operator == "=="]
+        if len(pinned) == 1:
+            return canonicalize_name(requirement.name), str(Version(pinned[0]))
+    except (InvalidRequirement, InvalidVersion):
+        pass
+    raise SourceError("bisect: %r: expected DISTRIBUTION==VERSION (tensorflow-cpu==2.17.0) or a bare version" % text)
 
 
 def probe_runtime_entry(entry: Dict[str, Any], distribution: str, version: str) -> Dict[str, Any]:

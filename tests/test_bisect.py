@@ -82,3 +82,17 @@ def test_the_outcome_is_the_raw_status_and_cause_not_the_verdict():
     assert outcome_of({"status": "fail", "message": "load[m-r-cpu-hub.load]: op-not-registered: Op type ..."}) \
         == "fail (op-not-registered)"
     assert outcome_of({"status": "pass"}) == "pass" and outcome_of({"status": "running"}) == "crash"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["load[hazard-tf2.21-cpu-hub.load]", "2.15.x", "2.21.0"],
+     "bisect: '2.15.x': expected DISTRIBUTION==VERSION (tensorflow-cpu==2.17.0) or a bare version"),
+    (["load[hazard-tf2.21-cpu-hub.load]", "tensorflow-cpu==2.15.1", "tf-nightly==2.23.0.dev20261026"],
+     "both builds must be of one distribution"),
+    (["load[hazard-tf2.21-cpu-hub.load]", "2.15.1", "2.21.0", "--builds", "2.17,x"], "bisect: --builds 2.17,x: "),
+    (["hazard/tf2.21", "2.15.1", "2.21.0"], "expected a case id such as load[hazard-tf2.21-cpu-hub.load] or a cell"),
+])
+def test_bad_arguments_end_with_one_line_and_exit_2(argv, message):
+    ran = subprocess.run([sys.executable, "-m", "conformance", "bisect"] + argv, cwd=ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    assert ran.returncode == 2 and message in ran.stderr and len(ran.stderr.strip().splitlines()) == 1, ran.stderr

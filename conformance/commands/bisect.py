@@ -15,6 +15,8 @@ import sys
 import time
 from typing import Dict, List
 
+from packaging.version import InvalidVersion, Version
+
 from conformance.bisect_probe import Prober, Target, build_requirement, parse_target
 from conformance.bisect_search import Bisection, BisectError, Probe, bisect
 from conformance.matrix import load_matrix
@@ -56,7 +58,11 @@ def _side(label: str, distribution: str, probe: Probe) -> str:
 
 def _builds(args, distribution: str, old: str, new: str) -> List[tuple]:
     if args.builds:
-        versions = [old] + [v.strip() for v in args.builds.split(",") if v.strip() not in ("", old, new)] + [new]
+        try:
+            between = sorted({v.strip() for v in args.builds.split(",")} - {"", old, new}, key=Version)
+        except InvalidVersion as error:
+            raise SourceError("bisect: --builds %s: %s" % (args.builds, error))
+        versions = [old] + [v for v in between if Version(old) < Version(v) < Version(new)] + [new]
         return [(version, None) for version in versions]
     return builds_between(distribution, old, new, fetch(distribution))
 
