@@ -5,10 +5,11 @@ import argparse
 import sys
 from typing import List, Optional
 
-from conformance.commands import bless, check, compare, history, init, report, summary, tox_ini, workflow, zoo
+from conformance.commands import (bisect, bless, check, compare, history, init, report, summary, tox_ini, workflow,
+                                  zoo)
 from conformance.yaml_source import SourceError
 
-COMMANDS = (init, check, zoo, tox_ini, workflow, compare, bless, summary, report, history)
+COMMANDS = (init, check, zoo, tox_ini, workflow, compare, bless, summary, report, history, bisect)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -31,10 +31,11 @@ def raised(output):
     return None, output[-2000:]
 
 
-def test_only_failing_load_cases_get_a_script_and_expected_ones_on_request():
+def test_only_failing_load_and_numeric_cases_get_a_script_and_expected_ones_on_request():
     assert wanted({"check": "load", "status": "fail"}, False)
     assert not wanted({"check": "load", "status": "xfail"}, False) and wanted({"check": "load", "status": "xfail"}, True)
-    assert not wanted({"check": "load", "status": "pass"}, True) and not wanted({"check": "numeric", "status": "fail"}, True)
+    assert not wanted({"check": "load", "status": "pass"}, True) and wanted({"check": "numeric", "status": "fail"}, False)
+    assert not wanted({"check": "repeat", "status": "fail"}, True)
     assert stem("load[hazard-tf2.21-cpu-hub.load]") == "load-hazard-tf2.21-cpu-hub.load"
 
 
@@ -85,3 +86,199 @@ def test_generated_scripts_reproduce_each_failure_kind_with_the_same_cause(tmp_p
     assert causes == {"batch_one": "xla-unsupported-op", "hazard": "assertion-failed",
                       "no_shape_info": "shape-mismatch", "reference_output": "reference-typed-output",
                       "gpu_pinned": "api-absent"}
+
+
+def _run(command, tmp_path, env=None, timeout=900):
+    env = dict(env or os.environ, TFHUB_CACHE_DIR=str(tmp_path / "tfhub_cache"))
+    env.pop("CONFORMANCE_RUN_ID", None)
+    return subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=timeout)
+
+
+def _report(tmp_path, reports, run_id, matrix=None):
+    """The report of a run (expected failures get scripts too); its results by case id."""
+    output = tmp_path / "report"
+    report = _run([sys.executable, "-m", "conformance"] + (["--matrix", matrix] if matrix else []) + [
+        "report", "--reports", str(reports), "--run-id", run_id, "--output", str(output), "--repro-expected"],
+        tmp_path, timeout=600)
+    assert report.returncode in (0, 1), report.stdout[-3000:]
+    with open(str(output / "results.json")) as stream:
+        return output, {r["test"]: r for r in json.load(stream)["results"]}
+
+
+def _script(output, result, python, tmp_path):
+    """Run a case's script with a runtime's interpreter, in a clean environment of the script's own."""
+    assert result.get("repro") == "repro/%s.py" % stem(result["test"]), result
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("TF_", "CONFORMANCE_"))}
+    return subprocess.run([python, str(output / result["repro"])], cwd=str(tmp_path), env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=600)
+
+
+def _recorded_cause(result):
+    details = result["details"]
+    return details["error"]["cause"] if details.get("error") else next(
+        seen["error"]["cause"] for _, seen in sorted(details["signatures"].items()) if seen.get("error"))
+
+
+TF215_GRAPH = os.path.join(ROOT, ".tox", "tf2.15-graph", "bin", "python")
+GRAPH_CELLS = ["gpu_pinned-tf2.15-graph-cpu-hub.load", "gpu_pinned-tf2.15-graph-cpu-saved_model",
+               "hazard-tf2.15-graph-cpu-hub.KerasLayer", "hazard-tf2.15-graph-cpu-hub.load"]
+
+
+@pytest.mark.tensorflow
+@pytest.mark.skipif(not os.path.isfile(TF215_GRAPH), reason="needs the tf2.15-graph env (`tox -p` creates it)")
+def test_graph_mode_scripts_reproduce_a_device_pin_and_an_assertion_through_each_api(tmp_path, zoo_dir):
+    reports = tmp_path / "reports"
+    env = {key: value for key, value in os.environ.items() if key != "TF_USE_LEGACY_KERAS"}  # tf2.15's own env
+    run = _run([TF215_GRAPH, "-m", "pytest", "cases/test_load.py", "-p", "no:cacheprovider", "-q", "-p", "no:xdist",
+                "--runtime=tf2.15-graph", "--reports", str(reports), "--run-id", "g1", "-k", " or ".join(GRAPH_CELLS)],
+               tmp_path, env=env)
+    assert run.returncode == 0 and "4 xfailed" in run.stdout, run.stdout[-3000:]
+    output, results = _report(tmp_path, reports, "g1")
+    causes = {}
+    for cell in GRAPH_CELLS:
+        result = results["load[%s]" % cell]
+        text = (output / result["repro"]).read_text()
+        assert "Runtime tf2.15-graph: graph mode, device cpu, api %s" % result["api"] in text
+        assert "tensorflow-cpu 2.15.1" in text
+        ran = _script(output, result, TF215_GRAPH, tmp_path)
+        assert ran.returncode != 0, ran.stdout[-3000:]
+        error_type, message = raised(ran.stdout)
+        causes[cell] = classify(error_type or "", message).id
+        assert causes[cell] == _recorded_cause(result), (cell, ran.stdout[-3000:])
+    assert causes == {GRAPH_CELLS[0]: "device-pinned", GRAPH_CELLS[1]: "device-pinned",
+                      GRAPH_CELLS[2]: "assertion-failed", GRAPH_CELLS[3]: "assertion-failed"}
+
+
+@pytest.mark.tensorflow
+def test_a_numeric_script_prints_the_outputs_beyond_tolerance_of_the_reference(tmp_path, zoo_dir):
+    # reusable_planted: reusable_tf1_written with kernel[0, 0] * (1 + 1e-4), held to its twin's golden
+    reports = tmp_path / "reports"
+    run = _run([sys.executable, "-m", "pytest", "cases/test_load.py", "-p", "no:cacheprovider", "-q", "-p", "no:xdist",
+                "--runtime=tf2.21", "--reports", str(reports), "--run-id", "n1", "--models", "reusable_planted",
+                "-k", "cpu and hub.load"], tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:]
+    compare = _run([sys.executable, "-m", "pytest", "cases/test_compare.py", "-p", "no:cacheprovider", "-q", "-p",
+                    "no:xdist", "--compare=n1", "--reports", str(reports), "--against-goldens", "-k", "numeric"],
+                   tmp_path)
+    assert compare.returncode == 0 and "2 xfailed" in compare.stdout, compare.stdout[-3000:]
+    output, results = _report(tmp_path, reports, "n1")
+    for signature, outputs in (("serving_default", {"logits", "probabilities"}), ("__call__", {"default"})):
+        result = results["numeric[reusable_planted-tf2.21-cpu-hub.load-%s]" % signature]
+        assert "numeric-drift" in result["message"]
+        text = (output / result["repro"]).read_text()
+        assert "stage compare: numeric difference (numeric-drift)" in text and "tensorflow-cpu 2.21.0" in text
+        assert (output / "repro" / (stem(result["test"]) + ".reference.npz")).is_file()
+        ran = _script(output, result, sys.executable, tmp_path)
+        assert ran.returncode != 0, ran.stdout[-3000:]
+        error_type, message = raised(ran.stdout)
+        assert error_type == "AssertionError" and message.startswith("numeric-drift: "), ran.stdout[-3000:]
+        printed = {line.split()[1] for line in ran.stdout.splitlines() if line.startswith("differs ")}
+        recorded = {d["path"] for d in result["details"]["details"]["differences"] if not d["ok"]}
+        assert printed == recorded == {"%s.%s" % (signature, name) for name in outputs}, ran.stdout[-3000:]
+
+
+CRASH_MATRIX = """
+devices: [cpu]
+apis: [hub.load]
+expectations: []
+runtimes:
+  - id: tf2.21
+    python: "3.11"
+    tensorflow: tensorflow-cpu==2.21.0
+    tensorflow_hub: tensorflow-hub==0.16.1
+    extras: ["tf-keras==2.21.0", "setuptools<80"]
+    mode: eager
+    env: {TF_USE_LEGACY_KERAS: "1"}
+models:
+  - {id: crash, handle: %s, format: saved_model_v2, tags: [serve]}
+"""
+
+
+@pytest.mark.tensorflow
+def test_a_crash_script_kills_its_process_with_the_same_signal_and_message(tmp_path):
+    hostile = tmp_path / "hostile"
+    built = _run([sys.executable, os.path.join(ROOT, "tests", "hostile_models.py"), str(hostile)], tmp_path,
+                 env=dict(os.environ, HOSTILE_TARGET=str(tmp_path / "written")))
+    assert (hostile / "crash").is_dir(), built.stdout[-3000:]
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(CRASH_MATRIX % (hostile / "crash"))
+    reports = tmp_path / "reports"
+    run = _run([sys.executable, "-m", "pytest", "cases/test_load.py", "--runtime=tf2.21", "--matrix", str(matrix),
+                "-p", "no:cacheprovider", "-q", "-p", "no:xdist", "--reports", str(reports), "--run-id", "c1"], tmp_path)
+    assert run.returncode == 1, run.stdout[-3000:]
+    output, results = _report(tmp_path, reports, "c1", matrix=str(matrix))
+    result = results["load[crash-tf2.21-cpu-hub.load]"]
+    assert result["status"] == "crash" and "SIGABRT" in result["message"]
+    assert (output / "repro" / (stem(result["test"]) + ".inputs.npz")).is_file()  # what it fed before it died
+    ran = _script(output, result, sys.executable, tmp_path)
+    assert ran.returncode == -6, ran.stdout[-3000:]  # SIGABRT, as the run's executor died
+    assert "hostile model: intentional abort" in ran.stdout and "hostile model: intentional abort" in \
+        result["details"]["error"]["message"]
+
+
+TF221_KERAS3 = os.path.join(ROOT, ".tox", "tf2.21-keras3", "bin", "python")
+TRAIN_CASES = {  # a Keras 3 model meeting tf-keras's hub.KerasLayer, and fine-tuning tensorflow_hub refuses
+    "train[reusable_tf2_written-tf2.21-keras3-cpu-hub.KerasLayer]": "keras-mismatch",
+    "train[reusable_tf2_written-tf2.21-keras3-cpu-hub.KerasLayer-frozen]": "keras-mismatch",
+    "train[reusable_tf2_written-tf2.21-keras3-cpu-hub.KerasLayer-signature]": "fine-tune-unsupported",
+    "train[image_features-tf2.21-keras3-cpu-hub.KerasLayer]": "fine-tune-unsupported",
+    "train[image_features-tf2.21-keras3-cpu-hub.load]": "fine-tune-unsupported",
+}
+
+
+def script_cause(output):
+    """The cause a script's last exception shows: a check the script makes itself names its cause first
+    (``AssertionError: no-progress: ...``), TensorFlow's and tensorflow_hub's own errors are classified."""
+    error_type, message = raised(output)
+    named = re.match(r"^([a-z]+(?:-[a-z]+)+): ", message)
+    if error_type == "AssertionError" and named:
+        return named.group(1)
+    return classify(error_type or "", message).id
+
+
+@pytest.mark.tensorflow
+@pytest.mark.skipif(not os.path.isfile(TF221_KERAS3), reason="needs the tf2.21-keras3 env (`tox -p` creates it)")
+def test_train_scripts_take_the_step_and_fail_with_the_recorded_cause(tmp_path, zoo_dir):
+    reports = tmp_path / "reports"
+    env = {key: value for key, value in os.environ.items() if key != "TF_USE_LEGACY_KERAS"}  # as tox runs it
+    run = _run([TF221_KERAS3, "-m", "pytest", "cases/test_load.py", "cases/test_train.py", "-p", "no:cacheprovider",
+                "-q", "-p", "no:xdist", "--runtime=tf2.21-keras3", "--reports", str(reports), "--run-id", "t1",
+                "--models", "reusable_tf2_written,image_features", "-k", "cpu"], tmp_path, env=env)
+    assert run.returncode == 0, run.stdout[-3000:]
+    output, results = _report(tmp_path, reports, "t1")
+    for case, cause in sorted(TRAIN_CASES.items()):
+        result = results[case]
+        assert result["status"] == "xfail" and result["details"]["train"]["cause"] == cause, result
+        assert "Runtime tf2.21-keras3: eager mode, device cpu, api %s" % result["api"] in \
+            (output / result["repro"]).read_text()
+        ran = _script(output, result, TF221_KERAS3, tmp_path)
+        assert ran.returncode != 0 and script_cause(ran.stdout) == cause, (case, ran.stdout[-3000:])
+    passing = results["train[reusable_tf2_written-tf2.21-keras3-cpu-hub.load]"]
+    assert passing["status"] == "pass" and not passing.get("repro")  # a passing step gets no script
+
+
+@pytest.mark.tensorflow
+def test_gradient_and_step_scripts_hold_the_step_to_the_reference_runtimes(tmp_path, zoo_dir):
+    # reusable_training_ignored: its __call__ ignores `training`; its step is held to its twin's in tf2.21
+    reports = tmp_path / "reports"
+    run = _run([sys.executable, "-m", "pytest", "cases/test_load.py", "cases/test_train.py", "-p", "no:cacheprovider",
+                "-q", "-p", "no:xdist", "--runtime=tf2.21", "--reports", str(reports), "--run-id", "s1", "--models",
+                "reusable_tf2_written,reusable_training_ignored", "-k", "cpu and (hub.load or saved_model)"], tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:]
+    compare = _run([sys.executable, "-m", "pytest", "cases/test_compare.py", "-p", "no:cacheprovider", "-q", "-p",
+                    "no:xdist", "--compare=s1", "--reports", str(reports), "-k", "gradient or step"], tmp_path)
+    assert compare.returncode == 0 and "4 xfailed" in compare.stdout, compare.stdout[-3000:]
+    output, results = _report(tmp_path, reports, "s1")
+    for check, cause in (("gradient", "gradient-drift"), ("step", "step-drift")):
+        for api in ("hub.load", "saved_model"):
+            result = results["%s[reusable_training_ignored-tf2.21-cpu-%s-train]" % (check, api)]
+            assert cause in result["message"]
+            assert "stage compare" in (output / result["repro"]).read_text()
+            ran = _script(output, result, sys.executable, tmp_path)
+            assert ran.returncode != 0 and script_cause(ran.stdout) == cause, ran.stdout[-3000:]
+            printed = {line.split()[1] for line in ran.stdout.splitlines() if line.startswith("differs ")}
+            recorded = {d["path"] for d in result["details"]["details"]["differences"] if not d["ok"]}
+            assert printed == recorded and printed, ran.stdout[-3000:]
+    twin = results["gradient[reusable_tf2_written-tf2.21-cpu-hub.load-train]"]
+    assert twin["status"] == "pass" and not twin.get("repro")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 from conformance.checks._case import settle, skip
+from conformance.observations import safe_stem
 
 
 def reference(comparison, case, fingerprint):
@@ -22,6 +23,17 @@ def reference(comparison, case, fingerprint):
         skip(str(reason))
     except GoldenError as error:
         settle(case.id, case.expectation, checks.Cause(error.kind, str(error)))
+
+
+def keep_reference(case, case_record, found, result):
+    """On a failure, save the reference arrays the case was held to beside the compare observations, named
+    in its details (``reference_file``): a repro script holds the runtime's arrays to them."""
+    if result[0] is None:
+        return
+    import numpy as np
+
+    arrays = {name: value for name, value in found.outputs.items() if isinstance(value, np.ndarray)}
+    result[1]["reference_file"] = case_record.save_outputs("reference-%s" % safe_stem(case.id), arrays)
 
 
 def finish(case, case_record, result):
@@ -46,4 +58,5 @@ def training(case, comparison, case_record, which, drift):
                                       step=True)
     except checks.NoReference as reason:
         skip(str(reason))
+    keep_reference(case, case_record, found, result)
     finish(case, case_record, result)

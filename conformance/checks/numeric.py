@@ -2,8 +2,7 @@
 reference's (the reference cell, or a golden)."""
 from __future__ import annotations
 
-
-from conformance.checks._compare import finish, reference
+from conformance.checks._compare import finish, keep_reference, reference
 from conformance.checks._case import skip
 from conformance.checks.registry import Check, register
 from conformance.checks.scopes import seen_with_outputs
@@ -20,6 +19,7 @@ def run(case, comparison, case_record):
         result = checks.check_numeric(cell, model, case.signature, found)
     except checks.NoReference as reason:
         skip(str(reason))
+    keep_reference(case, case_record, found, result)
     finish(case, case_record, result)
 
 

@@ -125,6 +125,7 @@ def check_numeric(cell: Cell, model: Model, signature: str, reference: Reference
         raise NoReference("%s produced no outputs for %s" % (cell.label(), signature))
     skipped = sorted(set(cell.signature(signature).get("repeat_differs") or []) | set(reference.repeat_differs))
     differences = []  # type: List[Difference]
+    tolerances = {}  # type: Dict[str, List[Any]]
     notes = []
     for name in sorted(reference.outputs):
         if name in skipped:
@@ -137,10 +138,12 @@ def check_numeric(cell: Cell, model: Model, signature: str, reference: Reference
             actual = dict(flatten(outputs[name], "%s.%s" % (signature, name)))[path]
             dtype = "string" if expected.dtype.kind in "OSU" else str(expected.dtype)
             tolerance = tolerance_for(dtype, path, model.tolerances, model.id, cell.device, step)
+            tolerances[path] = [tolerance.rtol, tolerance.atol, tolerance.ulp]  # for repro scripts
             differences.append(compare(path, actual, expected, tolerance))
     notes.extend("%s.%s not in the reference (not fetched there)" % (signature, n)
                  for n in sorted(set(outputs) - set(reference.outputs)))
-    details = {"reference": reference.label, "differences": [d.as_dict() for d in differences], "notes": notes}
+    details = {"reference": reference.label, "differences": [d.as_dict() for d in differences], "notes": notes,
+               "tolerances": tolerances}
     failing = [d for d in differences if not d.ok]
     if not differences:
         raise NoReference("no output of %s in common with the reference (%s)" % (signature, "; ".join(notes)))

@@ -125,6 +125,8 @@ DETAIL_KEYS = ("error", "signatures", "details", "hazards", "overhead", "ops", "
                "semantics", "load_seconds", "load_cached", "skipped_because", "expected_cause",
                "expectation_source", "needed", "time_ratio", "loaded", "signatures_seen", "lost", "untrusted_ops", "sandbox",
                "harness_traceback", "tags", "tags_from_files", "handle", "clear_devices")
+# A train case's step record (its signature, learning rate, error): what its repro script takes (repro.py).
+DETAIL_KEYS += ("train",)
 
 
 def _result(case_id: str, entry: Dict[str, Any], folder: str, directory: str) -> Dict[str, Any]:
