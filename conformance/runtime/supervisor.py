@@ -126,7 +126,7 @@ class SupervisedSession(object):
             [self._scratch, outputs])
         self._setup = {"matrix": os.path.abspath(matrix_path), "runtime": runtime.id, "places": dict(places),
                        "outputs": outputs, "sandbox": self.sandbox.kind}
-        self._env = dict(os.environ)
+        self._env = dict(os.environ, **dict(runtime.env))  # the runtime as declared, also run outside tox
         self._forkserver = None  # type: Optional[ForkServer]  # started with the first executor
         self._executor = None  # type: Optional[_Executor]
         self._fetcher = None  # type: Optional[Tuple[ForkServer, _Executor]]  # fetches URLs outside the sandbox
