@@ -2,18 +2,43 @@
 
 Everything that can be known before a runtime starts is checked here, local handles and npz files
 included; each problem is one ``file:line: key: what is wrong (what is allowed)`` line and exit status 2.
+Expectations that could hide a run (conformance/expectation_audit.py) are refused the same way, or only
+warned about with ``--warn-only``.
 """
 from __future__ import annotations
 
 import gc
+import os
+import sys
 
+from conformance import expectation_audit
 from conformance.cases import load_cases
-from conformance.matrix import load_matrix
+from conformance.matrix import ZOO_EXPECTATIONS, load_matrix
 
 
 def register(commands) -> None:
     parser = commands.add_parser("check", help="validate matrix.yaml and its expectations")
+    parser.add_argument("--warn-only", action="store_true",
+                        help="print expectations that could hide a run (too broad without `broad:`, or matching "
+                             "nothing) as warnings instead of refusing them (exit 2)")
     parser.set_defaults(run=run)
+
+
+def with_model_facts(matrix):
+    """The matrix with what the models' files say (format, tags, signatures), read without TensorFlow."""
+    from conformance.pytest.runtime import with_detected_facts
+    from conformance.zoo.catalog import default_zoo_dir
+
+    zoo = os.path.abspath(default_zoo_dir(os.path.dirname(os.path.abspath(matrix.path))))
+    return with_detected_facts(matrix, {"zoo": zoo})
+
+
+def audit(matrix, warn_only: bool, prefix: str = "") -> bool:
+    """Print the refused expectations; False when they refuse the run (not ``warn_only``)."""
+    found = expectation_audit.refusals(with_model_facts(matrix), zoo_file=ZOO_EXPECTATIONS)
+    for line in found:
+        print("%s%s%s" % (prefix, "warning: " if warn_only else "error: ", line), file=sys.stderr)
+    return warn_only or not found
 
 
 def run(args) -> int:
@@ -23,6 +48,8 @@ def run(args) -> int:
     collecting = gc.isenabled()
     gc.disable()
     try:
+        if not audit(matrix, args.warn_only or expectation_audit.warn_only_from_env()):
+            return 2
         for runtime in matrix.runtimes:
             cases = load_cases(matrix, runtime)
             expected_failures = sum(1 for case in cases if case.expectation.status == "fail")
