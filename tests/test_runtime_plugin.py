@@ -15,10 +15,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.tensorflow
 
 
-def run_cases(tmp_path, *args, cases="cases/test_load.py"):
+def run_cases(tmp_path, *args, cases="cases/test_load.py", env=None):
     command = [sys.executable, "-m", "pytest", cases, "-p", "no:cacheprovider", "-q", "-rxs",
                "--reports", str(tmp_path / "reports"), "--run-id", "r1"] + list(args)
-    env = dict(os.environ, TFHUB_CACHE_DIR=str(tmp_path / "tfhub_cache"))
+    env = dict(os.environ, TFHUB_CACHE_DIR=str(tmp_path / "tfhub_cache"), **(env or {}))
     env.pop("CONFORMANCE_RUN_ID", None)
     return subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, timeout=600)
@@ -141,7 +141,7 @@ def test_under_xdist_a_wrong_runtime_stops_the_run_with_its_reason(tmp_path, zoo
 def test_bad_matrix_is_a_one_line_usage_error(tmp_path, write):
     path = write("matrix.yaml", "modelz: 1\nruntimes: []\nmodels: []\n")
     result = run_cases(tmp_path, "--runtime=tf2.21", "--matrix", path, "-p", "no:xdist")
-    assert result.returncode == 4
+    assert result.returncode == 2, result.stdout  # bad input, as from `check` (README's exit codes)
     assert "matrix.yaml:1: matrix.modelz: unknown key 'modelz' (allowed: apis, case_timeout, devices, expectations, models, " \
            "models_per_job, overhead_threshold, runtimes)" in result.stdout
 
@@ -270,3 +270,24 @@ def test_models_runs_only_their_cases_and_an_unknown_one_is_one_line(tmp_path, z
     result = run_cases(tmp_path, "--runtime=tf2.21", "--models", "hazard,nosuch", "-p", "no:xdist", cases="cases")
     assert result.returncode == 4, result.stdout[-3000:]
     assert "--models hazard,nosuch: no model nosuch in" in result.stdout
+
+
+@pytest.mark.parametrize("rule, problem", [
+    ('{match: {case: "*"}, status: fail, intermittent: [pass, skip], reason: hides everything}',
+     "matches every case of the matrix"),
+    ("{match: {check: laod, model: hazard}, status: fail, reason: a typo}", "match.check 'laod' matches no check"),
+])
+def test_expectations_that_check_refuses_stop_a_runtime_env_with_exit_2(tmp_path, zoo_dir, write, rule, problem):
+    """Under xdist too: the controller refuses them before any worker starts."""
+    with open(os.path.join(ROOT, "matrix.yaml")) as stream:
+        matrix = stream.read().replace("expectations: expectations.yaml",
+                                       "expectations: [%s, bad.yaml]" % os.path.join(ROOT, "expectations.yaml"))
+    write("bad.yaml", "- %s\n" % rule)
+    path = write("matrix.yaml", matrix)
+    result = run_cases(tmp_path, "--runtime=tf2.21", "--matrix", path, "--zoo", zoo_dir, "-n", "2")
+    assert result.returncode == 2, result.stdout[-3000:]
+    assert problem in result.stdout and "bad.yaml:1: expectation {" in result.stdout, result.stdout[-3000:]
+    assert not os.path.isdir(str(tmp_path / "reports" / "runs")), "nothing ran"
+    warned = run_cases(tmp_path, "--runtime=tf2.21", "--matrix", path, "--zoo", zoo_dir, "-p", "no:xdist",
+                       "--collect-only", env={"CONFORMANCE_EXPECTATIONS": "warn"})
+    assert warned.returncode == 0 and "warning: " in warned.stdout, warned.stdout[-3000:]
