@@ -291,3 +291,52 @@ def test_expectations_that_check_refuses_stop_a_runtime_env_with_exit_2(tmp_path
     warned = run_cases(tmp_path, "--runtime=tf2.21", "--matrix", path, "--zoo", zoo_dir, "-p", "no:xdist",
                        "--collect-only", env={"CONFORMANCE_EXPECTATIONS": "warn"})
     assert warned.returncode == 0 and "warning: " in warned.stdout, warned.stdout[-3000:]
+
+
+def test_archives_in_a_real_run_unpack_or_are_the_models_fault(tmp_path, zoo_dir, write):
+    """Through the executor: a URL archive without directory entries loads; a decompression bomb, served on
+    127.0.0.1 or local, fails its load with unsafe-archive (the model's fault), never error."""
+    import io
+    import tarfile
+
+    from conformance.serve import LoopbackServer
+
+    served = tmp_path / "served"
+    served.mkdir()
+    source = os.path.join(zoo_dir, "text_embed")
+    with tarfile.open(str(served / "nodirs.tar.gz"), "w:gz") as archive:
+        for folder, _, files in os.walk(source):
+            for name in sorted(files):
+                full = os.path.join(folder, name)
+                archive.add(full, os.path.relpath(full, source), recursive=False)
+    for name in ("bomb.tar.gz", "local_bomb.tar.gz"):
+        with tarfile.open(str(served / name), "w:gz", compresslevel=9) as archive:
+            for index in range(3):
+                info = tarfile.TarInfo("variables/part-%d" % index)
+                info.size = 2 << 20
+                archive.addfile(info, io.BytesIO(b"\0" * info.size))
+    with LoopbackServer(str(served)) as server:
+        path = write("matrix.yaml", """\
+            runtimes:
+              - id: tf2.21
+                python: "3.11"
+                tensorflow: tensorflow-cpu==2.21.0
+                tensorflow_hub: tensorflow-hub==0.16.1
+                mode: eager
+                env: {TF_USE_LEGACY_KERAS: "1"}
+            devices: [cpu]
+            apis: [hub.load]
+            models:
+              - {id: nodirs, handle: "%s/nodirs.tar.gz", format: hub_tf1, tags: []}
+              - {id: url_bomb, handle: "%s/bomb.tar.gz", format: saved_model_v2}
+              - {id: local_bomb, handle: "%s", format: saved_model_v2}
+            """ % (server.url, server.url, served / "local_bomb.tar.gz"))
+        result = run_cases(tmp_path, "--runtime=tf2.21", "--matrix", path, "--zoo", zoo_dir, "-p", "no:xdist",
+                           env={"CONFORMANCE_MAX_ARCHIVE_BYTES": str(3 << 20)})
+    _, cases = observations(tmp_path, "tf2.21")
+    assert cases["load[nodirs-tf2.21-cpu-hub.load]"]["status"] == "pass", result.stdout[-3000:]
+    for model in ("url_bomb", "local_bomb"):
+        case = cases["load[%s-tf2.21-cpu-hub.load]" % model]
+        assert case["status"] == "fail" and case["error"]["cause"] == "unsafe-archive", (model, case)
+        assert "3145728 allowed" in case["error"]["diagnosis"].replace(" bytes allowed", " allowed"), case["error"]
+    assert result.returncode == 1, result.stdout[-3000:]
