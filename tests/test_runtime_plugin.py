@@ -340,3 +340,50 @@ def test_archives_in_a_real_run_unpack_or_are_the_models_fault(tmp_path, zoo_dir
         assert case["status"] == "fail" and case["error"]["cause"] == "unsafe-archive", (model, case)
         assert "3145728 allowed" in case["error"]["diagnosis"].replace(" bytes allowed", " allowed"), case["error"]
     assert result.returncode == 1, result.stdout[-3000:]
+
+
+def _tmpfs(path, options):
+    """A real small filesystem at ``path`` (tmpfs), or a skip where this machine cannot mount one."""
+    os.makedirs(str(path), exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN): %s" % mounted.stdout.strip())
+    return str(path)
+
+
+def _lines_about_writing(text):
+    return [line for line in text.splitlines() if "cannot write observations under" in line]
+
+
+def test_a_full_disk_under_reports_is_one_line_and_exit_4(tmp_path, zoo_dir):
+    """A real full filesystem: a 300 kB tmpfs as the reports folder fills during the run, under xdist."""
+    reports = _tmpfs(tmp_path / "full", "size=300k")
+    try:
+        command = [sys.executable, "-m", "pytest", "cases", "-p", "no:cacheprovider", "-q", "--runtime=tf2.21",
+                   "--reports", reports, "--run-id", "r1", "--zoo", zoo_dir, "-n", "2", "--dist", "loadgroup",
+                   "--max-worker-restart=0", "--models", "text_embed,hazard,side_effect"]
+        result = subprocess.run(command, cwd=ROOT, env=dict(os.environ, TFHUB_CACHE_DIR=str(tmp_path / "cache")),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                                timeout=600)
+    finally:
+        subprocess.run(["umount", reports])
+    assert result.returncode == 4, result.stdout[-3000:]
+    assert "INTERNALERROR" not in result.stdout and "Traceback" not in result.stdout, result.stdout[-3000:]
+    lines = _lines_about_writing(result.stdout)
+    assert lines and lines[0] == "error: cannot write observations under %s: No space left on device" % os.path.join(
+        reports, "runs", "r1", "tf2.21"), result.stdout[-3000:]
+
+
+def test_a_read_only_reports_runs_is_one_line_and_exit_4(tmp_path, zoo_dir):
+    (tmp_path / "reports" / "runs").mkdir(parents=True)
+    runs = _tmpfs(tmp_path / "reports" / "runs", "size=64k,ro")
+    try:
+        result = run_cases(tmp_path, "--runtime=tf2.21", "--zoo", zoo_dir, "-n", "2", "-k", "text_embed")
+        alone = run_cases(tmp_path, "--runtime=tf2.21", "--zoo", zoo_dir, "-p", "no:xdist", "-k", "text_embed")
+    finally:
+        subprocess.run(["umount", runs])
+    for run in (result, alone):
+        assert run.returncode == 4, run.stdout[-3000:]
+        assert "Read-only file system" in _lines_about_writing(run.stdout)[0], run.stdout[-3000:]
+        assert "INTERNALERROR" not in run.stdout and "no active workers" not in run.stdout

@@ -3,6 +3,7 @@ start and outcome in the worker's observation file."""
 from __future__ import annotations
 
 import errno
+import re
 from typing import Any, Dict, Iterable, List, Optional
 
 import pytest
@@ -23,6 +24,21 @@ CANNOT_WRITE_KEY = "conformance_cannot_write"  # an xdist worker's workeroutput:
 
 def cannot_write(error: BaseException) -> bool:
     return isinstance(error, OSError) and error.errno in CANNOT_WRITE
+
+
+_OS_ERROR = re.compile(r"(?:OSError|IOError|PermissionError): \[Errno (\d+)\] ([^\n:']+)")
+
+
+def _cannot_write_text(excinfo: Any) -> Optional[OSError]:
+    """The OSError of a full disk or a read-only folder behind a case's error, raised here or in the
+    executor (which reports it as text), else None."""
+    if excinfo.errisinstance(OSError) and cannot_write(excinfo.value):
+        return excinfo.value
+    for found in _OS_ERROR.finditer(str(excinfo.value)):
+        code = int(found.group(1))
+        if code in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG):
+            return OSError(code, found.group(2).strip())
+    return None
 
 
 class CasePlugin(object):
@@ -111,6 +127,12 @@ class CasePlugin(object):
         if getattr(case, "id", None) is not None:  # matched by object, not by node id (escaped if non-ASCII)
             outcome.get_result().conformance_case = case.id
         if call.excinfo is not None and not call.excinfo.errisinstance(_OUTCOMES):
+            full = _cannot_write_text(call.excinfo)
+            if full is not None:  # the executor's outputs could not be written either: not run, the run stops
+                line = self.stop_writing(full, self._where())
+                report = outcome.get_result()
+                report.outcome, report.longrepr = "skipped", (str(item.path), 0, "Skipped: not recorded: %s" % line)
+                return
             outcome.get_result().conformance_harness_error = call.excinfo.exconly()[:2000]
 
     def pytest_runtest_logreport(self, report):
@@ -121,6 +143,14 @@ class CasePlugin(object):
         final = report_status(report) if case is not None else None
         if final is None:
             return
+        try:
+            self._record_outcome(case, report, final)
+        except OSError as error:
+            if not cannot_write(error):
+                raise
+            self.stop_writing(error, self._where())
+
+    def _record_outcome(self, case: Any, report: Any, final: Any) -> None:
         status, message = final
         harness_error = getattr(report, "conformance_harness_error", None)
         if harness_error and status == "fail":
@@ -129,13 +159,8 @@ class CasePlugin(object):
             self.recorder.update(case.id, harness_traceback=str(report.longrepr)[-20000:])
         elif status == "fail":
             status = self.recorder.entry(case.id).get("lost") or status
-        try:
-            self.recorder.update(case.id, status=status, message=message, duration=round(report.duration, 6),
-                                 expected=case.expectation.status, nodeid=report.nodeid)
-        except OSError as error:
-            if not cannot_write(error):
-                raise
-            self.stop_writing(error, self._where())
+        self.recorder.update(case.id, status=status, message=message, duration=round(report.duration, 6),
+                             expected=case.expectation.status, nodeid=report.nodeid)
 
     def pytest_sessionfinish(self, session):
         if self.recorder is not None:

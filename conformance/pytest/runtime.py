@@ -219,7 +219,12 @@ class RuntimePlugin(CasePlugin):
             if not self.write_error:
                 session.exitstatus = INCOMPLETE
         if self.recorder is not None and self.session is not None:  # how often executors were replaced
-            self.recorder.close(executor_restarts=self.session.restarts, executor_recycled=self.session.recycled)
+            try:
+                self.recorder.close(executor_restarts=self.session.restarts, executor_recycled=self.session.recycled)
+            except OSError as error:
+                if not cannot_write(error):
+                    raise
+                self.stop_writing(error, self._where())
             self.recorder = None
         super(RuntimePlugin, self).pytest_sessionfinish(session)
         if self.session is not None:
