@@ -8,8 +8,9 @@ Two kinds of rule are refused, each with one ``file:line: ...`` line naming the 
 - a rule whose ``check``, ``case`` or ``signature`` pattern matches nothing in the matrix (``check: laod``), so
   that it silently applies to nothing.
 
-The cases are those the runtimes generate, found without TensorFlow (the checks' declarations and the
-model files' signatures); the compare side's cases exist only after a run, so a ``case`` pattern naming a
+Breadth is measured on the load cases the runtimes generate, found without TensorFlow (see
+:func:`matrix_cases`); a ``case`` pattern is held to the cases of the checks it names; the compare side's cases
+exist only after a run, so a ``case`` pattern naming a
 compare check is held to the compare case ids the models and their known signatures could have. A
 ``signature`` pattern is checked only when every model's signatures are known (declared in matrix.yaml or read
 from its files). The zoo's own expectations (conformance/zoo/expectations.yaml) name zoo models a matrix
@@ -38,36 +39,70 @@ def _hides(rule: Expectation) -> bool:
     return rule.status != "pass" or bool(rule.intermittent)
 
 
-def matrix_cases(matrix: Any) -> List[Tuple[Dict[str, Any], str]]:
-    """``(facts, case id)`` of every runtime-side case of ``matrix``, every runtime and runtime check."""
+def matrix_cases(matrix: Any, checks: Sequence[str] = ("load",), generated: Optional[Dict[str, List[Any]]] = None
+                 ) -> List[Tuple[Dict[str, Any], str]]:
+    """``(facts, case id)`` of every case of ``checks`` (runtime side) in every runtime of ``matrix``.
+
+    The breadth of a rule is measured on the load cases: a rule covers every case of a model, a runtime or the
+    matrix only if it covers every load case of it, and a rule covering every load case of a model expects it
+    never to load (its other checks are then not generated, or can only fail). Generating every check's cases
+    would cost far more (300 models: 350,000 cases, 10 s) for nothing more. ``generated``: the load cases of
+    each runtime, where the caller has them already."""
     from conformance.cases import facts_of, runtime_cases
-    from conformance.checks import registry
 
     models = {model.id: model for model in matrix.models}
     found = []
     for runtime in matrix.runtimes:
-        for check in registry.names("runtime"):
-            for case in runtime_cases(matrix, runtime, check):
-                found.append((facts_of(case.check, models[case.model], runtime, case.device, case.api,
-                                       signature=case.signature), case.id))
+        base = {}  # type: Dict[str, Dict[str, Any]]  # facts_of's per model, made once (runtime.keras is dear)
+        for check in checks:
+            cases = generated[runtime.id] if generated is not None and check == "load" else \
+                runtime_cases(matrix, runtime, check)
+            for case in cases:
+                facts = base.get(case.model)
+                if facts is None:
+                    facts = base[case.model] = facts_of(check, models[case.model], runtime, "", None)
+                facts = dict(facts, check=case.check, device=case.device, api=case.api, signature=case.signature,
+                             case=case.id)
+                found.append((facts, case.id))
     return found
 
 
-def _signatures_by_model(matrix: Any, cases: Sequence[Tuple[Dict[str, Any], str]]) -> Dict[str, Optional[Set[str]]]:
-    """Every signature (and signature-slot label) each model's cases can have; None where the model's own
-    signatures are unknown before a run (a URL handle not yet fetched, with no ``signatures:``)."""
+def _some_case_matches(matrix: Any, check: str, pattern: str) -> bool:
+    """Whether a case of ``check`` matches ``pattern``, generated model by model until one does."""
+    import dataclasses
+
+    from conformance.cases import runtime_cases
+
+    for model in matrix.models:
+        alone = dataclasses.replace(matrix, models=[model])
+        for runtime in matrix.runtimes:
+            if any(glob_match(pattern, case.id) for case in runtime_cases(alone, runtime, check)):
+                return True
+    return False
+
+
+def harness_labels() -> Set[str]:
+    """Names the harness puts in a case's signature slot whatever the models: the check variants (``frozen``,
+    ``estimator-unshared``...), the compare checks' labels, and ``__call__`` (a TF2 object's call)."""
+    from conformance.cases import CLUSTER_VARIANTS, TRAIN_VARIANTS
     from conformance.checks import registry
 
     labels = {check.label for check in registry.all_checks() if check.side == "compare"}
-    seen = collections.defaultdict(set)  # type: Dict[str, Set[str]]
-    for facts, _ in cases:
-        if facts.get("signature"):
-            seen[facts["model"]].add(facts["signature"])
+    labels.update(CLUSTER_VARIANTS)
+    labels.update(v for variants in TRAIN_VARIANTS.values() for v in variants if v)
+    labels.add("__call__")
+    return labels
+
+
+def _signatures_by_model(matrix: Any) -> Dict[str, Optional[Set[str]]]:
+    """Every signature (and signature-slot label) each model's cases can have; None where the model's own
+    signatures are unknown before a run (a URL handle not yet fetched, with no ``signatures:``)."""
+    labels = harness_labels()
     known = {}  # type: Dict[str, Optional[Set[str]]]
     for model in matrix.models:
         signatures = set(model.signatures or ()) | set(model.detected_signatures or ()) | set(
             getattr(model, "single_output_signatures", ()) or ())
-        known[model.id] = (signatures | labels | seen[model.id]) if signatures else None
+        known[model.id] = (signatures | labels) if signatures else None
     return known
 
 
@@ -114,7 +149,16 @@ def refusals(matrix: Any, cases: Optional[Sequence[Tuple[Dict[str, Any], str]]] 
     # --- patterns that match nothing
     checks = registry.names()
     case_ids = [case_id for _, case_id in cases]
-    by_model = _signatures_by_model(matrix, cases)
+
+    def _names_a_case(pattern: str) -> bool:
+        """Whether a case pattern matches a runtime case (the load cases at hand, others generated as needed)."""
+        if any(glob_match(pattern, case_id) for case_id in case_ids):
+            return True
+        head = pattern.split("[", 1)[0]
+        return any(_some_case_matches(matrix, name, pattern) for name in registry.names("runtime")
+                   if name != "load" and (glob_match(head, name) or "[" not in pattern))
+
+    by_model = _signatures_by_model(matrix)
     every_signature = None if any(v is None for v in by_model.values()) else set().union(*by_model.values())
     cells = sorted({case_id.split("[", 1)[1][:-1] for case_id in case_ids if case_id.startswith("load[")})
     for index, rule in enumerate(rules):
@@ -133,27 +177,30 @@ def refusals(matrix: Any, cases: Optional[Sequence[Tuple[Dict[str, Any], str]]] 
                                        % (pattern, ", ".join(sorted(signatures)[:12])
                                           + (", ..." if len(signatures) > 12 else "")))
         for pattern in _patterns(match.get("case", ())):
-            if not any(glob_match(pattern, case_id) for case_id in case_ids) \
+            if not _names_a_case(pattern) \
                     and not _compare_case_matches(pattern, matrix, every_signature, cells):
                 problems[index] = "match.case %r matches no case of the matrix" % pattern
     # --- rules that match every case of a model, a runtime or the matrix
-    coverage = _matched_counts(rules, cases)
+    # only rules that can match load cases can cover every load case of anything
+    candidates = [index for index, rule in enumerate(rules) if index not in problems and not rule.broad
+                  and _hides(rule) and any(glob_match(p, "load") for p in _patterns(dict(rule.match).get("check",
+                                                                                                    "load")))]
+    coverage = dict(zip(candidates, _matched_counts([rules[i] for i in candidates], cases)))
     per_model = collections.Counter(facts["model"] for facts, _ in cases)
     per_runtime = collections.Counter(facts["runtime"] for facts, _ in cases)
-    for index, rule in enumerate(rules):
-        if index in problems or rule.broad or not _hides(rule):
-            continue
+    for index in candidates:
+        rule = rules[index]
         total, models, runtimes = coverage[index]
         what = None
         if cases and total == len(cases):
-            what = "every case of the matrix (%d)" % total
+            what = "every load case of the matrix (%d)" % total
         else:
             runtime = next((r for r, n in sorted(runtimes.items()) if n == per_runtime[r]), None)
             model = next((m for m, n in sorted(models.items()) if n == per_model[m]), None)
             if runtime is not None:
-                what = "every case of runtime %s (%d)" % (runtime, per_runtime[runtime])
+                what = "every load case of runtime %s (%d)" % (runtime, per_runtime[runtime])
             elif model is not None:
-                what = "every case of model %s (%d)" % (model, per_model[model])
+                what = "every load case of model %s (%d)" % (model, per_model[model])
         if what:
             problems[index] = ("matches %s and expects %s: a rule this broad hides a failing run; narrow its "
                                "match, or say why with `broad: <reason>`"

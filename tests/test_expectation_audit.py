@@ -40,12 +40,12 @@ def check(write, capsys, rules, *flags):
 
 
 @pytest.mark.parametrize("rule, covered", [
-    ('{match: {case: "*"}, status: fail, intermittent: [pass, skip], reason: r}', "every case of the matrix"),
-    ('{match: {model: "*"}, status: skip, reason: r}', "every case of the matrix"),
-    ("{match: {model: m}, status: fail, reason: r}", "every case of model m"),
-    ("{match: {runtime: tf2.21}, status: fail, cause: api-absent, reason: r}", "every case of runtime tf2.21"),
+    ('{match: {case: "*"}, status: fail, intermittent: [pass, skip], reason: r}', "every load case of the matrix"),
+    ('{match: {model: "*"}, status: skip, reason: r}', "every load case of the matrix"),
+    ("{match: {model: m}, status: fail, reason: r}", "every load case of model m"),
+    ("{match: {runtime: tf2.21}, status: fail, cause: api-absent, reason: r}", "every load case of runtime tf2.21"),
     ('{match: {runtime: "tf*", model: "*", check: "*"}, status: pass, intermittent: [fail], reason: r}',
-     "every case of the matrix"),
+     "every load case of the matrix"),
 ])
 def test_a_rule_that_covers_everything_is_refused(write, capsys, rule, covered):
     code, lines = check(write, capsys, "- %s\n" % rule)
@@ -109,3 +109,22 @@ def test_the_report_counts_what_each_rule_decided():
     assert [(e["source"], e["cases"], e["statuses"]) for e in counted] == [
         ("e.yaml:1", 2, {"xfail": 1, "fail": 1}), ("e.yaml:4", 0, {})]
     assert coverage_line(counted) == "expectations: 1 of 2 rules decided 2 cases (most: e.yaml:1 2); 1 decided none"
+
+
+def test_a_rule_on_every_load_case_of_a_model_is_refused_too(write, capsys):
+    """Its model never loads: its other checks are not generated (a refusal) or can only fail."""
+    code, lines = check(write, capsys, "- {match: {check: load, model: m}, status: fail, cause: api-absent, reason: r}\n")
+    assert code == 2 and "matches every load case of model m (" in lines[0], lines
+
+
+def test_the_shipped_generic_rules_pass_on_a_matrix_they_barely_touch(write, capsys):
+    """expectations.yaml names harness labels (estimator-unshared, frozen, __call__) that a matrix of TF1 Hub
+    modules never generates: they are not refused as matching nothing."""
+    import shutil
+
+    shutil.copy(os.path.join(ROOT, "expectations.yaml"), os.path.dirname(write("x", "")))
+    write("bad.yaml", "[]\n")
+    code = main(["--matrix", write("matrix.yaml", MATRIX.replace("expectations: bad.yaml",
+                                                                  "expectations: [expectations.yaml, bad.yaml]")),
+                 "check"])
+    assert code == 0, capsys.readouterr().err

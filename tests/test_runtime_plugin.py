@@ -274,7 +274,7 @@ def test_models_runs_only_their_cases_and_an_unknown_one_is_one_line(tmp_path, z
 
 @pytest.mark.parametrize("rule, problem", [
     ('{match: {case: "*"}, status: fail, intermittent: [pass, skip], reason: hides everything}',
-     "matches every case of the matrix"),
+     "matches every load case of the matrix"),
     ("{match: {check: laod, model: hazard}, status: fail, reason: a typo}", "match.check 'laod' matches no check"),
 ])
 def test_expectations_that_check_refuses_stop_a_runtime_env_with_exit_2(tmp_path, zoo_dir, write, rule, problem):
