@@ -153,9 +153,9 @@ _RULES = [
      "the api passes argument(s) {0} that the model's function does not take (it takes {1})"),
     ("resource-on-other-device", r"Trying to access resource (\S+) located in device (\S+) from device (\S+)",
      "variable {0} lives on {1} but the call runs on {2}"),
-    ("unsafe-archive", r"(?:unsafe archive (.*)|(Unexpected object type in tar archive: \S+|Relative path \S+ is "
+    ("unsafe-archive", r"(?:unsafe archive:? (.*)|(Unexpected object type in tar archive: \S+|Relative path \S+ is "
                        r"invalid))",
-     "the model's archive could write outside its directory and was refused: {0}{1}"),
+     "the model's archive was refused (it could write outside its directory, or fill the disk): {0}{1}"),
     ("corrupt-model", r"(?:Error parsing message|DecodeError|Data loss|Unsuccessful TensorSliceReader|"
                       r"truncated|not a gzip file|invalid tar|ReadError|Checksum does not match|"
                       r"Failed to read|corrupted|does not appear to be a valid module)",

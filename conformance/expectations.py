@@ -36,6 +36,7 @@ class Expectation:
     intermittent: Tuple[str, ...] = ()
     link: Optional[str] = None
     match: Tuple[Tuple[str, Any], ...] = ()
+    broad: Optional[str] = None  # why the rule may cover every case of a model, a runtime or the matrix
 
     def allows(self, status: str) -> bool:
         return status == self.status or status in self.intermittent
@@ -119,6 +120,10 @@ class _Index:
 
     def last_match(self, facts: Dict[str, Any]) -> int:
         """The position of the last entry matching ``facts``, or -1."""
+        return self.matching(facts).bit_length() - 1
+
+    def matching(self, facts: Dict[str, Any]) -> int:
+        """Every entry matching ``facts``, as a bit mask (bit i: entry i)."""
         mask = self.everyone
         for key, memo in self.memos:
             actual = facts.get(key)
@@ -130,7 +135,7 @@ class _Index:
             mask &= accepting
             if not mask:
                 break
-        return mask.bit_length() - 1
+        return mask
 
 
 _last_index = None  # type: Optional[_Index]
@@ -187,5 +192,6 @@ def load_expectations(path: str, runtimes: Sequence[Any] = (), models: Sequence[
         entries.append(Expectation(
             status=entry["status"], reason=entry["reason"], source=where(document, index),
             cause=" | ".join(causes) or None, intermittent=tuple(entry.get("intermittent") or ()),
-            link=entry.get("link"), match=tuple(sorted(match.items(), key=lambda kv: kv[0]))))
+            link=entry.get("link"), match=tuple(sorted(match.items(), key=lambda kv: kv[0])),
+            broad=entry.get("broad")))
     return entries

@@ -5,6 +5,7 @@ a local ``.tar.gz`` is unpacked once into that cache, keyed by its content hash.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import posixpath
@@ -35,6 +36,30 @@ def cache_dir() -> str:
     return os.environ.get("TFHUB_CACHE_DIR") or os.path.join(tempfile.gettempdir(), "tfhub_modules")
 
 
+MAX_ARCHIVE_BYTES_ENV = "CONFORMANCE_MAX_ARCHIVE_BYTES"
+MAX_ARCHIVE_BYTES = 16 << 30  # what a model's archive may unpack to, at most (and never more than the free space)
+
+
+def archive_limit(directory: str) -> int:
+    """The most a local archive may unpack to under ``directory``: $CONFORMANCE_MAX_ARCHIVE_BYTES (default
+    16 GiB), and never more than the space free there, so a decompression bomb is refused, not unpacked."""
+    limit = int(os.environ.get(MAX_ARCHIVE_BYTES_ENV) or MAX_ARCHIVE_BYTES)
+    try:
+        found = os.statvfs(directory)
+        limit = min(limit, found.f_bavail * found.f_frsize)
+    except (OSError, AttributeError):
+        pass
+    return limit
+
+
+def _check_size(path: str, members, limit: int) -> None:
+    """The members' declared sizes (what tarfile writes: a member's data is read up to its header's size)."""
+    declared = sum(member.size for member in members if member.isfile())
+    if declared > limit:
+        raise HandleError("unsafe archive %s: its files unpack to %d bytes, more than the %d allowed (the space "
+                          "free, or $%s); nothing was extracted" % (path, declared, limit, MAX_ARCHIVE_BYTES_ENV))
+
+
 def unpack_local_archive(path: str) -> str:
     """A local ``.tar.gz`` model, unpacked into the shared cache (once per content)."""
     digest = hashlib.sha1()
@@ -54,10 +79,17 @@ def unpack_local_archive(path: str) -> str:
                 if problem:
                     raise HandleError("unsafe archive %s: member %r %s; nothing was extracted"
                                       % (path, member.name, problem))
-            if hasattr(tarfile, "data_filter"):  # Python's own guard as well, where it has one
-                archive.extractall(scratch, members, filter="data")
-            else:
-                archive.extractall(scratch, members)
+            _check_size(path, members, archive_limit(cache_dir()))
+            try:
+                if hasattr(tarfile, "data_filter"):  # Python's own guard as well, where it has one
+                    archive.extractall(scratch, members, filter="data")
+                else:
+                    archive.extractall(scratch, members)
+            except OSError as error:  # the disk filled all the same (another writer): still the archive's size
+                if error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                    raise
+                raise HandleError("unsafe archive %s: unpacking it filled the disk under %s (%s); nothing was kept"
+                                  % (path, cache_dir(), error.strerror))
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise

@@ -149,6 +149,8 @@ EXPECTATION = {
         "cause": _STRING_OR_STRINGS,  # known causes: checked by expectations.load_expectations
         "reason": {"type": "string", "minLength": 1},
         "link": {"type": "string"},
+        # why a rule may cover every case of a model, a runtime or the whole matrix (expectation_audit.py)
+        "broad": {"type": "string", "minLength": 1},
     },
 }
 

@@ -425,9 +425,9 @@ def test_plugin_usage_error_is_one_line(tmp_path):
                              os.path.join(ROOT, "cases"), "--rootdir", ROOT, "--runtime", "tf1", "--matrix", path],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                             timeout=120)
-    assert result.returncode == 4, result.stdout + result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr  # bad input, as from `check`
     assert "Traceback" not in result.stderr
-    assert result.stderr.strip() == ("ERROR: %s:16: invalid YAML: control character U+0001 at column 12 (allowed: "
+    assert result.stderr.strip() == ("Exit: %s:16: invalid YAML: control character U+0001 at column 12 (allowed: "
                                      "printable text, tabs and line breaks)" % path)
 
 

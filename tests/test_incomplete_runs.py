@@ -123,3 +123,48 @@ def test_shards_merged_into_one_folder_keep_each_others_lists(tmp_path):
     merged = results.collect([os.path.join(str(tmp_path), "runs", "r1")])
     assert results.incomplete(merged) is None
     assert sorted(c["model"] for c in merged["results"]) == ["m1", "m2", "m3"]
+
+
+def test_the_diff_baseline_is_the_last_complete_run(tmp_path):
+    """An interrupted run is never the baseline: its missing cases would come back as "added", and a real
+    regression among them would hide there."""
+    reports = tmp_path / "reports"
+    _run(reports, "20260101T000000Z-1", ["m1", "m2"], ["m1", "m2"])
+    assert _command("report", "--reports", str(reports), "--run-id", "20260101T000000Z-1").returncode == 0
+    _run(reports, "20260102T000000Z-2", ["m1", "m2"], ["m1"])
+    interrupted = _command("report", "--reports", str(reports), "--run-id", "20260102T000000Z-2")
+    assert interrupted.returncode == 3, interrupted.stdout
+    assert "vs 20260101T000000Z-1:" in interrupted.stdout
+    _run(reports, "20260103T000000Z-3", ["m1", "m2"], ["m1", "m2"])
+    report = _command("report", "--reports", str(reports), "--run-id", "20260103T000000Z-3")
+    assert report.returncode == 0, report.stdout
+    assert ("vs 20260101T000000Z-1: 0 regressions, 0 fixed, 0 other changes, 0 added, 0 deleted, 2 unchanged"
+            in report.stdout), report.stdout
+
+
+def _mounted_tmpfs(path, options):
+    """A real small filesystem (tmpfs) at ``path``, or a skip where this machine cannot mount one."""
+    import pytest
+
+    os.makedirs(str(path), exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN): %s" % mounted.stdout.strip())
+    return str(path)
+
+
+def test_a_full_disk_under_the_report_is_one_line_and_exit_4(tmp_path):
+    """A real full filesystem (a 64 kB tmpfs), not a simulated error."""
+    reports = tmp_path / "reports"
+    _run(reports, "r1", ["m%d" % i for i in range(300)], ["m%d" % i for i in range(300)])
+    output = _mounted_tmpfs(tmp_path / "full", "size=64k")
+    try:
+        result = _command("report", "--reports", str(reports), "--run-id", "r1", "--output", output)
+    finally:
+        subprocess.run(["umount", output])
+    assert result.returncode == 4, result.stdout
+    lines = [line for line in result.stdout.strip().splitlines() if line.startswith("report: ")]
+    assert lines and lines[-1].startswith("report: cannot write %s" % output), result.stdout
+    assert lines[-1].endswith("No space left on device"), result.stdout
+    assert "Traceback" not in result.stdout and "INTERNALERROR" not in result.stdout

@@ -4,6 +4,7 @@ Real TensorFlow 2.21 runs the hostile models (tests/hostile_models.py) through t
 with pytest-xdist workers, as `tox -p` runs them.
 """
 import os
+import re
 import subprocess
 import sys
 import time
@@ -217,12 +218,17 @@ def test_a_killed_pytest_worker_ends_the_run_and_its_cases_are_missing(tmp_path,
             del os.environ["PYTHONPATH"]
         else:
             os.environ["PYTHONPATH"] = saved
-    assert result.returncode != 0 and "node down" in result.stdout, result.stdout[-3000:]
+    assert result.returncode == 3 and "node down" in result.stdout, result.stdout[-3000:]
+    lost = re.search(r"error: (\d+) cases not run: worker gw\d lost", result.stdout)
+    assert lost, result.stdout[-3000:]
     summary = subprocess.run([sys.executable, "-m", "conformance", "--matrix", matrix, "summary", "--reports",
                               str(tmp_path / "reports"), "--run-id", "r1"], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
     assert summary.returncode in (1, 3), summary.stdout
     assert "UNEXPECTED running load[good_killme-tf2.21-cpu-" in summary.stdout, summary.stdout
+    missing = re.search(r"\((\d+) missing\)", summary.stdout)
+    running = summary.stdout.count("UNEXPECTED running ")
+    assert int(lost.group(1)) == running + (int(missing.group(1)) if missing else 0), (lost.group(0), summary.stdout)
 
 
 # model -> the op its finding names first (findings are sorted by op)

@@ -15,10 +15,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.tensorflow
 
 
-def run_cases(tmp_path, *args, cases="cases/test_load.py"):
+def run_cases(tmp_path, *args, cases="cases/test_load.py", env=None):
     command = [sys.executable, "-m", "pytest", cases, "-p", "no:cacheprovider", "-q", "-rxs",
                "--reports", str(tmp_path / "reports"), "--run-id", "r1"] + list(args)
-    env = dict(os.environ, TFHUB_CACHE_DIR=str(tmp_path / "tfhub_cache"))
+    env = dict(os.environ, TFHUB_CACHE_DIR=str(tmp_path / "tfhub_cache"), **(env or {}))
     env.pop("CONFORMANCE_RUN_ID", None)
     return subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, timeout=600)
@@ -141,7 +141,7 @@ def test_under_xdist_a_wrong_runtime_stops_the_run_with_its_reason(tmp_path, zoo
 def test_bad_matrix_is_a_one_line_usage_error(tmp_path, write):
     path = write("matrix.yaml", "modelz: 1\nruntimes: []\nmodels: []\n")
     result = run_cases(tmp_path, "--runtime=tf2.21", "--matrix", path, "-p", "no:xdist")
-    assert result.returncode == 4
+    assert result.returncode == 2, result.stdout  # bad input, as from `check` (README's exit codes)
     assert "matrix.yaml:1: matrix.modelz: unknown key 'modelz' (allowed: apis, case_timeout, devices, expectations, models, " \
            "models_per_job, overhead_threshold, runtimes)" in result.stdout
 
@@ -270,3 +270,120 @@ def test_models_runs_only_their_cases_and_an_unknown_one_is_one_line(tmp_path, z
     result = run_cases(tmp_path, "--runtime=tf2.21", "--models", "hazard,nosuch", "-p", "no:xdist", cases="cases")
     assert result.returncode == 4, result.stdout[-3000:]
     assert "--models hazard,nosuch: no model nosuch in" in result.stdout
+
+
+@pytest.mark.parametrize("rule, problem", [
+    ('{match: {case: "*"}, status: fail, intermittent: [pass, skip], reason: hides everything}',
+     "matches every load case of the matrix"),
+    ("{match: {check: laod, model: hazard}, status: fail, reason: a typo}", "match.check 'laod' matches no check"),
+])
+def test_expectations_that_check_refuses_stop_a_runtime_env_with_exit_2(tmp_path, zoo_dir, write, rule, problem):
+    """Under xdist too: the controller refuses them before any worker starts."""
+    with open(os.path.join(ROOT, "matrix.yaml")) as stream:
+        matrix = stream.read().replace("expectations: expectations.yaml",
+                                       "expectations: [%s, bad.yaml]" % os.path.join(ROOT, "expectations.yaml"))
+    write("bad.yaml", "- %s\n" % rule)
+    path = write("matrix.yaml", matrix)
+    result = run_cases(tmp_path, "--runtime=tf2.21", "--matrix", path, "--zoo", zoo_dir, "-n", "2")
+    assert result.returncode == 2, result.stdout[-3000:]
+    assert problem in result.stdout and "bad.yaml:1: expectation {" in result.stdout, result.stdout[-3000:]
+    assert not os.path.isdir(str(tmp_path / "reports" / "runs")), "nothing ran"
+    warned = run_cases(tmp_path, "--runtime=tf2.21", "--matrix", path, "--zoo", zoo_dir, "-p", "no:xdist",
+                       "--collect-only", env={"CONFORMANCE_EXPECTATIONS": "warn"})
+    assert warned.returncode == 0 and "warning: " in warned.stdout, warned.stdout[-3000:]
+
+
+def test_archives_in_a_real_run_unpack_or_are_the_models_fault(tmp_path, zoo_dir, write):
+    """Through the executor: a URL archive without directory entries loads; a decompression bomb, served on
+    127.0.0.1 or local, fails its load with unsafe-archive (the model's fault), never error."""
+    import io
+    import tarfile
+
+    from conformance.serve import LoopbackServer
+
+    served = tmp_path / "served"
+    served.mkdir()
+    source = os.path.join(zoo_dir, "text_embed")
+    with tarfile.open(str(served / "nodirs.tar.gz"), "w:gz") as archive:
+        for folder, _, files in os.walk(source):
+            for name in sorted(files):
+                full = os.path.join(folder, name)
+                archive.add(full, os.path.relpath(full, source), recursive=False)
+    for name in ("bomb.tar.gz", "local_bomb.tar.gz"):
+        with tarfile.open(str(served / name), "w:gz", compresslevel=9) as archive:
+            for index in range(3):
+                info = tarfile.TarInfo("variables/part-%d" % index)
+                info.size = 2 << 20
+                archive.addfile(info, io.BytesIO(b"\0" * info.size))
+    with LoopbackServer(str(served)) as server:
+        path = write("matrix.yaml", """\
+            runtimes:
+              - id: tf2.21
+                python: "3.11"
+                tensorflow: tensorflow-cpu==2.21.0
+                tensorflow_hub: tensorflow-hub==0.16.1
+                mode: eager
+                env: {TF_USE_LEGACY_KERAS: "1"}
+            devices: [cpu]
+            apis: [hub.load]
+            models:
+              - {id: nodirs, handle: "%s/nodirs.tar.gz", format: hub_tf1, tags: []}
+              - {id: url_bomb, handle: "%s/bomb.tar.gz", format: saved_model_v2}
+              - {id: local_bomb, handle: "%s", format: saved_model_v2}
+            """ % (server.url, server.url, served / "local_bomb.tar.gz"))
+        result = run_cases(tmp_path, "--runtime=tf2.21", "--matrix", path, "--zoo", zoo_dir, "-p", "no:xdist",
+                           env={"CONFORMANCE_MAX_ARCHIVE_BYTES": str(3 << 20)})
+    _, cases = observations(tmp_path, "tf2.21")
+    assert cases["load[nodirs-tf2.21-cpu-hub.load]"]["status"] == "pass", result.stdout[-3000:]
+    for model in ("url_bomb", "local_bomb"):
+        case = cases["load[%s-tf2.21-cpu-hub.load]" % model]
+        assert case["status"] == "fail" and case["error"]["cause"] == "unsafe-archive", (model, case)
+        assert "3145728 allowed" in case["error"]["diagnosis"].replace(" bytes allowed", " allowed"), case["error"]
+    assert result.returncode == 1, result.stdout[-3000:]
+
+
+def _tmpfs(path, options):
+    """A real small filesystem at ``path`` (tmpfs), or a skip where this machine cannot mount one."""
+    os.makedirs(str(path), exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN): %s" % mounted.stdout.strip())
+    return str(path)
+
+
+def _lines_about_writing(text):
+    return [line for line in text.splitlines() if "cannot write observations under" in line]
+
+
+def test_a_full_disk_under_reports_is_one_line_and_exit_4(tmp_path, zoo_dir):
+    """A real full filesystem: a 300 kB tmpfs as the reports folder fills during the run, under xdist."""
+    reports = _tmpfs(tmp_path / "full", "size=300k")
+    try:
+        command = [sys.executable, "-m", "pytest", "cases", "-p", "no:cacheprovider", "-q", "--runtime=tf2.21",
+                   "--reports", reports, "--run-id", "r1", "--zoo", zoo_dir, "-n", "2", "--dist", "loadgroup",
+                   "--max-worker-restart=0", "--models", "text_embed,hazard,side_effect"]
+        result = subprocess.run(command, cwd=ROOT, env=dict(os.environ, TFHUB_CACHE_DIR=str(tmp_path / "cache")),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                                timeout=600)
+    finally:
+        subprocess.run(["umount", reports])
+    assert result.returncode == 4, result.stdout[-3000:]
+    assert "INTERNALERROR" not in result.stdout and "Traceback" not in result.stdout, result.stdout[-3000:]
+    lines = _lines_about_writing(result.stdout)
+    assert lines and lines[0] == "error: cannot write observations under %s: No space left on device" % os.path.join(
+        reports, "runs", "r1", "tf2.21"), result.stdout[-3000:]
+
+
+def test_a_read_only_reports_runs_is_one_line_and_exit_4(tmp_path, zoo_dir):
+    (tmp_path / "reports" / "runs").mkdir(parents=True)
+    runs = _tmpfs(tmp_path / "reports" / "runs", "size=64k,ro")
+    try:
+        result = run_cases(tmp_path, "--runtime=tf2.21", "--zoo", zoo_dir, "-n", "2", "-k", "text_embed")
+        alone = run_cases(tmp_path, "--runtime=tf2.21", "--zoo", zoo_dir, "-p", "no:xdist", "-k", "text_embed")
+    finally:
+        subprocess.run(["umount", runs])
+    for run in (result, alone):
+        assert run.returncode == 4, run.stdout[-3000:]
+        assert "Read-only file system" in _lines_about_writing(run.stdout)[0], run.stdout[-3000:]
+        assert "INTERNALERROR" not in run.stdout and "no active workers" not in run.stdout

@@ -79,3 +79,63 @@ def test_hostile_archives_over_a_url_are_refused_by_hubs_extractor(hub, tmp_path
             hub.resolve(server.url + "/evil.tar.gz")
     assert classify_exception(raised.value).id == "unsafe-archive", raised.value
     assert not (tmp_path / "outside").exists()
+
+
+def _tar_without_directory_entries(source, path):
+    """``tar czf m.tar.gz saved_model.pb variables/...``: files only, no directory entries."""
+    import tarfile
+
+    with tarfile.open(str(path), "w:gz") as archive:
+        for folder, _, files in os.walk(source):
+            for name in sorted(files):
+                full = os.path.join(folder, name)
+                archive.add(full, os.path.relpath(full, source), recursive=False)
+    return str(path)
+
+
+@pytest.fixture
+def patched_hub(hub):
+    from conformance.runtime.tfmode import import_hub
+
+    return import_hub()  # as every executor imports it
+
+
+def test_a_url_archive_without_directory_entries_resolves_and_loads(patched_hub, zoo_dir, tmp_path):
+    import tarfile
+
+    served_dir = tmp_path / "served"
+    served_dir.mkdir()
+    path = _tar_without_directory_entries(os.path.join(zoo_dir, "text_embed"), served_dir / "nodirs.tar.gz")
+    with tarfile.open(path) as archive:
+        assert not any(member.isdir() for member in archive.getmembers())
+        assert any("/" in member.name for member in archive.getmembers()), "files inside folders"
+    with LoopbackServer(str(served_dir)) as server:
+        resolved = patched_hub.resolve(server.url + "/nodirs.tar.gz")
+        assert os.path.isfile(os.path.join(resolved, "variables", "variables.index"))
+        model = patched_hub.load(server.url + "/nodirs.tar.gz", tags=[])
+    assert model.signatures["default"](sentences=__import__("tensorflow").constant(["a"]))["default"].shape == (1, 8)
+
+
+def test_a_served_decompression_bomb_is_unsafe_archive_and_stops_unpacking(patched_hub, tmp_path, monkeypatch):
+    """An archive of ~20 kB that would unpack to 20 MB, served on 127.0.0.1, with a 4 MB limit: refused while
+    streaming, the model's fault (unsafe-archive), and the cache keeps nothing of it."""
+    import io
+    import tarfile
+
+    monkeypatch.setenv("CONFORMANCE_MAX_ARCHIVE_BYTES", str(4 << 20))
+    served_dir = tmp_path / "served"
+    served_dir.mkdir()
+    with tarfile.open(str(served_dir / "bomb.tar.gz"), "w:gz", compresslevel=9) as archive:
+        for index in range(5):  # five members of 4 MB: each alone within the limit, together past it
+            info = tarfile.TarInfo("variables/part-%d" % index)
+            info.size = 4 << 20
+            archive.addfile(info, io.BytesIO(b"\0" * info.size))
+    assert os.path.getsize(str(served_dir / "bomb.tar.gz")) < 200 << 10
+    with LoopbackServer(str(served_dir)) as server:
+        with pytest.raises(Exception) as raised:
+            patched_hub.resolve(server.url + "/bomb.tar.gz")
+    assert "unsafe archive" in str(raised.value), raised.value
+    assert classify_exception(raised.value).id == "unsafe-archive"
+    left = [os.path.join(folder, name) for folder, _, files in os.walk(str(tmp_path / "tfhub_cache"))
+            for name in files if name.startswith("part-")]
+    assert sum(os.path.getsize(p) for p in left) <= 4 << 20, left

@@ -8,6 +8,7 @@ import os
 import sys
 import time
 
+from conformance import expectation_audit
 from conformance.compare.observed import run_directories
 from conformance.matrix import load_matrix
 from conformance.report import history, html, junit, model_digest, repro, results
@@ -51,9 +52,20 @@ def _runs(args):
 
 
 def _previous(reports: str, current: str):
+    """The newest earlier report of a complete run: an interrupted run is never the baseline (its missing
+    cases would come back as "added", and a real regression among them would hide there)."""
     names = sorted(n for n in os.listdir(reports) if os.path.isfile(os.path.join(reports, n, "results.json"))
                    and n < current) if os.path.isdir(reports) else []
-    return os.path.join(reports, names[-1]) if names else None
+    for name in reversed(names):
+        try:
+            with open(os.path.join(reports, name, "results.json")) as stream:
+                document = json.load(stream)
+        except (OSError, ValueError):
+            continue  # an unreadable report is no baseline either
+        if isinstance(document, dict) and isinstance(document.get("results"), list) \
+                and results.incomplete(document) is None:
+            return os.path.join(reports, name)
+    return None
 
 
 def _load_baseline(path):
@@ -118,6 +130,7 @@ def _write(args, document, output: str, name: str, started: float) -> int:
     timeline = _add_to_history(args, document, matrix)  # before the diff renames failures "regression"
     run_diff = diff(document, baseline, label)
     document["diff"] = run_diff.as_dict()
+    document["expectations"] = expectation_audit.coverage(document["results"], matrix.expectations)
     runs_root = os.path.dirname(os.path.abspath(args.run_directories[0].rstrip(os.sep)))
     no_repro = repro.write(document, runs_root, output, {r.id: dict(r.env) for r in matrix.runtimes},
                            expected_too=args.repro_expected)
@@ -146,6 +159,7 @@ def _write(args, document, output: str, name: str, started: float) -> int:
         print("UNEXPECTED %s %s: %s%s" % (result["status"], result["test"], result["message"][:200],
                                           " (reproduce: %s)" % os.path.join(output, result["repro"])
                                           if result.get("repro") else ""))
+    print(expectation_audit.coverage_line(document["expectations"]))
     for line in no_repro[:20]:
         print("report: %s" % line)
     print("report: %s (%d cases, %d unexpected; index.html %d kB, rendered in %.1fs)"

@@ -51,8 +51,8 @@ class ComparisonPlugin(CasePlugin):
         root = str(config.rootpath)
         try:
             self.matrix = load_matrix(config.getoption("matrix") or os.path.join(root, DEFAULT_MATRIX))  # type: Matrix
-        except SourceError as error:
-            raise pytest.UsageError(str(error))
+        except SourceError as error:  # bad input: exit 2, as from `check`
+            pytest.exit(str(error), returncode=2)
         self.reports = config.getoption("reports") or os.path.join(root, "reports")
         runs = [self._auto() if run == "auto" else run for run in runs]
         try:
@@ -211,3 +211,4 @@ class ComparisonPlugin(CasePlugin):
         if self.goldens is not None:
             terminalreporter.write_line("goldens: %s%s" % (self.goldens.directory,
                                                            " (forced)" if self.goldens.forced else " (fallback)"))
+        self.write_error_summary(terminalreporter)

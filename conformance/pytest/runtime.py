@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from typing import Any, Dict, List, Optional
 
 import pytest
 
 from conformance.checks import registry
-from conformance.pytest.case import CasePlugin
+from conformance.pytest.case import CasePlugin, cannot_write
 from conformance.cases import in_shard, parse_shard, runtime_cases
 from conformance.matrix import DEFAULT_MATRIX, Matrix, Runtime, load_matrix
 from conformance.observations import Recorder, run_dir
 from conformance.outcome import counts_line
-from conformance.report.completeness import write_expected
+from conformance.report.completeness import missing_results, write_expected
 from conformance.run_ids import new_run_id
 from conformance.saved_model_header import detect
 from conformance.runtime.sandbox import SandboxUnavailable, summary_line as sandbox_summary_line
@@ -31,6 +32,7 @@ from conformance.yaml_source import SourceError
 from conformance.zoo.catalog import default_zoo_dir
 
 RUN_ID_ENV = "CONFORMANCE_RUN_ID"
+INCOMPLETE = 3  # README's exit codes: an incomplete run (a killed worker's cases never ran)
 ZOO_URL_ENV = "CONFORMANCE_ZOO_URL"
 
 
@@ -65,6 +67,12 @@ def _facts_of(model, header):
     return model
 
 
+def bad_input(line: str) -> None:
+    """End the run with exit status 2 and one line (pytest's ``Exit: <line>``): a matrix or expectations file
+    that `check` refuses."""
+    raise pytest.exit(line, returncode=2)
+
+
 def _case_of(item) -> Any:
     """The generated case an item runs, or None for a test that is not one."""
     return getattr(getattr(item, "callspec", None), "params", {}).get("case")
@@ -82,8 +90,8 @@ class RuntimePlugin(CasePlugin):
         try:
             self.matrix = load_matrix(config.getoption("matrix") or os.path.join(root, DEFAULT_MATRIX))  # type: Matrix
             self.runtime = self.matrix.runtime(runtime_id)  # type: Runtime
-        except SourceError as error:
-            raise pytest.UsageError(str(error))
+        except SourceError as error:  # bad input: exit 2, as from `check` (README's exit codes)
+            bad_input(str(error))
         if not hasattr(config, "workerinput"):  # the first process: a wrong environment ends the run here,
             wrong = installed_mismatches(self.runtime)  # in one line (exit 4), before TensorFlow is imported
             if wrong:
@@ -92,6 +100,8 @@ class RuntimePlugin(CasePlugin):
         self.reports = config.getoption("reports") or os.path.join(root, "reports")
         self.zoo_dir = os.path.abspath(config.getoption("zoo") or default_zoo_dir(root))
         self.matrix = with_detected_facts(self.matrix, {"zoo": self.zoo_dir})
+        if not hasattr(config, "workerinput"):  # expectations that could hide the run: refused as `check` does
+            self._audit_expectations()
         self.worker = config.workerinput["workerid"] if hasattr(config, "workerinput") else "main"
         self.run_id = config.getoption("run_id") or os.environ.get(RUN_ID_ENV) or new_run_id()
         os.environ[RUN_ID_ENV] = self.run_id  # xdist workers inherit it
@@ -112,6 +122,19 @@ class RuntimePlugin(CasePlugin):
         self.server = None  # type: Optional[LoopbackServer]
         self.session = None
         self.recorder = None  # type: Optional[Recorder]
+        self.not_run = 0
+
+    def _audit_expectations(self) -> None:
+        from conformance.expectation_audit import refusals, warn_only_from_env
+        from conformance.matrix import ZOO_EXPECTATIONS
+
+        found = refusals(self.matrix, zoo_file=ZOO_EXPECTATIONS)
+        if found and warn_only_from_env():
+            for line in found:
+                print("warning: %s" % line, file=sys.stderr)
+        elif found:
+            bad_input("%s%s" % (found[0], " (and %d more: `python -m conformance check` lists them)"
+                                % (len(found) - 1) if len(found) > 1 else ""))
 
     # ------------------------------------------------------------------ process set-up
     def _runs_cases(self) -> bool:
@@ -122,7 +145,8 @@ class RuntimePlugin(CasePlugin):
         if not hasattr(self.config, "workerinput") and os.path.isdir(self.zoo_dir):
             self.server = LoopbackServer(self.zoo_dir).__enter__()
             os.environ[ZOO_URL_ENV] = self.server.url
-        if not self._runs_cases():  # the xdist controller
+        if not self._runs_cases():  # the xdist controller: a folder it cannot write ends the run here, once
+            self._check_writable(os.path.join(run_dir(self.reports, self.run_id), self.runtime.id))
             return
         places = {"zoo": self.zoo_dir}
         if os.environ.get(ZOO_URL_ENV):
@@ -147,20 +171,63 @@ class RuntimePlugin(CasePlugin):
             pytest.exit("cannot write observations under %s: %s" % (self.reports, error.strerror or error),
                         returncode=4)
 
+    def _check_writable(self, folder: str) -> None:
+        probe = os.path.join(folder, ".writable-%d" % os.getpid())
+        try:
+            os.makedirs(folder, exist_ok=True)
+            with open(probe, "w") as stream:
+                stream.write("ok\n")
+            os.remove(probe)
+        except OSError as error:
+            pytest.exit("cannot write observations under %s: %s" % (folder, error.strerror or error), returncode=4)
+
     def pytest_collection_finish(self, session):
         """The cases this process will run, so a run that ends early says what it never recorded."""
         if not self._runs_cases():
             return
         cases = [_case_of(item) for item in session.items if _case_of(item) is not None]
+        try:
+            self._write_expected(cases)
+        except OSError as error:
+            if not cannot_write(error):
+                raise
+            self.stop_writing(error, os.path.join(run_dir(self.reports, self.run_id), self.runtime.id))
+
+    def _write_expected(self, cases) -> None:
         write_expected(os.path.join(run_dir(self.reports, self.run_id), self.runtime.id), shard=self.shard, cases=[
             dict({"test": c.id, "check": c.check, "model": c.model, "runtime": c.runtime, "device": c.device,
                   "api": c.api, "signature": c.signature, "expected": c.expectation.status},
                  **({"shard": "%d/%d" % self.shard} if self.shard else {}))
             for c in cases if getattr(c, "id", None)])
 
+    def _not_run(self) -> int:
+        """This runtime's cases that were generated and never finished (never recorded, or recorded as
+        ``running``: their worker died during them), as summary and report will count them."""
+        from conformance.observations import load_document
+
+        folder = os.path.join(run_dir(self.reports, self.run_id), self.runtime.id)
+        recorded = set()
+        for name in os.listdir(folder) if os.path.isdir(folder) else []:
+            if name.endswith(".json") and not name.startswith("."):
+                try:
+                    cases = load_document(os.path.join(folder, name)).get("cases") or {}
+                except (OSError, ValueError):
+                    continue
+                recorded.update(case_id for case_id, entry in cases.items() if entry.get("status") != "running")
+        return len(missing_results(folder, recorded))
+
     def pytest_sessionfinish(self, session):
+        if self.lost_workers and not self._runs_cases():  # the controller: a killed worker's cases never ran
+            self.not_run = self._not_run()
+            if not self.write_error:
+                session.exitstatus = INCOMPLETE
         if self.recorder is not None and self.session is not None:  # how often executors were replaced
-            self.recorder.close(executor_restarts=self.session.restarts, executor_recycled=self.session.recycled)
+            try:
+                self.recorder.close(executor_restarts=self.session.restarts, executor_recycled=self.session.recycled)
+            except OSError as error:
+                if not cannot_write(error):
+                    raise
+                self.stop_writing(error, self._where())
             self.recorder = None
         super(RuntimePlugin, self).pytest_sessionfinish(session)
         if self.session is not None:
@@ -198,3 +265,7 @@ class RuntimePlugin(CasePlugin):
         terminalreporter.write_line(sandbox_summary_line())
         terminalreporter.write_line("observations: %s" % os.path.join(self.reports, "runs", self.run_id,
                                                                       self.runtime.id))
+        if self.lost_workers:
+            terminalreporter.write_line("error: %d cases not run: worker %s lost (the run is incomplete, exit %d)"
+                                        % (self.not_run, ", ".join(self.lost_workers), INCOMPLETE))
+        self.write_error_summary(terminalreporter)

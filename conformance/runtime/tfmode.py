@@ -41,6 +41,9 @@ def disable_tf32(tf) -> bool:
 def import_hub():
     import tensorflow_hub as hub
 
+    from conformance.runtime import hub_archives
+
+    hub_archives.install(hub)  # URL archives: folders made for files, and a size limit (unsafe-archive)
     return hub
 
 
