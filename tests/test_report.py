@@ -126,3 +126,29 @@ def test_a_results_document_that_fails_its_schema_is_exit_4_with_the_path_and_no
         "report: %s does not validate against its schema (1 errors; a hub-conformance bug): results/0/check: "
         "'nocheck' is not one of ['cluster', " % path), line
     assert os.listdir(str(reports / "r1")) == [] and not os.path.exists(str(reports / "latest"))
+
+
+def test_the_page_counts_what_each_expectation_rule_decided(tmp_path):
+    """Every rule of the matrix's expectations is listed with the cases it decided and their statuses; the
+    rules that decided nothing are counted too, so a rule that hides nothing or too much is seen."""
+    reports = tmp_path / "reports"
+    recorder = Recorder(str(reports), "20260101T000000Z-0001", "tf2.21", "gw0", INFO)
+    for model in ("text_embed", "hazard"):
+        case = "load[%s-tf2.21-cpu-hub.Module]" % model
+        recorder.begin(case, {"check": "load", "model": model, "runtime": "tf2.21", "device": "cpu",
+                              "api": "hub.Module", "signature": None, "expected": "fail",
+                              "expectation_source": "expectations.yaml:12", "expected_cause": "api-absent"})
+        recorder.update(case, status="xfail", message="api-absent: hub.Module is absent", duration=0.1)
+    recorder.close()
+    done = run_report(reports, "--run-id", "20260101T000000Z-0001")
+    assert done.returncode == 0, done.stdout
+    document = json.loads((reports / "latest" / "results.json").read_text())
+    decided = {rule["source"]: rule for rule in document["expectations"]}
+    assert decided["expectations.yaml:12"]["cases"] == 2 and decided["expectations.yaml:12"]["statuses"] == {
+        "xfail": 2}
+    page = (reports / "latest" / "index.html").read_text()
+    table = page[page.index('id="expectation-coverage"'):]
+    row = table[table.index("<code>expectations.yaml:12</code>"):]
+    assert row.index("<td>2</td>") < row.index("</tr>") and "xfail 2" in row[:row.index("</tr>")]
+    used = sum(1 for rule in document["expectations"] if rule["cases"])
+    assert "%d of %d rules decided 2 cases" % (used, len(document["expectations"])) in page

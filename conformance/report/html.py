@@ -53,4 +53,5 @@ def render(document: Dict[str, Any], run_diff: RunDiff, runtimes: Sequence[str],
         cluster=page.cluster_table(results, [r for r in runtimes if r in document["run_info"]]),
         drift=page.drift_table(results, [r for r in runtimes if r in document["run_info"]]),
         heatmap=page.heatmap_png(results, grid["columns"]),
+        expectations=sorted(document.get("expectations") or [], key=lambda rule: (-rule["cases"], rule["source"])),
         run_info=sorted(document["run_info"].items()))
