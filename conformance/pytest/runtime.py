@@ -155,6 +155,11 @@ class RuntimePlugin(CasePlugin):
         # Waited for here, not while pytest collects: an exit from a later hook of an xdist worker reaches
         # the controller as "no active workers", without its reason.
         try:
+            os.makedirs(outputs, exist_ok=True)  # the executors' sandbox needs it before they start
+        except OSError as error:
+            pytest.exit("cannot write observations under %s: %s" % (self.reports, error.strerror or error),
+                        returncode=4)
+        try:
             self.session = SupervisedSession(self.runtime, self.matrix.path, places, outputs, self.matrix.timeout_of)
         except SandboxUnavailable as error:
             pytest.exit("runtime %s: %s" % (self.runtime.id, error), returncode=4)

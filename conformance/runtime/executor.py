@@ -97,6 +97,8 @@ def _serve(in_fd: int, out_fd: int) -> None:
                 value = session.probe_train(model, *args)
             elif method == "resolve":
                 value = session.resolved_directory(model)
+            elif method == "fetch":
+                value = session.fetch_failure(model)
             elif method == "cluster_fit":
                 value = session.cluster_fit(model)
             else:

@@ -208,6 +208,18 @@ class RuntimeSession(object):
             return None
         return os.path.dirname(pb) if pb else None
 
+    def fetch_failure(self, model: Model) -> Optional[Tuple[str, str]]:
+        """None where the model's URL handle is now in the TF Hub cache, else its cause (id, diagnosis). Run
+        outside the sandbox, which has no network (sandbox.py)."""
+        try:
+            self.hub.resolve(self._handle(model))
+            return None
+        except Exception as error:  # noqa: BLE001 - the model's handle: classified like a load error
+            if raised_by_harness(error):
+                raise
+            cause = classify_exception(error)
+            return cause.id, cause.diagnosis
+
     def _saved_model_pb(self, model: Model) -> Optional[str]:
         handle = self._handle(model)
         return op_scan.graph_file(self.hub.resolve(handle) if is_url(handle) else handle)

@@ -16,7 +16,7 @@ import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from conformance import op_libraries
-from conformance.causes import Cause
+from conformance.causes import Cause, classify_exception
 from conformance.handles import HandleError, cache_dir, expand, is_url, loadable
 from conformance.matrix import load_matrix
 from conformance.runtime import channel, sandbox as sandboxes
@@ -81,6 +81,19 @@ def _device_of(method: str, args: tuple) -> Optional[str]:
     return args[1] if method.startswith("probe_") and len(args) >= 2 else None
 
 
+class Unloadable(NotApplicable):
+    """A model whose handle could not be unpacked or fetched before the sandbox: its load cases fail with that
+    cause, its other cases are not applicable (the sandbox, which cannot write the model cache, never tries)."""
+
+    def __init__(self, cause: Cause):
+        super(Unloadable, self).__init__("did not load: %s" % cause.diagnosis)
+        self.cause = cause
+
+    def fields(self) -> Dict[str, Any]:
+        return {"loaded": False, "error": {"stage": "handle", "type": "HandleError", "message": self.cause.diagnosis,
+                                           "cause": self.cause.id, "diagnosis": self.cause.diagnosis}}
+
+
 class _Executor(object):
     """One executor: a child of the fork server, and what the worker tracks of it."""
 
@@ -117,7 +130,7 @@ class SupervisedSession(object):
     def __init__(self, runtime: Any, matrix_path: str, places: Mapping[str, str], outputs: str, limit_of):
         self.runtime = runtime
         self.limit_of = limit_of
-        self._handles = self._local_handles(matrix_path, places)
+        self._handles, handle_errors = self._local_handles(matrix_path, places)
         self._scratch = tempfile.mkdtemp(prefix="hub-conformance-executor-")
         os.makedirs(cache_dir(), exist_ok=True)  # read in the sandbox, filled by fetches outside it
         self.sandbox = sandboxes.choose(
@@ -131,6 +144,9 @@ class SupervisedSession(object):
         self._executor = None  # type: Optional[_Executor]
         self._fetcher = None  # type: Optional[Tuple[ForkServer, _Executor]]  # fetches URLs outside the sandbox
         self._fetched = set()  # type: set
+        # model id -> why its handle could not be unpacked or fetched outside the sandbox (it does not try again)
+        self._unloadable = {model_id: classify_exception(error) for model_id, error in handle_errors.items()} \
+            if self.sandbox.in_force else {}  # type: Dict[str, Cause]
         self._kept = ("", {})  # type: Tuple[str, Dict[Any, Any]]  # see _kept_for
         self._cluster_process = None  # type: Any  # cluster_case.ClusterProcess, started by the first cluster case
         # (model, device or None) -> its losses: an xla crash does not cost the model's cpu cases
@@ -154,20 +170,18 @@ class SupervisedSession(object):
         return self._forkserver
 
     @staticmethod
-    def _local_handles(matrix_path: str, places: Mapping[str, str]) -> Dict[str, str]:
+    def _local_handles(matrix_path: str, places: Mapping[str, str]) -> Tuple[Dict[str, str], Dict[str, Exception]]:
         """The models' local handles (what the sandbox lets them read), their archives unpacked here first
-        (the sandbox cannot write the model cache). A handle that does not resolve is left to its load case."""
-        found = {}
+        (the sandbox cannot write the model cache), and the errors of those that do not resolve."""
+        found, errors = {}, {}  # type: Dict[str, str], Dict[str, Exception]
         for model in load_matrix(matrix_path).models:
             try:
                 handle = expand(model.handle, places, model.id)
                 if not is_url(handle):
                     found[model.id] = loadable(handle)
-            except (HandleError, OSError, ValueError):
-                pass
-            except Exception:  # noqa: BLE001 - an archive that does not unpack: its load case says why
-                pass
-        return found
+            except Exception as error:  # noqa: BLE001 - a handle that does not resolve: its load case says why
+                errors[model.id] = error
+        return found, errors
 
     def _fork_cluster(self) -> Any:
         return self._live_forkserver().fork("cluster")
@@ -215,7 +229,12 @@ class SupervisedSession(object):
         except HandleError:
             url = False
         if url:
-            self.resolve(model)
+            try:
+                failure = self._request("fetch", model, ())
+            except (ExecutorLost, NotApplicable) as lost:
+                failure = (lost.cause.id, lost.cause.diagnosis) if isinstance(lost, ExecutorLost) else None
+            if failure:
+                self._unloadable[model.id] = Cause(*failure)
 
     def close(self) -> None:
         shutil.rmtree(self._scratch, ignore_errors=True)
@@ -248,11 +267,13 @@ class SupervisedSession(object):
                                                   "times%s in this worker; last: %s"
                                                   % (model.id, len(earlier), " on %s" % device if device else "",
                                                      last.cause.diagnosis)))
-        fetching = method == "resolve" and self.sandbox.in_force
+        fetching = method in ("resolve", "fetch") and self.sandbox.in_force
         if fetching:
             executor = self._fetch_executor()
         else:
             self._fetch_first(model)
+            if model.id in self._unloadable and method != "resolve":
+                raise Unloadable(self._unloadable[model.id])
             self._recycle_before(model.id)
             executor = self._executor or self._start()
         executor.models.add(model.id)
@@ -334,7 +355,11 @@ class SupervisedSession(object):
     def probe_load(self, model: Any, api: str, device_name: str, record) -> Optional[Cause]:
         """The cause of the case's failure (None when it all worked), crash and timeout included."""
         try:
-            cause = self._request("probe_load", model, (api, device_name), record)
+            try:
+                cause = self._request("probe_load", model, (api, device_name), record)
+            except Unloadable as unloadable:
+                record(**unloadable.fields())
+                return unloadable.cause
             record(executor_pid=self._executor.pid)  # which process ran it (executors are recycled)
             return cause
         except ExecutorLost as lost:
@@ -401,3 +426,5 @@ class SupervisedSession(object):
             return self._request(method, model, args)
         except ExecutorLost as lost:
             return {"lost": lost.fields(), "cause": lost.cause}
+        except Unloadable as unloadable:  # its load case fails with the cause; the others cannot apply
+            return str(unloadable) if method == "cluster_fit" else {"skip": str(unloadable)}
