@@ -36,6 +36,18 @@ def cache_dir() -> str:
     return os.environ.get("TFHUB_CACHE_DIR") or os.path.join(tempfile.gettempdir(), "tfhub_modules")
 
 
+def hub_cache_entry(url: str) -> str:
+    """Where tensorflow_hub's resolver keeps a URL's files: ``<cache>/<sha1 of the URL>`` (its
+    ``compressed_module_resolver._module_dir``, the same in tensorflow-hub 0.12 and 0.16)."""
+    return os.path.join(cache_dir(), hashlib.sha1(url.encode("utf8")).hexdigest())
+
+
+def hub_cache_has(url: str) -> bool:
+    """Whether a URL's files are in the cache, complete (a folder with files and no download's lock file)."""
+    entry = hub_cache_entry(url)
+    return os.path.isdir(entry) and bool(os.listdir(entry)) and not os.path.exists(entry + ".lock")
+
+
 MAX_ARCHIVE_BYTES_ENV = "CONFORMANCE_MAX_ARCHIVE_BYTES"
 MAX_ARCHIVE_BYTES = 16 << 30  # what a model's archive may unpack to, at most (and never more than the free space)
 

@@ -9,6 +9,7 @@ module imports no TensorFlow; pytest-xdist's own crash recovery is never needed.
 from __future__ import annotations
 
 import collections
+import fcntl
 import os
 import shutil
 import tempfile
@@ -17,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from conformance import op_libraries
 from conformance.causes import Cause, classify_exception
-from conformance.handles import HandleError, cache_dir, expand, is_url, loadable
+from conformance.handles import HandleError, cache_dir, expand, hub_cache_entry, hub_cache_has, is_url, loadable
 from conformance.matrix import load_matrix
 from conformance.runtime import channel, sandbox as sandboxes
 from conformance.runtime.child_process import HarnessError, signal_name, stderr_evidence
@@ -130,7 +131,7 @@ class SupervisedSession(object):
     def __init__(self, runtime: Any, matrix_path: str, places: Mapping[str, str], outputs: str, limit_of):
         self.runtime = runtime
         self.limit_of = limit_of
-        self._handles, handle_errors = self._local_handles(matrix_path, places)
+        self._handles, handle_errors, self._urls = self._local_handles(matrix_path, places)
         self._scratch = tempfile.mkdtemp(prefix="hub-conformance-executor-")
         os.makedirs(cache_dir(), exist_ok=True)  # read in the sandbox, filled by fetches outside it
         self.sandbox = sandboxes.choose(
@@ -143,7 +144,7 @@ class SupervisedSession(object):
         self._forkserver = None  # type: Optional[ForkServer]  # started with the first executor
         self._executor = None  # type: Optional[_Executor]
         self._fetcher = None  # type: Optional[Tuple[ForkServer, _Executor]]  # fetches URLs outside the sandbox
-        self._fetched = set()  # type: set
+        self._urls_fetched = False
         # model id -> why its handle could not be unpacked or fetched outside the sandbox (it does not try again)
         self._unloadable = {model_id: classify_exception(error) for model_id, error in handle_errors.items()} \
             if self.sandbox.in_force else {}  # type: Dict[str, Cause]
@@ -170,18 +171,22 @@ class SupervisedSession(object):
         return self._forkserver
 
     @staticmethod
-    def _local_handles(matrix_path: str, places: Mapping[str, str]) -> Tuple[Dict[str, str], Dict[str, Exception]]:
+    def _local_handles(matrix_path: str, places: Mapping[str, str]
+                       ) -> Tuple[Dict[str, str], Dict[str, Exception], Dict[str, Tuple[Any, str]]]:
         """The models' local handles (what the sandbox lets them read), their archives unpacked here first
-        (the sandbox cannot write the model cache), and the errors of those that do not resolve."""
-        found, errors = {}, {}  # type: Dict[str, str], Dict[str, Exception]
+        (the sandbox cannot write the model cache), the errors of those that do not resolve, and the models
+        whose handle is a URL (model, URL) by id."""
+        found, errors, urls = {}, {}, {}  # type: Dict[str, str], Dict[str, Exception], Dict[str, Tuple[Any, str]]
         for model in load_matrix(matrix_path).models:
             try:
                 handle = expand(model.handle, places, model.id)
-                if not is_url(handle):
+                if is_url(handle):
+                    urls[model.id] = (model, handle)
+                else:
                     found[model.id] = loadable(handle)
             except Exception as error:  # noqa: BLE001 - a handle that does not resolve: its load case says why
                 errors[model.id] = error
-        return found, errors
+        return found, errors, urls
 
     def _fork_cluster(self) -> Any:
         return self._live_forkserver().fork("cluster")
@@ -219,22 +224,31 @@ class SupervisedSession(object):
             self._fetcher = (server, self._start(server))
         return self._fetcher[1]
 
-    def _fetch_first(self, model: Any) -> None:
-        """A URL handle is fetched (outside the sandbox) before the sandboxed executor is asked about it."""
-        if not self.sandbox.in_force or model.id in self._fetched:
+    def _fetch_urls(self) -> None:
+        """Once per worker, before a sandboxed executor needs them: the matrix's URL handles that are not in the
+        TF Hub cache yet are fetched outside the sandbox, one worker of the machine at a time (a lock in the
+        cache: the runtimes of ``tox -p`` share one cache, so the first fetches and the others find the files),
+        then the fetching process ends. A URL that does not fetch is its model's load cause."""
+        if not self.sandbox.in_force or self._urls_fetched:
             return
-        self._fetched.add(model.id)
-        try:
-            url = is_url(expand(model.handle, self._setup["places"], model.id))
-        except HandleError:
-            url = False
-        if url:
-            try:
-                failure = self._request("fetch", model, ())
-            except (ExecutorLost, NotApplicable) as lost:
-                failure = (lost.cause.id, lost.cause.diagnosis) if isinstance(lost, ExecutorLost) else None
-            if failure:
-                self._unloadable[model.id] = Cause(*failure)
+        self._urls_fetched = True
+        if all(hub_cache_has(url) for _, url in self._urls.values()):
+            return
+        with open(os.path.join(cache_dir(), ".hub-conformance-fetch.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for model, url in self._urls.values():
+                if hub_cache_has(url):
+                    continue
+                try:
+                    failure = self._request("fetch", model, ())
+                except (ExecutorLost, NotApplicable) as lost:
+                    failure = (lost.cause.id, lost.cause.diagnosis) if isinstance(lost, ExecutorLost) else None
+                if failure:
+                    self._unloadable[model.id] = Cause(*failure)
+        if self._fetcher is not None:  # its TensorFlow is not needed again in this worker
+            self._fetcher[1].close()
+            self._fetcher[0].close()
+            self._fetcher = None
 
     def close(self) -> None:
         shutil.rmtree(self._scratch, ignore_errors=True)
@@ -267,11 +281,11 @@ class SupervisedSession(object):
                                                   "times%s in this worker; last: %s"
                                                   % (model.id, len(earlier), " on %s" % device if device else "",
                                                      last.cause.diagnosis)))
-        fetching = method in ("resolve", "fetch") and self.sandbox.in_force
+        fetching = method == "fetch"
         if fetching:
             executor = self._fetch_executor()
         else:
-            self._fetch_first(model)
+            self._fetch_urls()
             if model.id in self._unloadable and method != "resolve":
                 raise Unloadable(self._unloadable[model.id])
             self._recycle_before(model.id)
@@ -346,7 +360,14 @@ class SupervisedSession(object):
 
     def resolve(self, model: Any) -> Optional[str]:
         """The local directory of a model's handle (a URL, fetched and unpacked by the runtime), or None where
-        it does not resolve (its load case then says why)."""
+        it does not resolve (its load case then says why). In the sandbox, a URL's files are fetched outside
+        it into the TF Hub cache, and read from there."""
+        if model.id in self._unloadable:  # its archive did not unpack (or its URL fetch) outside the sandbox
+            return None
+        if self.sandbox.in_force and model.id in self._urls:
+            self._fetch_urls()
+            url = self._urls[model.id][1]
+            return hub_cache_entry(url) if model.id not in self._unloadable and hub_cache_has(url) else None
         try:
             return self._request("resolve", model, ())
         except (ExecutorLost, NotApplicable):
