@@ -307,3 +307,43 @@ def test_losses_on_one_device_do_not_cost_the_other_devices_cases(tmp_path, host
     assert sum("not run: model crash already lost its executor 2 times on cpu" in m for m in on_cpu) == 1, on_cpu
     on_xla = [cases["load[crash-tf2.21-xla-%s]" % api]["message"] for api in apis]
     assert all("XLA cannot compile op Abort" in message for message in on_xla), on_xla
+
+
+PLANTED_UNPACK_BUG = '''
+import conformance.handles as handles
+
+
+def unpack_local_archive(path):
+    return {}["planted unpack bug"]
+
+
+handles.unpack_local_archive = unpack_local_archive
+'''
+
+
+def test_our_bug_while_unpacking_before_the_sandbox_is_an_error_not_the_models_failure(tmp_path, hostile):
+    """An archive is unpacked in the worker before the sandbox starts: a KeyError of our own there makes the
+    model's load case status ``error`` (a hub-conformance bug), never a cause blamed on the model."""
+    import tarfile
+
+    archive = tmp_path / "good.tar.gz"
+    with tarfile.open(str(archive), "w:gz") as tar:
+        tar.add(str(hostile / "good"), arcname=".")
+    plant = tmp_path / "plant"
+    plant.mkdir()
+    (plant / "sitecustomize.py").write_text(PLANTED_UNPACK_BUG)
+    lines = ["devices: [cpu]", "apis: [hub.load]", "expectations: []", RUNTIME, "models:",
+             "  - {id: packed, handle: %s}" % archive]
+    (tmp_path / "matrix.yaml").write_text("\n".join(lines) + "\n")
+    os.environ["PYTHONPATH"], saved = str(plant) + os.pathsep + ROOT, os.environ.get("PYTHONPATH")
+    try:
+        result, cases, _ = _run(tmp_path, str(tmp_path / "matrix.yaml"), "-p", "no:xdist", "-k", "test_load",
+                                sandbox="bubblewrap")
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
+    entry = cases["load[packed-tf2.21-cpu-hub.load]"]
+    assert entry["status"] == "error", (entry, result.stdout[-3000:])
+    assert "KeyError: 'planted unpack bug'" in entry["message"], entry["message"]

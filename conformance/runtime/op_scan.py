@@ -348,9 +348,9 @@ def _with_index(tensor: str) -> str:
     return tensor if ":" in tensor else tensor + ":0"
 
 
-def scan(saved_model_pb: str, tags: Optional[Iterable[str]] = (), allowed: AllowList = None) -> List[UntrustedOp]:
-    """Every op outside the allow list that loading or calling the model can run, in every meta graph (``tags``
-    is accepted for the callers' sake: the scan reads all variants); one finding per op (and reason)."""
+def scan(saved_model_pb: str, allowed: AllowList = None) -> List[UntrustedOp]:
+    """Every op outside the allow list that loading or calling the model can run, in every meta graph (not only
+    the variant its tags choose: hub.Module reads them all); one finding per op (and reason)."""
     allowed = allow_list() if allowed is None else allowed
     try:
         model = read_saved_model(saved_model_pb)

@@ -292,7 +292,7 @@ class RuntimeSession(object):
         if self._untrusted is None:
             try:
                 pb = self._saved_model_pb(model)
-                self._untrusted = op_scan.scan(pb, model.tags) if pb else []
+                self._untrusted = op_scan.scan(pb) if pb else []
             except Exception as error:  # noqa: BLE001 - unresolvable or corrupt: loading will say which
                 if raised_by_harness(error):
                     raise

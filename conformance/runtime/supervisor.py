@@ -17,6 +17,7 @@ import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from conformance import op_libraries
+from conformance.blame import describe, raised_by_harness
 from conformance.causes import Cause, classify_exception
 from conformance.handles import HandleError, cache_dir, expand, hub_cache_entry, hub_cache_has, is_url, loadable
 from conformance.matrix import load_matrix
@@ -132,6 +133,9 @@ class SupervisedSession(object):
         self.runtime = runtime
         self.limit_of = limit_of
         self._handles, handle_errors, self._urls = self._local_handles(matrix_path, places)
+        # model id -> our own bug met while unpacking its handle: its cases are errors, never its failure
+        self._harness_bugs = {model_id: describe(error) for model_id, error in handle_errors.items()
+                              if raised_by_harness(error)}
         self._scratch = tempfile.mkdtemp(prefix="hub-conformance-executor-")
         os.makedirs(cache_dir(), exist_ok=True)  # read in the sandbox, filled by fetches outside it
         self.sandbox = sandboxes.choose(
@@ -146,8 +150,9 @@ class SupervisedSession(object):
         self._fetcher = None  # type: Optional[Tuple[ForkServer, _Executor]]  # fetches URLs outside the sandbox
         self._urls_fetched = False
         # model id -> why its handle could not be unpacked or fetched outside the sandbox (it does not try again)
-        self._unloadable = {model_id: classify_exception(error) for model_id, error in handle_errors.items()} \
-            if self.sandbox.in_force else {}  # type: Dict[str, Cause]
+        self._unloadable = {model_id: classify_exception(error) for model_id, error in handle_errors.items()
+                            if model_id not in self._harness_bugs} if self.sandbox.in_force else {}
+        # type: Dict[str, Cause]
         self._kept = ("", {})  # type: Tuple[str, Dict[Any, Any]]  # see _kept_for
         self._cluster_process = None  # type: Any  # cluster_case.ClusterProcess, started by the first cluster case
         # (model, device or None) -> its losses: an xla crash does not cost the model's cpu cases
@@ -245,17 +250,17 @@ class SupervisedSession(object):
                     failure = (lost.cause.id, lost.cause.diagnosis) if isinstance(lost, ExecutorLost) else None
                 if failure:
                     self._unloadable[model.id] = Cause(*failure)
-        if self._fetcher is not None:  # its TensorFlow is not needed again in this worker
+        self._close_fetcher()  # its TensorFlow is not needed again in this worker
+
+    def _close_fetcher(self) -> None:
+        if self._fetcher is not None:
             self._fetcher[1].close()
             self._fetcher[0].close()
             self._fetcher = None
 
     def close(self) -> None:
         shutil.rmtree(self._scratch, ignore_errors=True)
-        if self._fetcher is not None:
-            self._fetcher[1].close()
-            self._fetcher[0].close()
-            self._fetcher = None
+        self._close_fetcher()
         if self._cluster_process is not None:  # a child of the fork server, reaped through it
             self._cluster_process.close()
         if self._executor is not None:
@@ -285,8 +290,11 @@ class SupervisedSession(object):
         if fetching:
             executor = self._fetch_executor()
         else:
+            if self.sandbox.in_force and model.id in self._harness_bugs:
+                raise HarnessError("unpacking the handle of model %s before the sandbox: %s"
+                                   % (model.id, self._harness_bugs[model.id]))
             self._fetch_urls()
-            if model.id in self._unloadable and method != "resolve":
+            if model.id in self._unloadable:
                 raise Unloadable(self._unloadable[model.id])
             self._recycle_before(model.id)
             executor = self._executor or self._start()
@@ -362,8 +370,8 @@ class SupervisedSession(object):
         """The local directory of a model's handle (a URL, fetched and unpacked by the runtime), or None where
         it does not resolve (its load case then says why). In the sandbox, a URL's files are fetched outside
         it into the TF Hub cache, and read from there."""
-        if model.id in self._unloadable:  # its archive did not unpack (or its URL fetch) outside the sandbox
-            return None
+        if model.id in self._unloadable or (self.sandbox.in_force and model.id in self._harness_bugs):
+            return None  # its archive did not unpack (or its URL fetch) outside the sandbox: its load case says why
         if self.sandbox.in_force and model.id in self._urls:
             self._fetch_urls()
             url = self._urls[model.id][1]
