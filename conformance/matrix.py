@@ -113,6 +113,7 @@ class Matrix:
     overhead_threshold: float = 5.0
     case_timeout: float = schema.DEFAULT_CASE_TIMEOUT  # hard wall-clock limit of one case's TensorFlow work
     models_per_job: int = 100  # the nightly workflow's shard size: one CI job runs at most this many models
+    reuse: bool = True  # runtime cases whose every input is unchanged reuse a stored observation (--fresh: not)
 
     def threshold_of(self, model: Model) -> float:
         return model.overhead_threshold or self.overhead_threshold
@@ -320,4 +321,4 @@ def load_matrix(path: str = DEFAULT_MATRIX, check_files: bool = False) -> Matrix
                   apis=list(document.get("apis") or schema.APIS), expectations=expectations,
                   overhead_threshold=float(document.get("overhead_threshold", 5.0)),
                   case_timeout=float(document.get("case_timeout", schema.DEFAULT_CASE_TIMEOUT)),
-                  models_per_job=int(document.get("models_per_job", 100)))
+                  models_per_job=int(document.get("models_per_job", 100)), reuse=bool(document.get("reuse", True)))

@@ -14,6 +14,23 @@ def _source(expectation: Expectation) -> str:
     return "[%s%s]" % (expectation.source, link)
 
 
+# What the case running in this process was settled with, for reuse (conformance/pytest/reuse.py): its cause
+# and note, or the reason it was skipped. Cleared when a case begins and read when it ends.
+_VERDICT = {}  # type: Dict[str, Any]
+
+
+def note_verdict(**verdict: Any) -> None:
+    _VERDICT.clear()
+    _VERDICT.update(verdict)
+
+
+def take_verdict() -> Optional[Dict[str, Any]]:
+    """The verdict noted since the last call, or None."""
+    verdict = dict(_VERDICT) or None
+    _VERDICT.clear()
+    return verdict
+
+
 def status_of(cause: Optional[Cause]) -> str:
     return "pass" if cause is None else "fail"
 
@@ -25,6 +42,7 @@ def settle(case_id: str, expectation: Expectation, cause: Optional[Cause], note:
     was expected to fail for lack of hub.Module but now fails on a corrupt file is news. ``note`` ends the
     message of an expected failure.
     """
+    note_verdict(cause=None if cause is None else [cause.id, cause.diagnosis], note=note)
     status = status_of(cause)
     if expectation.allows(status):
         if status == "fail" and cause is not None and not expectation.allows_cause(cause.id):

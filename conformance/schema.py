@@ -124,6 +124,7 @@ MATRIX = {
         "overhead_threshold": {"type": "number", "exclusiveMinimum": 0},
         "case_timeout": _SECONDS,
         "models_per_job": {"type": "integer", "minimum": 1, "maximum": 100000},
+        "reuse": {"type": "boolean"},
         "devices": {"type": "array", "items": {"enum": DEVICES}, "minItems": 1},
         "apis": {"type": "array", "items": {"enum": APIS}, "minItems": 1},
         "runtimes": {"type": "array", "items": RUNTIME, "minItems": 1},

@@ -9,6 +9,9 @@ def skip(reason: str) -> None:
     """``pytest.skip(reason)``."""
     import pytest
 
+    from conformance.outcome import note_verdict
+
+    note_verdict(skip=reason)
     pytest.skip(reason)
 
 

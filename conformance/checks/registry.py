@@ -77,6 +77,8 @@ class Check:
     apis: Optional[Callable[..., List[str]]] = None
     variants: Optional[Callable[..., Sequence[Optional[str]]]] = None
     made_on_load: bool = True
+    # what ends the message of an expected failure, from the case (its expectation): also when it is reused
+    settle_note: Callable[[Any], str] = lambda case: ""
     absent_device_case: bool = False
     # compare side
     observes: Optional[str] = "cells"

@@ -26,6 +26,9 @@ def pytest_addoption(parser):
                     help="run only shard K of N (whole models, split the same way on every machine)")
     group.addoption("--models", default=None, metavar="ID[,ID...]",
                     help="run only these models of the matrix (a slice, e.g. CI's run of the nightly runtime)")
+    group.addoption("--fresh", action="store_true",
+                    help="run every case, reusing no stored observation (also CONFORMANCE_FRESH=1, or `reuse: false` "
+                         "in matrix.yaml)")
     group.addoption("--compare", action="append", default=None, metavar="RUN",
                     help="compare a finished run: a run id, a run directory, or `auto` ($CONFORMANCE_RUN_ID if "
                          "recorded, else the newest run); repeat to merge runs (CI shards)")

@@ -24,7 +24,11 @@ from conformance.outcome import counts_line
 from conformance.report.completeness import missing_results, write_expected
 from conformance.run_ids import new_run_id
 from conformance.saved_model_header import detect
-from conformance.runtime.sandbox import SandboxUnavailable, summary_line as sandbox_summary_line
+from conformance.pytest.reuse import ReusePlugin, flaky_in_last_report, fresh_requested
+from conformance.reuse.key import CaseKeys
+from conformance.reuse.store import ReuseStore
+from conformance.runtime.deferred_session import DeferredSession, facts_of
+from conformance.runtime.sandbox import SandboxUnavailable, choose as choose_sandbox, summary_line as sandbox_summary_line
 from conformance.runtime.supervisor import HarnessError, SupervisedSession
 from conformance.serve import LoopbackServer
 from conformance.versions import installed_mismatches, installed_version
@@ -122,6 +126,7 @@ class RuntimePlugin(CasePlugin):
         self.server = None  # type: Optional[LoopbackServer]
         self.session = None
         self.recorder = None  # type: Optional[Recorder]
+        self.reuse = None  # type: Optional[ReusePlugin]
         self.not_run = 0
 
     def _audit_expectations(self) -> None:
@@ -159,22 +164,58 @@ class RuntimePlugin(CasePlugin):
         except OSError as error:
             pytest.exit("cannot write observations under %s: %s" % (self.reports, error.strerror or error),
                         returncode=4)
-        try:
-            self.session = SupervisedSession(self.runtime, self.matrix.path, places, outputs, self.matrix.timeout_of)
-        except SandboxUnavailable as error:
-            pytest.exit("runtime %s: %s" % (self.runtime.id, error), returncode=4)
-        except (HarnessError, OSError) as error:
-            pytest.exit("hub-conformance could not start runtime %s: %s" % (self.runtime.id, error), returncode=3)
-        wrong = self.session.mismatches()
-        if wrong:
-            pytest.exit("runtime %s is not what %s declares: %s" % (self.runtime.id, self.matrix.path,
-                                                                    "; ".join(wrong)), returncode=4)
+        self.reuse = self._reuse_plugin(places)
+        facts = self.reuse.store.get_facts(self.reuse.keys.runtime_key()) if self.reuse is not None else None
+        if facts is None:
+            self.session = self._start_session(places, outputs)
+            if self.reuse is not None:
+                self.reuse.store.put_facts(self.reuse.keys.runtime_key(), facts_of(self.session))
+        else:  # the runtime as a run found it with these very packages: TensorFlow starts with the first case run
+            self.session = DeferredSession(self.runtime, facts, places, lambda: self._start_session(places, outputs),
+                                           self._session_started)
         try:
             self.recorder = Recorder(self.reports, self.run_id, self.runtime.id, self.worker, self.session.run_info())
         except OSError as error:
             self.session.close()
             pytest.exit("cannot write observations under %s: %s" % (self.reports, error.strerror or error),
                         returncode=4)
+
+    def _start_session(self, places: Dict[str, str], outputs: str) -> SupervisedSession:
+        """The executor's session (TensorFlow in the runtime's mode), checked against matrix.yaml; a runtime that
+        cannot start or is not what it declares ends the run."""
+        try:
+            session = SupervisedSession(self.runtime, self.matrix.path, places, outputs, self.matrix.timeout_of)
+        except SandboxUnavailable as error:
+            pytest.exit("runtime %s: %s" % (self.runtime.id, error), returncode=4)
+        except (HarnessError, OSError) as error:
+            pytest.exit("hub-conformance could not start runtime %s: %s" % (self.runtime.id, error), returncode=3)
+        wrong = session.mismatches()
+        if wrong:
+            session.close()
+            pytest.exit("runtime %s is not what %s declares: %s" % (self.runtime.id, self.matrix.path,
+                                                                    "; ".join(wrong)), returncode=4)
+        return session
+
+    def _session_started(self, session: SupervisedSession) -> None:
+        """A deferred session started (a case was not reused): the observations say what it really found."""
+        if self.recorder is not None:
+            self.recorder.document["run_info"].update(session.run_info())
+
+    def _reuse_plugin(self, places: Dict[str, str]) -> Optional[ReusePlugin]:
+        """The reuse of stored cases for this process (registered with pytest), or None when fresh."""
+        if fresh_requested(self.config, self.matrix):
+            return None
+        root = str(self.config.rootpath) if hasattr(self.config, "rootpath") else str(self.config.rootdir)
+        try:
+            store = ReuseStore()
+        except ValueError as error:
+            bad_input(str(error))
+        keys = CaseKeys(self.matrix, self.runtime, places,
+                        [os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.path.join(root, "cases")],
+                        sandbox=choose_sandbox([], []).kind)
+        plugin = ReusePlugin(self, keys, store, flaky_in_last_report(self.reports))
+        self.config.pluginmanager.register(plugin, "conformance-reuse")
+        return plugin
 
     def _check_writable(self, folder: str) -> None:
         probe = os.path.join(folder, ".writable-%d" % os.getpid())
@@ -228,7 +269,9 @@ class RuntimePlugin(CasePlugin):
                 session.exitstatus = INCOMPLETE
         if self.recorder is not None and self.session is not None:  # how often executors were replaced
             try:
-                self.recorder.close(executor_restarts=self.session.restarts, executor_recycled=self.session.recycled)
+                reused = {"reused_cases": self.reuse.reused, "reused_from": self.reuse.from_runs} if self.reuse else {}
+                self.recorder.close(executor_restarts=self.session.restarts, executor_recycled=self.session.recycled,
+                                    **reused)
             except OSError as error:
                 if not cannot_write(error):
                     raise
@@ -237,6 +280,8 @@ class RuntimePlugin(CasePlugin):
         super(RuntimePlugin, self).pytest_sessionfinish(session)
         if self.session is not None:
             self.session.close()
+        if self.reuse is not None:
+            self.reuse.store.prune()
         if self.server is not None:
             self.server.__exit__(None, None, None)
 
@@ -268,6 +313,8 @@ class RuntimePlugin(CasePlugin):
         terminalreporter.write_sep("-", "conformance: runtime %s" % self.runtime.id)
         terminalreporter.write_line("cases: %s" % counts_line(terminalreporter.stats))
         terminalreporter.write_line(sandbox_summary_line())
+        if self.reuse is not None:
+            terminalreporter.write_line(self.reuse.summary())
         terminalreporter.write_line("observations: %s" % os.path.join(self.reports, "runs", self.run_id,
                                                                       self.runtime.id))
         if self.lost_workers:
