@@ -76,29 +76,30 @@ def relevant_environment(environ: Mapping[str, str]) -> Dict[str, str]:
             if name.startswith(_VARIABLE_PREFIXES) and name not in _RUN_ONLY_VARIABLES}
 
 
-def model_files_digest(model: Any, places: Mapping[str, str], base: str) -> Optional[str]:
-    """The digest of the files a model is loaded from, or None where they cannot be read here."""
+def model_files_digest(model: Any, places: Mapping[str, str]) -> Optional[str]:
+    """The digest of the files a model is loaded from (a relative path is the runtime's: from the working
+    directory), or None where they cannot be read here."""
     try:
         handle = expand(model.handle, dict(places, zoo_url=places.get("zoo", "")), model.id)
     except HandleError:
         return None
     if is_url(handle):
         return file_digest(hub_cache_entry(handle)) if hub_cache_has(handle) else None
-    return file_digest(os.path.join(base, handle))
+    return file_digest(os.path.abspath(handle))
 
 
 class CaseKeys(object):
     """The keys of one runtime's cases in this process (the parts shared by all its cases computed once)."""
 
     def __init__(self, matrix: Any, runtime: Any, places: Mapping[str, str], framework_roots: Iterable[str],
-                 environ: Optional[Mapping[str, str]] = None, sandbox: str = ""):
+                 environ: Optional[Mapping[str, str]] = None, sandbox: str = "",
+                 distributions: Optional[Mapping[str, str]] = None):
         self.places = dict(places)
-        self.base = os.path.dirname(os.path.abspath(matrix.path))
         settings = {f.name: getattr(matrix, f.name) for f in dataclasses.fields(matrix)
                     if f.name not in ("path", "runtimes", "models", "expectations", "models_per_job", "reuse")}
         self.runtime_part = _digest({
             "version": KEY_VERSION, "framework": framework_digest(framework_roots),
-            "distributions": installed_distributions(), "python": sys.version, "machine": platform.machine(),
+            "distributions": installed_distributions() if distributions is None else dict(distributions), "python": sys.version, "machine": platform.machine(),
             "platform": platform.platform(), "runtime": dataclasses.asdict(runtime), "settings": settings,
             "environment": relevant_environment(os.environ if environ is None else environ), "sandbox": sandbox})
         self._models = {}  # type: Dict[str, Optional[str]]
@@ -109,7 +110,7 @@ class CaseKeys(object):
 
     def model_part(self, model: Any) -> Optional[str]:
         if model.id not in self._models:
-            files = model_files_digest(model, self.places, self.base)
+            files = model_files_digest(model, self.places)
             self._models[model.id] = None if files is None else _digest(
                 {"files": files, "entry": dataclasses.asdict(model)})
         return self._models[model.id]
