@@ -274,7 +274,8 @@ def case_data(grid_view: Dict[str, Any], timeline: Optional[Tuple[List[Dict[str,
     """Every cell's cases, once, for the page to render on demand: ``cells[id] = [model, runtime, device,
     [[status, test, expected, message, details, repro], ...]]`` with strings as indexes into ``strings``, trailing empty ones (0) left out (repro:
     the case's reproduction script in the report folder, or ""; since: "failing since …"; codes: its status
-    per run of the history, one letter each; flaky: 1 or 0) and the cell's own timeline last."""
+    per run of the history, one letter each; flaky: 1 or 0; reused: "reused from <run>" or "") and the cell's own
+    timeline last."""
     runs, entries = timeline or ([], {})
     strings = _Strings()
     cells = {}
@@ -284,11 +285,16 @@ def case_data(grid_view: Dict[str, Any], timeline: Optional[Tuple[List[Dict[str,
                 _trimmed([strings(r["status"]), strings(r["test"]), strings(r["expected"] or ""),
                           strings(r["message"] or ""), strings(_details_text(r)), strings(r.get("repro") or ""),
                           strings(_since_text(r)), strings(_case_codes(r, entries, len(runs))),
-                          1 if r.get("flaky") else 0]) for r in cell["cases"]],
+                          1 if r.get("flaky") else 0, strings(_reused_text(r))]) for r in cell["cases"]],
                 strings(cell.get("timeline", ""))]
     return {"strings": strings.items, "cells": cells, "labels": LABELS, "codes": {
         code: status for status, code in TIMELINE_CODES.items()}, "runs": [
         [run["run"], run["created"], run.get("tensorflow") or ""] for run in runs]}
+
+
+def _reused_text(result: Dict[str, Any]) -> str:
+    return "reused from %s: its model, runtime and framework are unchanged since (--fresh runs it again)" % (
+        result["reused_from"]) if result.get("reused_from") else ""
 
 
 def _trimmed(entry: List[int]) -> List[int]:

@@ -130,7 +130,7 @@ DETAIL_KEYS += ("train",)
 
 
 def _result(case_id: str, entry: Dict[str, Any], folder: str, directory: str) -> Dict[str, Any]:
-    return {
+    result = {
         "test": case_id,
         "check": entry.get("check") or case_id.split("[")[0],
         "model": entry.get("model"),
@@ -145,6 +145,9 @@ def _result(case_id: str, entry: Dict[str, Any], folder: str, directory: str) ->
         "details": {key: entry[key] for key in DETAIL_KEYS if key in entry},
         "source": os.path.relpath(os.path.join(directory, folder), os.path.dirname(directory.rstrip(os.sep))),
     }
+    if entry.get("reused_from"):
+        result["reused_from"] = entry["reused_from"]
+    return result
 
 
 def incomplete(document: Dict[str, Any]) -> Optional[str]:
