@@ -45,6 +45,7 @@ from conformance.run_ids import new_run_id  # noqa: E402
 # twins have none, and getrusage did not see the CPU of processes in bubblewrap's pid namespace (measured:
 # 3.6 s against 18.5 s for the same cases), which would make the framework's CPU look smaller than it is.
 os.environ.setdefault("CONFORMANCE_SANDBOX", "off")
+os.environ.setdefault("CONFORMANCE_FRESH", "1")  # every case run: a reused case would measure the store
 
 TARGET = 1.25
 CASE_FILES = ("cases/test_load.py", "cases/test_semantics.py")  # what bench/twin.py replays

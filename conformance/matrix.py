@@ -114,6 +114,7 @@ class Matrix:
     case_timeout: float = schema.DEFAULT_CASE_TIMEOUT  # hard wall-clock limit of one case's TensorFlow work
     models_per_job: int = 100  # the nightly workflow's shard size: one CI job runs at most this many models
     reuse: bool = True  # runtime cases whose every input is unchanged reuse a stored observation (--fresh: not)
+    full_run_weekday: str = "sunday"  # the nightly workflow's weekly run that reuses nothing
 
     def threshold_of(self, model: Model) -> float:
         return model.overhead_threshold or self.overhead_threshold
@@ -321,4 +322,5 @@ def load_matrix(path: str = DEFAULT_MATRIX, check_files: bool = False) -> Matrix
                   apis=list(document.get("apis") or schema.APIS), expectations=expectations,
                   overhead_threshold=float(document.get("overhead_threshold", 5.0)),
                   case_timeout=float(document.get("case_timeout", schema.DEFAULT_CASE_TIMEOUT)),
-                  models_per_job=int(document.get("models_per_job", 100)), reuse=bool(document.get("reuse", True)))
+                  models_per_job=int(document.get("models_per_job", 100)), reuse=bool(document.get("reuse", True)),
+                  full_run_weekday=document.get("full_run_weekday", "sunday"))

@@ -125,6 +125,7 @@ MATRIX = {
         "case_timeout": _SECONDS,
         "models_per_job": {"type": "integer", "minimum": 1, "maximum": 100000},
         "reuse": {"type": "boolean"},
+        "full_run_weekday": {"enum": ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]},
         "devices": {"type": "array", "items": {"enum": DEVICES}, "minItems": 1},
         "apis": {"type": "array", "items": {"enum": APIS}, "minItems": 1},
         "runtimes": {"type": "array", "items": RUNTIME, "minItems": 1},

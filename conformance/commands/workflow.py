@@ -21,7 +21,17 @@ ACTIONS = {
     "setup_python": "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065  # v5.6.0",
     "upload_artifact": "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02  # v4.6.2",
     "download_artifact": "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093  # v4.3.0",
+    "cache": "actions/cache@5a3ec84eff668545956fd18022155c47e93e2684  # v4.2.3",
 }
+WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")  # cron's 0-6
+
+
+def crons(matrix: Matrix) -> Dict[str, str]:
+    """The nightly's two schedules at 03:17 UTC: every day but ``full_run_weekday`` (cells reused), and that
+    day (none reused)."""
+    day = WEEKDAYS.index(matrix.full_run_weekday)
+    return {"daily_cron": "17 3 * * %s" % ",".join(str(d) for d in range(7) if d != day),
+            "weekly_cron": "17 3 * * %d" % day}
 
 
 def shard_count(matrix: Matrix, runtime_id: str) -> int:
@@ -45,7 +55,7 @@ def render(matrix: Matrix) -> str:
                                      keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     return environment.get_template("nightly.yml.j2").render(
         matrix_path=os.path.basename(matrix.path), jobs=jobs(matrix), actions=ACTIONS,
-        models_per_job=matrix.models_per_job)
+        models_per_job=matrix.models_per_job, **crons(matrix))
 
 
 def register(commands) -> None:

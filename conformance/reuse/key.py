@@ -96,7 +96,8 @@ class CaseKeys(object):
                  distributions: Optional[Mapping[str, str]] = None):
         self.places = dict(places)
         settings = {f.name: getattr(matrix, f.name) for f in dataclasses.fields(matrix)
-                    if f.name not in ("path", "runtimes", "models", "expectations", "models_per_job", "reuse")}
+                    if f.name not in ("path", "runtimes", "models", "expectations", "models_per_job", "reuse",
+                                                                                "full_run_weekday")}
         self.runtime_part = _digest({
             "version": KEY_VERSION, "framework": framework_digest(framework_roots),
             "distributions": installed_distributions() if distributions is None else dict(distributions), "python": sys.version, "machine": platform.machine(),
