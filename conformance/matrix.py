@@ -293,11 +293,26 @@ def _with_op_libraries(runtime: Runtime, models: List[Model]) -> Runtime:
     return dataclasses.replace(runtime, op_libraries=tuple(build for build in builds if build))
 
 
+def _anchored(model: Model, base: str) -> Model:
+    """A model whose relative local paths (its handle, its npz inputs) are made absolute from ``base``."""
+    def absolute(path: str) -> str:
+        if is_url(path) or path.startswith("{") or os.path.isabs(path):
+            return path
+        return os.path.normpath(os.path.join(base, path))
+
+    for specs in model.inputs.values():
+        for spec in specs.values():
+            if "npz" in spec:
+                spec["npz"] = absolute(spec["npz"])  # its line stays known (a Located mapping)
+    return dataclasses.replace(model, handle=absolute(model.handle))
+
+
 def load_matrix(path: str = DEFAULT_MATRIX, check_files: bool = False) -> Matrix:
     """Load and validate ``path`` and the expectation files it names; raise :class:`SourceError`.
 
-    ``check_files`` also requires local handles and npz inputs to exist (relative paths are relative to the
-    matrix file's directory, where tox runs); the runtimes find out otherwise, as an unresolvable handle.
+    ``check_files`` also requires local handles and npz inputs to exist; the runtimes find out otherwise, as
+    an unresolvable handle. Relative paths are relative to the matrix file's directory, wherever the run starts:
+    the models hold them absolute.
     """
     document = load(path)
     if not isinstance(document, Located):
@@ -308,7 +323,7 @@ def load_matrix(path: str = DEFAULT_MATRIX, check_files: bool = False) -> Matrix
     base = os.path.dirname(os.path.abspath(path))
     if check_files:
         _check_local_files(document, base)
-    models = [_model(m) for m in document["models"]]
+    models = [_anchored(_model(m), base) for m in document["models"]]
     runtimes = [_with_op_libraries(_runtime(r), models) for r in document["runtimes"]]
     names = document.get("expectations") or []
     expectation_files = [names] if isinstance(names, str) else list(names)

@@ -248,7 +248,8 @@ def test_tox_ini_template_refuses_a_value_that_would_leave_its_line():
 # ---------------------------------------------------------------- item 6: checked by `check`, not at run time
 def test_missing_local_handle_is_found_by_check(write, capsys):
     path = write("matrix.yaml", RUNTIMES + MODELS.replace('"{zoo}/m"', "models/m"))
-    assert load_matrix(path).models[0].handle == "models/m", "the runtimes report it; only check looks"
+    assert load_matrix(path).models[0].handle == os.path.join(os.path.dirname(path), "models", "m"), \
+        "relative to the matrix file; missing, the runtimes report it: only check looks"
     assert check_error(path, capsys) == (
         "error: matrix.yaml:14: handle: 'models/m' does not exist (allowed: a directory or a .tar.gz or .tgz file, "
         "relative to the matrix file's directory, or an http(s):// or gs:// URL)")

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy
 import pytest
 
 from conformance.cases import runtime_cases
@@ -30,8 +31,8 @@ runtimes:
     mode: eager
     env: {TF_USE_LEGACY_KERAS: "1"}
 models:
-  - {id: first, handle: "%(models)s/reusable_tf2_written"}
-  - {id: second, handle: "%(models)s/serving_tf2"}
+  - {id: first, handle: models/reusable_tf2_written}
+  - {id: second, handle: models/serving_tf2}
 """
 
 
@@ -40,7 +41,7 @@ def project(tmp_path, zoo_dir):
     """A matrix of two zoo models copied under tmp_path (so that a test can change their files)."""
     for name in ("reusable_tf2_written", "serving_tf2"):
         shutil.copytree(os.path.join(zoo_dir, name), str(tmp_path / "models" / name))
-    (tmp_path / "matrix.yaml").write_text(MATRIX % {"models": tmp_path / "models"})
+    (tmp_path / "matrix.yaml").write_text(MATRIX)  # handles relative to it, as users write them
     (tmp_path / "expectations.yaml").write_text("[]\n")
     return tmp_path
 
@@ -67,7 +68,7 @@ def test_every_part_of_the_key_invalidates_and_nothing_else_does(project, tmp_pa
 
     (project / "expectations.yaml").write_text("- {match: {model: second}, status: fail, reason: planted}\n")
     matrix = (project / "matrix.yaml").read_text()
-    (project / "matrix.yaml").write_text(matrix + "  - {id: other, handle: %s}\n" % (project / "models" / "serving_tf2"))
+    (project / "matrix.yaml").write_text(matrix + "  - {id: other, handle: models/serving_tf2}\n")
     assert {k: v for k, v in _keys(project, roots).items() if "other" not in k} == before, \
         "expectations and other models decide nothing a case observes"
     (project / "matrix.yaml").write_text(matrix)
@@ -79,10 +80,20 @@ def test_every_part_of_the_key_invalidates_and_nothing_else_does(project, tmp_pa
 
     (project / "matrix.yaml").write_text(matrix.replace("case_timeout: 300", "case_timeout: 301"))
     assert not set(_keys(project, roots).values()) & set(changed.values()), "a matrix setting: every case"
-    (project / "matrix.yaml").write_text(matrix.replace("reusable_tf2_written\"}", "reusable_tf2_written\", batch: 3}"))
+    (project / "matrix.yaml").write_text(matrix.replace("reusable_tf2_written}", "reusable_tf2_written, batch: 3}"))
     entry = _keys(project, roots)
     assert {k for k in changed if entry[k] != changed[k]} == {k for k in changed if "first" in k}, \
         "a model's entry: that model's cases"
+    (project / "matrix.yaml").write_text(matrix)
+
+    (project / "matrix.yaml").write_text(matrix.replace(
+        "reusable_tf2_written}", "reusable_tf2_written, inputs: {serving_default: {x: {npz: inputs.npz}}}}"))
+    numpy.savez(str(project / "inputs.npz"), x=numpy.zeros(3, numpy.float32))
+    with_inputs = _keys(project, roots)
+    numpy.savez(str(project / "inputs.npz"), x=numpy.ones(3, numpy.float32))
+    other_inputs = _keys(project, roots)
+    assert {k for k in with_inputs if other_inputs[k] != with_inputs[k]} == {k for k in changed if "first" in k}, \
+        "the npz file a model's inputs name: that model's cases"
     (project / "matrix.yaml").write_text(matrix)
 
     with open(os.path.join(roots[0], "checks", "load.py"), "a") as stream:

@@ -113,6 +113,12 @@ def run(args) -> int:
         total.update(counter)
         print("%-16s" % runtime + "".join("%8d" % counter[s] for s in STATUSES) + "%8d" % sum(counter.values()))
     print("%-16s" % "all" + "".join("%8d" % total[s] for s in STATUSES) + "%8d" % sum(total.values()))
+    reused = collections.Counter(entry["reused_from"] for document in documents
+                                 for entry in document["cases"].values() if entry.get("reused_from"))
+    if reused:
+        print("reused %d cases from earlier runs (%s): unchanged model, runtime and framework; "
+              "CONFORMANCE_FRESH=1 runs them again" % (sum(reused.values()), ", ".join(
+                  "%s: %d" % item for item in sorted(reused.items()))))
     reasons = collections.Counter(_reason(entry.get("message") or "") for document in documents
                                   for entry in document["cases"].values() if entry.get("status") == "skip")
     for reason, count in reasons.most_common(5):

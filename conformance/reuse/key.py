@@ -6,8 +6,8 @@ Everything that can change what a case records is in it, and nothing that only c
 - the framework: every file of ``conformance/`` and the case files (``cases/*.py``);
 - the runtime's env: every installed distribution and its version, the Python, the machine;
 - the runtime's entry in matrix.yaml and the matrix's settings (not the other models or runtimes);
-- the model: its files' digest (a directory, an archive; a URL's files as the TF Hub cache holds them), and
-  its entry with what was read from its files (format, tags, signatures);
+- the model: its files' digest (a directory, an archive; a URL's files as the TF Hub cache holds them), the
+  npz files its inputs name, and its entry with what was read from its files (format, tags, signatures);
 - the case: its check, device, api and signature or variant (its id), and the environment variables that
   reach TensorFlow or the framework (``TF_*``, ``XLA_*``, ``CONFORMANCE_*`` but those naming this run).
 
@@ -112,8 +112,10 @@ class CaseKeys(object):
     def model_part(self, model: Any) -> Optional[str]:
         if model.id not in self._models:
             files = model_files_digest(model, self.places)
+            inputs = {spec["npz"]: file_digest(spec["npz"]) for specs in model.inputs.values()
+                      for spec in specs.values() if "npz" in spec}
             self._models[model.id] = None if files is None else _digest(
-                {"files": files, "entry": dataclasses.asdict(model)})
+                {"files": files, "inputs": inputs, "entry": dataclasses.asdict(model)})
         return self._models[model.id]
 
     def of(self, case: Any, model: Any) -> Optional[str]:
