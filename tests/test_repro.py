@@ -454,3 +454,34 @@ def test_graph_mode_train_scripts_build_the_step_and_run_it_in_a_session(tmp_pat
         assert ran.returncode != 0 and script_cause(ran.stdout) == cause, (case, ran.stdout[-3000:])
     passing = results["train[reusable_tf2_written-tf2.15-graph-cpu-hub.load]"]
     assert passing["status"] == "pass" and not passing.get("repro")
+
+
+TF115_GRAPH = os.path.join(ROOT, ".tox", "tf1.15-graph", "bin", "python")
+
+
+@pytest.mark.tensorflow
+@pytest.mark.skipif(not os.path.isfile(TF115_GRAPH), reason="needs the tf1.15-graph env (`tox -p` creates it)")
+def test_a_hub_module_train_script_takes_the_step_tf1_code_takes(tmp_path, zoo_dir):
+    # No zoo model fails hub.Module's step; the script of a passing one (asked for as if it had failed) must
+    # take the same step, with the module's `train` tags and UPDATE_OPS, and find nothing to report
+    reports = tmp_path / "reports"
+    run = _run([TF115_GRAPH, "-m", "pytest", "cases/test_load.py", "cases/test_train.py", "-p", "no:cacheprovider",
+                "-q", "-p", "no:xdist", "--runtime=tf1.15-graph", "--reports", str(reports), "--run-id", "u1",
+                "--models", "image_features", "-k", "cpu and hub.Module"], tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:]
+    output, results = _report(tmp_path, reports, "u1")
+    case = "train[image_features-tf1.15-graph-cpu-hub.Module]"
+    assert results[case]["status"] == "pass" and results[case]["details"]["train"]["tags"] == ["train"]
+    with open(str(output / "results.json")) as stream:
+        document = json.load(stream)
+    for result in document["results"]:
+        result["status"] = "fail" if result["test"] == case else result["status"]
+    assert write(document, str(reports / "runs"), str(tmp_path / "asked"), {}) == []
+    text = (tmp_path / "asked" / "repro" / (stem(case) + ".py")).read_text()
+    assert "hub.Module(HANDLE, trainable=True, tags=['train'])" in text and "UPDATE_OPS" in text
+    ran = _script(tmp_path / "asked", next(r for r in document["results"] if r["test"] == case), TF115_GRAPH,
+                  tmp_path)
+    assert ran.returncode == 0 and "no error: the recorded failure did not reproduce" in ran.stdout, \
+        ran.stdout[-3000:]
+    before, after = re.search(r"loss before the step (\S+) \| after (\S+)", ran.stdout).groups()
+    assert float(after) < float(before)

@@ -4,7 +4,8 @@ and computes each output alone (``obj.prune`` of a TF1 model loaded by ``hub.loa
 and the outputs the TF1 code fetched working alone, and raises ``AssertionError: migration-hazard: ...``; a
 cost script counts the ops of the all-outputs function and of each needed output's pruned one and raises
 ``AssertionError: overhead: ...`` above the run's threshold (repro_semantics.py.j2). Eager mode only: in graph
-mode these cases do not fail (a lazy api runs only what is fetched; a function call fails alone too)."""
+mode a lazy api runs only what is fetched and a function call's outputs fail alone too, so no zoo case of
+these fails there; one that does gets a line saying no script is written."""
 from __future__ import annotations
 
 from typing import Any, Dict, Optional
