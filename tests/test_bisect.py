@@ -96,3 +96,13 @@ def test_bad_arguments_end_with_one_line_and_exit_2(argv, message):
     ran = subprocess.run([sys.executable, "-m", "conformance", "bisect"] + argv, cwd=ROOT, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
     assert ran.returncode == 2 and message in ran.stderr and len(ran.stderr.strip().splitlines()) == 1, ran.stderr
+
+
+def test_a_nightly_probe_is_the_runtime_it_declares_though_tf_version_spells_it_with_a_dash():
+    # tf-nightly 2.22.0.dev20260701 says tf.__version__ == "2.22.0-dev20260701": before this, every nightly
+    # probe ended with exit 4 ("not what matrix.yaml declares") and a nightly bisect could not run at all
+    from conformance.runtime.tfmode import same_version
+
+    assert same_version("2.22.0-dev20260701", "2.22.0.dev20260701") and same_version("2.21.0", "2.21.0")
+    assert not same_version("2.23.0-dev20261026", "2.22.0.dev20260701") and not same_version("2.21.0", "2.21.1")
+    assert not same_version("not a version", "2.21.0")

@@ -125,8 +125,10 @@ DETAIL_KEYS = ("error", "signatures", "details", "hazards", "overhead", "ops", "
                "semantics", "load_seconds", "load_cached", "skipped_because", "expected_cause",
                "expectation_source", "needed", "time_ratio", "loaded", "signatures_seen", "lost", "untrusted_ops", "sandbox",
                "harness_traceback", "tags", "tags_from_files", "handle", "clear_devices")
-# A train case's step record (its signature, learning rate, error): what its repro script takes (repro.py).
+# A train case's step record (its signature, learning rate, error): what its repro script takes (repro/train.py).
 DETAIL_KEYS += ("train",)
+# A cluster case's record (its flag, its error or losses): what its repro script states.
+DETAIL_KEYS += ("cluster",)
 
 
 def _result(case_id: str, entry: Dict[str, Any], folder: str, directory: str) -> Dict[str, Any]:

@@ -713,4 +713,5 @@ class RuntimeSession(object):
             if raised_by_harness(error):
                 raise
             return {"skip": "could not measure the counter: %s" % classify_exception(error).diagnosis}
-        return {"before": before, "after": after, "delta": after - before, "calls": calls, "used": fetch}
+        return {"before": before, "after": after, "delta": after - before, "calls": calls, "used": fetch,
+                "counter": model.counter}

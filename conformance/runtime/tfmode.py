@@ -7,6 +7,8 @@ import platform
 import sys
 from typing import Any, Dict, List
 
+from packaging.version import InvalidVersion, Version
+
 from conformance.matrix import Runtime
 from conformance.versions import duplicates, family_versions
 
@@ -54,7 +56,7 @@ def mismatches(runtime: Runtime, tf: Any, hub: Any) -> List[str]:
     actual_python = "%d.%d" % sys.version_info[:2]
     if actual_python != declared_python:
         found.append("python %s declared, %s running" % (declared_python, actual_python))
-    if runtime.tensorflow_version and tf.__version__ != runtime.tensorflow_version:
+    if runtime.tensorflow_version and not same_version(tf.__version__, runtime.tensorflow_version):
         found.append("tensorflow %s declared, %s imported" % (runtime.tensorflow_version, tf.__version__))
     if runtime.tensorflow_hub_version and hub.__version__ != runtime.tensorflow_hub_version:
         found.append("tensorflow-hub %s declared, %s imported" % (runtime.tensorflow_hub_version, hub.__version__))
@@ -63,6 +65,17 @@ def mismatches(runtime: Runtime, tf: Any, hub: Any) -> List[str]:
         found.append("mode %s declared, executing_eagerly() is %s" % (runtime.mode, eager))
     found.extend(duplicates())  # tf.__version__ is whichever copy's files won: the metadata says what is there
     return found
+
+
+def same_version(imported: str, declared: str) -> bool:
+    """Whether ``tf.__version__`` is the declared version: a nightly says ``2.23.0-dev20261026`` for the
+    distribution's ``2.23.0.dev20261026`` (the same version once normalized, PEP 440)."""
+    if imported == declared:
+        return True
+    try:
+        return Version(imported) == Version(declared)
+    except InvalidVersion:
+        return False
 
 
 def git_version(tf: Any) -> str:
