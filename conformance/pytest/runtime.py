@@ -296,9 +296,10 @@ class RuntimePlugin(CasePlugin):
         if not self._resolved and self.session is not None:  # URL handles: their files, once per process
             self.matrix = with_detected_facts(self.matrix, {}, self.session.resolve)
             self._resolved = True
-        cases = runtime_cases(self.matrix, self.runtime, check, versions, absent)
-        self.parametrize(metafunc, [c for c in cases if (self.shard is None or in_shard(c.model, self.shard))
-                                    and (self.models is None or c.model in self.models)])
+        selected = dataclasses.replace(self.matrix, models=[
+            m for m in self.matrix.models if (self.shard is None or in_shard(m.id, self.shard))
+            and (self.models is None or m.id in self.models)])  # a slice's cases only: generated for its models
+        self.parametrize(metafunc, runtime_cases(selected, self.runtime, check, versions, absent))
 
     def pytest_collection_modifyitems(self, items):
         """Each model's cases one after another, whichever file they come from: the executor keeps only the

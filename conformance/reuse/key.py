@@ -57,17 +57,21 @@ def framework_digest(roots: Iterable[str]) -> str:
 
 
 def installed_distributions() -> Dict[str, str]:
-    """Every distribution installed in this interpreter's environment and its version."""
-    try:  # Python >= 3.8
-        from importlib import metadata
-    except ImportError:  # Python 3.7: the backport
-        import importlib_metadata as metadata  # type: ignore
-
+    """Every distribution installed where this interpreter imports from, and its version: read from the
+    names of the ``*.dist-info`` / ``*.egg-info`` folders on ``sys.path`` (``name-version.dist-info``), not from
+    their METADATA files (parsing ~100 of them took 0.2 s of every runtime process)."""
     found = {}  # type: Dict[str, str]
-    for distribution in metadata.distributions():
-        name = (distribution.metadata["Name"] or "").lower().replace("_", "-")
-        if name:
-            found[name] = distribution.version
+    for folder in sys.path:
+        try:
+            names = os.listdir(folder or ".")
+        except OSError:
+            continue
+        for name in names:
+            stem, dot, kind = name.rpartition(".")
+            if kind not in ("dist-info", "egg-info") or "-" not in stem:
+                continue
+            distribution, _, version = stem.partition("-")
+            found.setdefault(distribution.lower().replace("_", "-"), version.split("-")[0])
     return found
 
 
