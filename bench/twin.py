@@ -18,7 +18,8 @@ It imports nothing of hub-conformance, so its wall time is the floor for that wo
 In graph mode, signatures fed composite (sparse, ragged) inputs and ``__call__`` with more than one input
 are not replayed; they are counted as ``not_replayed``. Nor are the ``proof`` cases (on a model with a
 ``counter``: the counter read, two calls of a signature, the counter read again), the ``cost`` cases' op
-counts (the framework's own reading of graphs it already has) or the train and cluster cases.
+counts (the framework's own reading of graphs it already has); nor the train and cluster cases, which
+``bench/twin_train.py`` replays.
 """
 import argparse
 import collections
