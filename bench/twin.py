@@ -24,6 +24,7 @@ counts (the framework's own reading of graphs it already has); nor the train and
 import argparse
 import collections
 import glob
+import importlib
 import json
 import os
 import sys
@@ -381,6 +382,8 @@ def main():
         sys.exit("%s: no load case that loaded and recorded its handle: run the framework first"
                  % args.runtime_dir)
     mode = info.get("mode") or ("eager" if tf.executing_eagerly() else "graph")
+    for library in sorted(info.get("op_libraries") or {}):  # the ops its models need, registered before a load
+        importlib.import_module(library.replace("-", "_"))
     if mode == "eager" and not tf.executing_eagerly():
         tf.compat.v1.enable_eager_execution()
     elif mode == "graph" and tf.executing_eagerly():
