@@ -92,9 +92,10 @@ def read_cases(runtime_dir):
 
 def replayable(name, seen, mode):
     """Eager: every input, as the framework feeds it (composite ones too); graph: dense inputs only. A
-    ``__call__`` with several inputs when they are named as a dict's keys (its one argument)."""
+    ``__call__`` with several inputs when they are named as a dict's keys (its one argument), not a list's
+    positions (``0``, ``x.0``)."""
     inputs = (seen.get("description") or {}).get("inputs") or {}
-    if name == CALL and len(inputs) > 1 and (mode == "graph" or any(key.isdigit() for key in inputs)):
+    if name == CALL and len(inputs) > 1 and (mode == "graph" or any(key.split(".")[-1].isdigit() for key in inputs)):
         return False
     return mode == "eager" or all(info.get("kind", "dense") == "dense" for info in inputs.values())
 
