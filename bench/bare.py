@@ -27,7 +27,8 @@ def interpreter_and_env(runtime):
     return _known[runtime]
 
 
-def twin_command(runtime, runtime_dir):
-    """The command and environment that replay ``runtime_dir`` in ``runtime``'s env (``bench/twin.py --json``)."""
+def twin_command(runtime, runtime_dir, twin="twin.py"):
+    """The command and environment that replay ``runtime_dir`` in ``runtime``'s env (``bench/<twin> --json``:
+    ``twin.py``, the load, semantics, cost and proof cases; ``twin_train.py``, the train and cluster cases)."""
     python, environ = interpreter_and_env(runtime)
-    return [python, os.path.join(ROOT, "bench", "twin.py"), runtime_dir, "--json"], environ
+    return [python, os.path.join(ROOT, "bench", twin), runtime_dir, "--json"], environ

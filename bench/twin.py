@@ -18,11 +18,13 @@ It imports nothing of hub-conformance, so its wall time is the floor for that wo
 In graph mode, signatures fed composite (sparse, ragged) inputs and ``__call__`` with more than one input
 are not replayed; they are counted as ``not_replayed``. Nor are the ``proof`` cases (on a model with a
 ``counter``: the counter read, two calls of a signature, the counter read again), the ``cost`` cases' op
-counts (the framework's own reading of graphs it already has) or the train and cluster cases.
+counts (the framework's own reading of graphs it already has); nor the train and cluster cases, which
+``bench/twin_train.py`` replays.
 """
 import argparse
 import collections
 import glob
+import importlib
 import json
 import os
 import sys
@@ -90,9 +92,10 @@ def read_cases(runtime_dir):
 
 def replayable(name, seen, mode):
     """Eager: every input, as the framework feeds it (composite ones too); graph: dense inputs only. A
-    ``__call__`` with several inputs when they are named as a dict's keys (its one argument)."""
+    ``__call__`` with several inputs when they are named as a dict's keys (its one argument), not a list's
+    positions (``0``, ``x.0``)."""
     inputs = (seen.get("description") or {}).get("inputs") or {}
-    if name == CALL and len(inputs) > 1 and (mode == "graph" or any(key.isdigit() for key in inputs)):
+    if name == CALL and len(inputs) > 1 and (mode == "graph" or any(key.split(".")[-1].isdigit() for key in inputs)):
         return False
     return mode == "eager" or all(info.get("kind", "dense") == "dense" for info in inputs.values())
 
@@ -380,6 +383,8 @@ def main():
         sys.exit("%s: no load case that loaded and recorded its handle: run the framework first"
                  % args.runtime_dir)
     mode = info.get("mode") or ("eager" if tf.executing_eagerly() else "graph")
+    for library in sorted(info.get("op_libraries") or {}):  # the ops its models need, registered before a load
+        importlib.import_module(library.replace("-", "_"))
     if mode == "eager" and not tf.executing_eagerly():
         tf.compat.v1.enable_eager_execution()
     elif mode == "graph" and tf.executing_eagerly():

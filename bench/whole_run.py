@@ -4,23 +4,30 @@
 
 Alternately, ``--repeats`` times:
 
-- the framework as ``tox -p`` runs it, on the cases the twin replays (load, semantics, cost, proof): the
-  runtimes' envs at once (``tox -p all -e R1,R2,... -- --ignore=cases/test_train.py
-  --ignore=cases/test_cluster.py``, tox's own checks of the envs included), then ``compare`` and the report
-  env's two commands, each timed;
-- the floor: every runtime's bare twin (``bench/twin.py``) replaying that run's TensorFlow work, all at once
-  on the same cores, each run by its env's interpreter without tox (``bench/bare.py``), plus the framework's
-  own compare and report (plain Python the twin has no equivalent of).
+- the framework as ``tox -p`` runs it, every case kind: the runtimes' envs at once (``tox -p all -e
+  R1,R2,...``, tox's own checks of the envs included), then ``compare`` and the report env's two commands,
+  each timed;
+- the floor: every runtime's two bare twins replaying that run's TensorFlow work, ``bench/twin.py`` (load,
+  semantics, cost, proof) and ``bench/twin_train.py`` (train, cluster), all at once on the same cores, each
+  run by its env's interpreter without tox (``bench/bare.py``), plus the framework's own compare and report
+  (plain Python the twins have no equivalent of).
 
 Prints each repeat, then medians: the framework's wall (runtimes / compare / report), the twins' wall (all at
 once), and the ratio framework / (twins at once + compare + report) of each repeat, held to the 1.25x
 target; then the same ratio in CPU seconds (every process of each side, from ``getrusage``), which moves
-far less with the machine's drift than wall time does. The floor is the twins at once, not the slowest twin
-alone: that needs a core per runtime, and on a machine with fewer (2 here, 6 runtimes) no run can reach it;
+far less with the machine's drift than wall time does; then per kind of case (load/semantics/cost/proof,
+train, cluster) the seconds spent in its cases, the framework's (the cases' recorded durations, summed over
+the runtimes) against the twins' (their work of that kind, timed in each twin), both taken while everything
+runs at once, so that a slow kind shows. Those exclude what is outside any case (imports, start-up, tox) on
+both sides, which only the whole ratio holds. The floor is the twins at once, not the slowest twin alone: that
+needs a core per runtime, and on a machine with fewer (2 here, 6 runtimes) no run can reach it;
 ``bench/overhead.py`` gives each twin alone. Needs the runtimes' tox envs (``tox -p`` once) and the zoo.
 """
 import argparse
 import concurrent.futures
+import contextlib
+import fcntl
+import glob
 import json
 import os
 import resource
@@ -40,9 +47,13 @@ from conformance.run_ids import new_run_id  # noqa: E402
 # twins have none, and getrusage did not see the CPU of processes in bubblewrap's pid namespace (measured:
 # 3.6 s against 18.5 s for the same cases), which would make the framework's CPU look smaller than it is.
 os.environ.setdefault("CONFORMANCE_SANDBOX", "off")
+os.environ.setdefault("CONFORMANCE_FRESH", "1")  # every case run: a reused case would measure the store
 
 TARGET = 1.25
-NOT_REPLAYED = ("--ignore=cases/test_train.py", "--ignore=cases/test_cluster.py")  # bench/twin.py's scope
+TWINS = ("twin.py", "twin_train.py")
+KINDS = ("load", "train", "cluster")  # load: the load, semantics, cost and proof cases, bench/twin.py's
+KIND_OF_CHECK = {"train": "train", "cluster": "cluster"}
+TWIN_SECONDS = {"load": "work_seconds", "train": "train_seconds", "cluster": "cluster_seconds"}
 
 
 def children_cpu():
@@ -67,8 +78,7 @@ def framework(runtimes, reports):
     env = dict(os.environ, CONFORMANCE_RUN_ID=run_id)
     seconds, cpu = {}, {"runtimes": [], "compare": [], "report": []}
     seconds["runtimes"], completed = timed(["tox", "-p", "all", "-q", "-e", ",".join(runtimes), "--", "--reports",
-                                            reports, "-p", "no:cacheprovider"] + list(NOT_REPLAYED), env,
-                                           cpu["runtimes"])
+                                            reports, "-p", "no:cacheprovider"], env, cpu["runtimes"])
     directory = os.path.join(reports, "runs", run_id)
     missing = [r for r in runtimes if not os.path.isdir(os.path.join(directory, r))]
     if missing:
@@ -88,24 +98,55 @@ def framework(runtimes, reports):
     return seconds, {phase: sum(values) for phase, values in cpu.items()}, directory
 
 
-def twin(runtime, directory):
-    command, environ = twin_command(runtime, os.path.join(directory, runtime))
+def case_seconds(directory, runtimes):
+    """Seconds the cases of each kind took (their recorded durations), summed over the runtimes' workers."""
+    seconds = dict.fromkeys(KINDS, 0.0)
+    for runtime in runtimes:
+        for path in glob.glob(os.path.join(directory, runtime, "*.json")):
+            with open(path) as stream:
+                for entry in (json.load(stream).get("cases") or {}).values():
+                    seconds[KIND_OF_CHECK.get(entry.get("check"), "load")] += entry.get("duration") or 0.0
+    return seconds
+
+
+def twin(runtime, directory, script):
+    command, environ = twin_command(runtime, os.path.join(directory, runtime), script)
     completed = subprocess.run(command, cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                universal_newlines=True)
     lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
     figures = json.loads(lines[-1]) if lines else None
     if completed.returncode != 0 or figures is None or figures["failed"]:
         failures = "\n".join(line for line in completed.stderr.splitlines() if line.startswith("twin:"))
-        sys.exit("bench: the twin of %s could not replay the run:\n%s" % (runtime, failures or completed.stderr[-3000:]))
+        sys.exit("bench: %s of %s could not replay the run:\n%s"
+                 % (script, runtime, failures or completed.stderr[-3000:]))
     return figures
 
 
 def twins(runtimes, directory):
-    """Wall and CPU seconds of every runtime's twin at once."""
+    """Wall and CPU seconds of every runtime's twins at once, and the seconds of each kind's work in them."""
     started, cpu_before = time.perf_counter(), children_cpu()
-    with concurrent.futures.ThreadPoolExecutor(len(runtimes)) as pool:
-        list(pool.map(lambda runtime: twin(runtime, directory), runtimes))
-    return time.perf_counter() - started, children_cpu() - cpu_before
+    jobs = [(runtime, script) for runtime in runtimes for script in TWINS]
+    with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
+        figures = list(pool.map(lambda job: twin(job[0], directory, job[1]), jobs))
+    kinds = dict.fromkeys(KINDS, 0.0)
+    for figure in figures:
+        for kind, key in TWIN_SECONDS.items():
+            kinds[kind] += figure.get(key, 0.0)
+    return time.perf_counter() - started, children_cpu() - cpu_before, kinds
+
+
+@contextlib.contextmanager
+def held(path):
+    """An exclusive flock of ``path`` for the block (nothing without a path)."""
+    if not path:
+        yield
+        return
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def main():
@@ -113,20 +154,26 @@ def main():
     parser.add_argument("--runtimes", default=None, help="comma-separated (default: matrix.yaml's default ones)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--reports", default=os.path.join(ROOT, "reports", "bench"))
+    parser.add_argument("--lock", help="a file to flock for each repeat (not between them), on a shared machine")
     args = parser.parse_args()
     matrix = load_matrix(os.path.join(ROOT, DEFAULT_MATRIX))
     default_runtimes = [r.id for r in matrix.runtimes if r.is_default]
     runtimes = args.runtimes.split(",") if args.runtimes else default_runtimes
     for runtime in runtimes:  # asked of tox once, before any timing
         interpreter_and_env(runtime)
-    rows = []
+    rows, kinds = [], []
     for repeat in range(args.repeats):
-        seconds, cpu, directory = framework(runtimes, args.reports)
-        at_once, twins_cpu = twins(runtimes, directory)
+        with held(args.lock):
+            seconds, cpu, directory = framework(runtimes, args.reports)
+            at_once, twins_cpu, twin_kinds = twins(runtimes, directory)
         rows.append((seconds, cpu, at_once, twins_cpu))
+        kinds.append((case_seconds(directory, runtimes), twin_kinds))
         print("run %d: framework %.1fs (runtimes %.1fs, compare %.1fs, report %.1fs; CPU %.1fs), twins at once %.1fs "
-              "(CPU %.1fs)" % (repeat + 1, sum(seconds.values()), seconds["runtimes"], seconds["compare"],
-                               seconds["report"], sum(cpu.values()), at_once, twins_cpu), flush=True)
+              "(CPU %.1fs); in cases, framework / twins: %s" % (
+                  repeat + 1, sum(seconds.values()), seconds["runtimes"], seconds["compare"], seconds["report"],
+                  sum(cpu.values()), at_once, twins_cpu, ", ".join(
+                      "%s %.1fs / %.1fs" % (kind, kinds[-1][0][kind], kinds[-1][1][kind]) for kind in KINDS)),
+              flush=True)
     median = statistics.median
     print("%d runtimes on %d cores, medians of %d: framework %.1fs (runtimes %.1fs, compare %.1fs, report %.1fs); "
           "twins at once %.1fs" % (len(runtimes), os.cpu_count() or 1, len(rows),
@@ -146,6 +193,14 @@ def main():
           % (" ".join("%.2fx" % r for r in cpu_ratios), median(cpu_ratios),
              median([sum(c.values()) for _, c, _, _ in rows]),
              median([t + c["compare"] + c["report"] for _, c, _, t in rows])))
+    per_kind = []
+    for kind in KINDS:
+        ratios = [framework_kind[kind] / twin_kind[kind] for framework_kind, twin_kind in kinds if twin_kind[kind]]
+        if ratios:
+            per_kind.append("%s %.2fx (%.1f s / %.1f s)" % (
+                "load/semantics/cost/proof" if kind == "load" else kind, median(ratios),
+                median([f[kind] for f, _ in kinds]), median([t[kind] for _, t in kinds])))
+    print("per kind, seconds in its cases, framework / twins (both at once, medians): %s" % "; ".join(per_kind))
 
 
 if __name__ == "__main__":
