@@ -165,6 +165,11 @@ def main():
     for repeat in range(args.repeats):
         with held(args.lock):
             seconds, cpu, directory = framework(runtimes, args.reports)
+            print("run %d: framework %.1fs (runtimes %.1fs, compare %.1fs, report %.1fs; CPU %.1fs), in cases: %s; "
+                  "its twins next (%s)" % (repeat + 1, sum(seconds.values()), seconds["runtimes"], seconds["compare"],
+                                           seconds["report"], sum(cpu.values()), ", ".join(
+                                               "%s %.1fs" % item for item in sorted(case_seconds(directory, runtimes)
+                                                                                    .items())), directory), flush=True)
             at_once, twins_cpu, twin_kinds = twins(runtimes, directory)
         rows.append((seconds, cpu, at_once, twins_cpu))
         kinds.append((case_seconds(directory, runtimes), twin_kinds))
