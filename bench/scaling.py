@@ -363,6 +363,7 @@ def main():
     parser.add_argument("--twin-cases", action="store_true",
                         help="only the load and semantics cases (what bench/twin.py replays), not every kind")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # each run's row as it ends: the largest k takes minutes
     ks = sorted({int(k) for k in args.copies.split(",")})
     case_files = TWIN_CASES if args.twin_cases else EVERY_KIND
     os.makedirs(args.reports, exist_ok=True)
