@@ -270,12 +270,12 @@ def run(runtime, matrix, reports, case_files, environment):
     ran = ran_again(entries)
     if ran and not sampler.executor_peak:  # a run that reused every case starts no executor
         sys.exit("bench: no executor of the run on %s was seen in /proc" % matrix)
-    reuse_lines = [line.strip() for line in output.splitlines() if line.strip().startswith("reuse: ")]
+    reused_from = collections.Counter(entry["reused_from"] for entry in entries.values() if entry.get("reused_from"))
     by_role = dict(sampler.cpu, **{"pss " + role: mb for role, mb in sampler.pss_peaks.items()})
     kinds = collections.Counter(entry.get("check") for entry in entries.values())
     return dict(wall=seconds, cpu=float(measured[-1][0]), cases=cases, peak=sampler.executor_peak,
                 pss=sampler.pss_peak, ran=len(ran), ran_cases=ran, kinds=kinds, run_id=run_id, entries=entries,
-                reuse_line=reuse_lines[-1] if reuse_lines else "", **by_role)
+                reused_from=reused_from, **by_role)
 
 
 def linearity(rows, column):
@@ -396,9 +396,9 @@ def main():
             runs["reuse"][k].append(second)
             print_row("first", repeat + 1, k, matrices[k][1], first)
             print_row("reuse", repeat + 1, k, matrices[k][1], second)
-            print("       %s; store %.0f MB; reuse run %.1f%% of the first's wall, %.1f%% of its CPU"
-                  % (second["reuse_line"] or "(no reuse line)", stored_mb, 100 * second["wall"] / first["wall"],
-                     100 * second["cpu"] / first["cpu"]))
+            print("       reuse run: %d cases reused from %s; store %.1f MB; %.1f%% of the first's wall, %.1f%% of its CPU"
+                  % (sum(second["reused_from"].values()), ", ".join(second["reused_from"]) or "no run", stored_mb,
+                     100 * second["wall"] / first["wall"], 100 * second["cpu"] / first["cpu"]))
             unstorable = never_stored(first["entries"])
             wrongly = [case for case in second["ran_cases"] if case not in unstorable]
             if unstorable:
