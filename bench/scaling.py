@@ -333,13 +333,15 @@ def print_fit(mode, runtime, ks, matrices, runs, repeats):
                   % (mode, runtime, name, ks[-1], " / ".join("%.2fx" % r for r in ratios),
                      statistics.median(ratios)))
     # Where a growth faster than linear goes: the same fit on each role's CPU seconds (sampled from /proc)
-    print("%s: CPU seconds by process (medians; per model from the first two ks; k=%d against that fit):"
-          % (mode, ks[-1]))
-    print("  %-13s %s %9s %9s" % ("", " ".join("%8s" % ("k=%d" % k) for k in ks), "per model", "k=%d" % ks[-1]))
+    verdict = len(rows) >= 3  # with two ks the fit passes through both: no ratio to show
+    print("%s: CPU seconds by process (medians; per model from the first two ks%s):"
+          % (mode, "; k=%d against that fit" % ks[-1] if verdict else ""))
+    print("  %-13s %s %9s %9s" % ("", " ".join("%8s" % ("k=%d" % k) for k in ks), "per model",
+                                  "k=%d" % ks[-1] if verdict else ""))
     for role in ROLES:
         marginal, fixed, predicted, taken = linearity(rows, role)
-        print("  %-13s %s %8.3fs %8.2fx" % (role, " ".join("%7.1fs" % row[role] for row in rows), marginal,
-                                            taken / predicted if predicted > 0 else float("nan")))
+        ratio = "%8.2fx" % (taken / predicted) if verdict and predicted > 0 else ""
+        print("  %-13s %s %8.3fs %s" % (role, " ".join("%7.1fs" % row[role] for row in rows), marginal, ratio))
     print("%s: peak PSS by process, MB (medians; each role's own peak):" % mode)
     for role in ROLES:
         print("  %-13s %s" % (role, " ".join("%7.0f " % row["pss " + role] for row in rows)))
