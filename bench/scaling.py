@@ -11,9 +11,10 @@ files, what ``bench/twin.py`` replays) in the runtime's tox env and prints the w
 of the run's processes. Every case runs (``CONFORMANCE_FRESH=1``), unless ``--reuse``: then each k has an
 empty reuse store of its own (a temporary ``CONFORMANCE_REUSE_DIR``), its *first* run fills it and a second,
 *reuse* run with nothing changed reuses every case; both are printed, each with its marginal cost per model
-and its memory, and the bench exits 1 if the reuse run ran any case again (an entry of its observations
-without ``reused_from``; a skip for a device this machine lacks, which never runs, aside): a correctness
-failure, not a timing. Every k is run ``--repeats`` times, the ks alternating in
+and its memory, and the bench exits 1 if the reuse run ran a case again that the first run stored (an entry of its
+observations without ``reused_from``; skips that never run, for a device this machine lacks or by an
+expectation, and crashes and timeouts, which are never stored, are counted apart): a correctness failure,
+not a timing. Every k is run ``--repeats`` times, the ks alternating in
 order and in reverse so that the machine's drift falls on all of them alike; the medians give the marginal
 seconds per model (from the smallest and the next k), and whether the largest k stayed within linear growth
 (target: time(k) <= fixed + 1.05 x marginal x models, i.e. 10.5 x the marginal cost of one copy at k = 10),
@@ -270,7 +271,8 @@ def run(runtime, matrix, reports, case_files, environment):
     ran = ran_again(entries)
     if ran and not sampler.executor_peak:  # a run that reused every case starts no executor
         sys.exit("bench: no executor of the run on %s was seen in /proc" % matrix)
-    reused_from = collections.Counter(entry["reused_from"] for entry in entries.values() if entry.get("reused_from"))
+    reused_from = collections.Counter(entry["reused_from"] for entry in entries.values()
+                                      if entry.get("reused_from"))
     by_role = dict(sampler.cpu, **{"pss " + role: mb for role, mb in sampler.pss_peaks.items()})
     kinds = collections.Counter(entry.get("check") for entry in entries.values())
     return dict(wall=seconds, cpu=float(measured[-1][0]), cases=cases, peak=sampler.executor_peak,
@@ -398,9 +400,10 @@ def main():
             runs["reuse"][k].append(second)
             print_row("first", repeat + 1, k, matrices[k][1], first)
             print_row("reuse", repeat + 1, k, matrices[k][1], second)
-            print("       reuse run: %d cases reused from %s; store %.1f MB; %.1f%% of the first's wall, %.1f%% of its CPU"
-                  % (sum(second["reused_from"].values()), ", ".join(second["reused_from"]) or "no run", stored_mb,
-                     100 * second["wall"] / first["wall"], 100 * second["cpu"] / first["cpu"]))
+            print("       reuse run: %d cases reused from %s; store %.1f MB; %.1f%% of the first's wall, "
+                  "%.1f%% of its CPU" % (sum(second["reused_from"].values()), ", ".join(second["reused_from"]) or "no run",
+                                         stored_mb, 100 * second["wall"] / first["wall"],
+                                         100 * second["cpu"] / first["cpu"]))
             unstorable = never_stored(first["entries"])
             wrongly = [case for case in second["ran_cases"] if case not in unstorable]
             if unstorable:
