@@ -400,10 +400,10 @@ def main():
             runs["reuse"][k].append(second)
             print_row("first", repeat + 1, k, matrices[k][1], first)
             print_row("reuse", repeat + 1, k, matrices[k][1], second)
+            sources = ", ".join(second["reused_from"]) or "no run"
             print("       reuse run: %d cases reused from %s; store %.1f MB; %.1f%% of the first's wall, "
-                  "%.1f%% of its CPU" % (sum(second["reused_from"].values()), ", ".join(second["reused_from"]) or "no run",
-                                         stored_mb, 100 * second["wall"] / first["wall"],
-                                         100 * second["cpu"] / first["cpu"]))
+                  "%.1f%% of its CPU" % (sum(second["reused_from"].values()), sources, stored_mb,
+                                         100 * second["wall"] / first["wall"], 100 * second["cpu"] / first["cpu"]))
             unstorable = never_stored(first["entries"])
             wrongly = [case for case in second["ran_cases"] if case not in unstorable]
             if unstorable:
