@@ -1,11 +1,20 @@
 """How a runtime's cases grow with the number of models: k copies of the matrix's models, run warm.
 
     tox exec -e report -- python bench/scaling.py [--runtime tf2.21] [--copies 1,3,10] [--repeats 3]
+    tox exec -e report -- python bench/scaling.py --reuse --copies 1,10 --repeats 1   # first run, then reuse
+    tox exec -e report -- python bench/scaling.py --twin-cases ...   # only what bench/twin.py replays
 
 For each k, writes a matrix with k copies of every model of matrix.yaml (ids suffixed ``__2`` .. ``__k``,
-the same files), runs its load and semantics cases (``pytest cases/test_load.py cases/test_semantics.py
---runtime=R -n auto``, what ``bench/twin.py`` replays) on it in the runtime's tox env and prints the wall
-time and the CPU seconds of the run's processes. Every k is run ``--repeats`` times, the ks alternating in
+the same files), runs every case kind of the runtime on it (``pytest cases --runtime=R -n auto``, as its
+tox env does: load, semantics, cost, proof, train, cluster; ``--twin-cases``: only the load and semantics
+files, what ``bench/twin.py`` replays) in the runtime's tox env and prints the wall time and the CPU seconds
+of the run's processes. Every case runs (``CONFORMANCE_FRESH=1``), unless ``--reuse``: then each k has an
+empty reuse store of its own (a temporary ``CONFORMANCE_REUSE_DIR``), its *first* run fills it and a second,
+*reuse* run with nothing changed reuses every case; both are printed, each with its marginal cost per model
+and its memory, and the bench exits 1 if the reuse run ran a case again that the first run stored (an entry of its
+observations without ``reused_from``; skips that never run, for a device this machine lacks or by an
+expectation, and crashes and timeouts, which are never stored, are counted apart): a correctness failure,
+not a timing. Every k is run ``--repeats`` times, the ks alternating in
 order and in reverse so that the machine's drift falls on all of them alike; the medians give the marginal
 seconds per model (from the smallest and the next k), and whether the largest k stayed within linear growth
 (target: time(k) <= fixed + 1.05 x marginal x models, i.e. 10.5 x the marginal cost of one copy at k = 10),
@@ -20,11 +29,14 @@ their originals do (the zoo's expectations are widened to them), so every k's ru
 run.
 """
 import argparse
+import collections
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -40,9 +52,9 @@ from conformance.run_ids import new_run_id  # noqa: E402
 # twins have none, and getrusage did not see the CPU of processes in bubblewrap's pid namespace (measured:
 # 3.6 s against 18.5 s for the same cases), which would make the framework's CPU look smaller than it is.
 os.environ.setdefault("CONFORMANCE_SANDBOX", "off")
-os.environ.setdefault("CONFORMANCE_FRESH", "1")  # every case run: a reused case would measure the store
 
-CASE_FILES = ("cases/test_load.py", "cases/test_semantics.py")  # what bench/twin.py replays
+EVERY_KIND = ("cases",)  # what the runtime's tox env runs
+TWIN_CASES = ("cases/test_load.py", "cases/test_semantics.py")  # what bench/twin.py replays
 # Runs the command and prints the CPU seconds of its waited-for descendants: pytest, its workers, their fork
 # servers and executors.
 _MEASURE = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
@@ -199,10 +211,44 @@ def copied_matrix(source, copies, directory):
     return path, len(document["models"])
 
 
-def run(runtime, matrix, reports):
+def run_entries(reports, run_id, runtime):
+    """The case entries of a run's observation files for one runtime."""
+    entries = {}
+    directory = os.path.join(reports, "runs", run_id, runtime)
+    for name in os.listdir(directory) if os.path.isdir(directory) else []:
+        if name.endswith(".json") and not name.startswith("."):
+            with open(os.path.join(directory, name)) as stream:
+                entries.update(json.load(stream).get("cases") or {})
+    return entries
+
+
+def ran_again(entries):
+    """The cases that ran in this run: not reused, and not a skip that never runs (a device this machine
+    lacks, an expectation that says skip). A skip a case gave itself is stored, and reused."""
+    never_run = {case for case, entry in entries.items() if entry.get("status") == "skip"
+                 and ("skipped_because" in entry or entry.get("expected") == "skip")}
+    return [case for case, entry in entries.items() if not entry.get("reused_from") and case not in never_run]
+
+
+def never_stored(entries):
+    """The cases a run does not store, by design (conformance/pytest/reuse.py): a crash, a timeout, a
+    hub-conformance error, a lost case. They run again in every run."""
+    return {case for case, entry in entries.items()
+            if entry.get("status") not in ("pass", "xfail", "fail", "skip") or "lost" in entry
+            or (entry.get("error") or {}).get("cause") in ("crash", "timeout", "harness-error")}
+
+
+def folder_mb(path):
+    total = 0
+    for folder, _, names in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(folder, name)) for name in names)
+    return total / float(1 << 20)
+
+
+def run(runtime, matrix, reports, case_files, environment):
     run_id = new_run_id()
-    env = dict(os.environ, CONFORMANCE_RUN_ID=run_id)
-    command = ["tox", "exec", "-q", "-e", runtime, "--", "python", "-c", _MEASURE, "pytest", *CASE_FILES,
+    env = dict(os.environ, CONFORMANCE_RUN_ID=run_id, **environment)
+    command = ["tox", "exec", "-q", "-e", runtime, "--", "python", "-c", _MEASURE, "pytest", *case_files,
                "--runtime=%s" % runtime, "--matrix", matrix, "-n", "auto", "--dist", "loadgroup",
                "-p", "no:cacheprovider", "--max-worker-restart=0", "--reports", reports, "-q"]
     started = time.perf_counter()
@@ -214,22 +260,24 @@ def run(runtime, matrix, reports):
     seconds = time.perf_counter() - started
     sampler.stop()
     measured = [line.split()[1:] for line in output.splitlines() if line.startswith("children ")]
-    cases = 0
-    directory = os.path.join(reports, "runs", run_id, runtime)
-    for name in os.listdir(directory) if os.path.isdir(directory) else []:
-        if name.endswith(".json") and not name.startswith("."):
-            with open(os.path.join(directory, name)) as stream:
-                cases += len(json.load(stream).get("cases") or {})
+    entries = run_entries(reports, run_id, runtime)
+    cases = len(entries)
     if not measured or not cases:
         sys.exit("bench: the run on %s recorded nothing:\n%s" % (matrix, output[-3000:]))
     if process.returncode != 0:  # the copies are expected to do what their originals do
         summary = [line for line in output.splitlines() if line.startswith("cases: ")]
         print("bench: the run on %s is not green (pytest exit %d): %s"
               % (matrix, process.returncode, summary[-1] if summary else output[-2000:]))
-    if not sampler.executor_peak:
+    ran = ran_again(entries)
+    if ran and not sampler.executor_peak:  # a run that reused every case starts no executor
         sys.exit("bench: no executor of the run on %s was seen in /proc" % matrix)
+    reused_from = collections.Counter(entry["reused_from"] for entry in entries.values()
+                                      if entry.get("reused_from"))
     by_role = dict(sampler.cpu, **{"pss " + role: mb for role, mb in sampler.pss_peaks.items()})
-    return seconds, float(measured[-1][0]), cases, sampler.executor_peak, sampler.pss_peak, by_role
+    kinds = collections.Counter(entry.get("check") for entry in entries.values())
+    return dict(wall=seconds, cpu=float(measured[-1][0]), cases=cases, peak=sampler.executor_peak,
+                pss=sampler.pss_peak, ran=len(ran), ran_cases=ran, kinds=kinds, run_id=run_id, entries=entries,
+                reused_from=reused_from, **by_role)
 
 
 def linearity(rows, column):
@@ -241,66 +289,137 @@ def linearity(rows, column):
     return marginal, fixed, fixed + marginal * last["models"], last[column]
 
 
+HEADER = "%-6s %-6s %-4s %7s %7s %7s %9s %9s %14s %10s"
+ROW = "%-6s %-6s %-4d %7d %7d %7d %8.1fs %8.1fs %11s MB %7.0f MB"
+COLUMNS = ("wall", "cpu", "peak", "pss") + ROLES + tuple("pss " + role for role in ROLES)
+
+
+def print_row(mode, repeat, k, models, measured):
+    peak = "%.0f" % measured["peak"] if measured["peak"] else "-"
+    print(ROW % (mode, repeat, k, models, measured["cases"], measured["ran"], measured["wall"], measured["cpu"], peak,
+                 measured["pss"]))
+
+
+def print_fit(mode, runtime, ks, matrices, runs, repeats):
+    """Medians of one mode's runs, the marginal seconds per model (from the two smallest ks), the linearity
+    verdict at the largest k (three ks or more) and where the CPU and the memory go."""
+    rows = [dict(k=k, models=matrices[k][1], **{column: statistics.median(r[column] for r in runs[k])
+                                                  for column in COLUMNS})
+            for k in ks]
+    print("%s run, medians of %d:" % (mode, repeats))
+    for row in rows:
+        print("%-6s %-6s %-4d %7d %7s %7s %8.1fs %8.1fs %11s MB %7.0f MB"
+              % (mode, "", row["k"], row["models"], "", "", row["wall"], row["cpu"],
+                 "%.0f" % row["peak"] if row["peak"] else "-", row["pss"]))
+    if len(rows) < 2:
+        return
+    for column, name in (("wall", "wall"), ("cpu", "CPU")):
+        marginal, fixed, predicted, taken = linearity(rows, column)
+        line = "%s %s %s: marginal %.3f s per model, fixed %.1f s" % (mode, runtime, name, marginal, fixed)
+        if len(rows) >= 3:  # the fit takes the first two; the verdict needs a third
+            allowed = fixed + 1.05 * marginal * rows[-1]["models"]
+            line += "; k=%d predicted %.1f s, took %.1f s (%.2fx; target <= %.1f s: %s)" % (
+                rows[-1]["k"], predicted, taken, taken / predicted, allowed,
+                "linear" if taken <= allowed else "grows faster than linear")
+        print(line)
+    if len(rows) >= 3:
+        # The same fit within each repeat, whose runs follow each other: the machine's drift over the whole
+        # bench (CPU seconds of one run varied by a quarter within an hour here) falls less on it.
+        for column, name in (("wall", "wall"), ("cpu", "CPU")):
+            ratios = []
+            for repeat in range(repeats):
+                own = [dict(models=matrices[k][1], **{column: runs[k][repeat][column]}) for k in ks]
+                _, _, predicted, taken = linearity(own, column)
+                ratios.append(taken / predicted)
+            print("%s %s %s, each repeat's own fit: k=%d at %s of its prediction (median %.2fx)"
+                  % (mode, runtime, name, ks[-1], " / ".join("%.2fx" % r for r in ratios),
+                     statistics.median(ratios)))
+    # Where a growth faster than linear goes: the same fit on each role's CPU seconds (sampled from /proc)
+    verdict = len(rows) >= 3  # with two ks the fit passes through both: no ratio to show
+    print("%s: CPU seconds by process (medians; per model from the first two ks%s):"
+          % (mode, "; k=%d against that fit" % ks[-1] if verdict else ""))
+    print("  %-13s %s %9s %9s" % ("", " ".join("%8s" % ("k=%d" % k) for k in ks), "per model",
+                                  "k=%d" % ks[-1] if verdict else ""))
+    for role in ROLES:
+        marginal, fixed, predicted, taken = linearity(rows, role)
+        ratio = "%8.2fx" % (taken / predicted) if verdict and predicted > 0 else ""
+        print("  %-13s %s %8.3fs %s" % (role, " ".join("%7.1fs" % row[role] for row in rows), marginal, ratio))
+    print("%s: peak PSS by process, MB (medians; each role's own peak):" % mode)
+    for role in ROLES:
+        print("  %-13s %s" % (role, " ".join("%7.0f " % row["pss " + role] for row in rows)))
+    for column, name in (("peak", "largest executor's peak RSS"), ("pss", "the run's peak PSS")):
+        peaks = [row[column] for row in rows]
+        if not all(peaks):
+            print("%s %s: no executor started (every case reused)" % (mode, name))
+            continue
+        print("%s %s MB: %s: %s" % (mode, name, " / ".join("%.0f" % p for p in peaks),
+                                    "flat" if max(peaks) <= 1.1 * min(peaks) else "grows with k"))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runtime", default="tf2.21")
     parser.add_argument("--copies", default="1,3,10", help="comma-separated k (three or more for a verdict)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of every k; the medians count")
     parser.add_argument("--reports", default=os.path.join(ROOT, "reports", "bench"))
+    parser.add_argument("--reuse", action="store_true",
+                        help="each k: a first run into an empty store, then a reuse run with nothing changed")
+    parser.add_argument("--twin-cases", action="store_true",
+                        help="only the load and semantics cases (what bench/twin.py replays), not every kind")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # each run's row as it ends: the largest k takes minutes
     ks = sorted({int(k) for k in args.copies.split(",")})
+    case_files = TWIN_CASES if args.twin_cases else EVERY_KIND
     os.makedirs(args.reports, exist_ok=True)
     matrices = {k: copied_matrix(os.path.join(ROOT, DEFAULT_MATRIX), k, args.reports) for k in ks}
-    run(args.runtime, matrices[ks[0]][0], args.reports)
-    print("%-7s %-4s %7s %7s %9s %9s %14s %10s  (after one warm-up run)"
-          % ("repeat", "k", "models", "cases", "wall", "CPU", "executor RSS", "run PSS"))
-    runs = {k: [] for k in ks}
+    fresh = {"CONFORMANCE_FRESH": "1"}  # every case run: a reused case would measure the store
+    run(args.runtime, matrices[ks[0]][0], args.reports, case_files, fresh)
+    modes = ("first", "reuse") if args.reuse else ("fresh",)
+    print("%s; %s (after one warm-up run)" % (" ".join(case_files), "first run into an empty store, then a reuse run"
+                                              if args.reuse else "every case run"))
+    print(HEADER % ("mode", "repeat", "k", "models", "cases", "ran", "wall", "CPU", "executor RSS", "run PSS"))
+    runs = {mode: {k: [] for k in ks} for mode in modes}
+    failures = []
     for repeat in range(args.repeats):
         for k in (ks if repeat % 2 == 0 else ks[::-1]):
-            seconds, cpu, cases, peak, pss, roles = run(args.runtime, matrices[k][0], args.reports)
-            runs[k].append(dict({"wall": seconds, "cpu": cpu, "peak": peak, "pss": pss, "cases": cases}, **roles))
-            print("%-7d %-4d %7d %7d %8.1fs %8.1fs %11.0f MB %7.0f MB"
-                  % (repeat + 1, k, matrices[k][1], cases, seconds, cpu, peak, pss))
-    rows = [dict(k=k, models=matrices[k][1], **{column: statistics.median(r[column] for r in runs[k])
-                                                  for column in ("wall", "cpu", "peak", "pss") + ROLES
-                                                  + tuple("pss " + role for role in ROLES)})
-            for k in ks]
-    print("medians of %d:" % args.repeats)
-    for row in rows:
-        print("%-7s %-4d %7d %7s %8.1fs %8.1fs %11.0f MB %7.0f MB"
-              % ("", row["k"], row["models"], "", row["wall"], row["cpu"], row["peak"], row["pss"]))
-    if len(rows) >= 3:  # the fit takes the first two; the verdict needs a third
-        for column, name in (("wall", "wall"), ("cpu", "CPU")):
-            marginal, fixed, predicted, taken = linearity(rows, column)
-            allowed = fixed + 1.05 * marginal * rows[-1]["models"]
-            print("%s %s: marginal %.2f s per model, fixed %.1f s; k=%d predicted %.1f s, took %.1f s (%.2fx; target "
-                  "<= %.1f s: %s)" % (args.runtime, name, marginal, fixed, rows[-1]["k"], predicted, taken,
-                                      taken / predicted, allowed,
-                                      "linear" if taken <= allowed else "grows faster than linear"))
-        # The same fit within each repeat, whose runs follow each other: the machine's drift over the whole
-        # bench (CPU seconds of one run varied by a quarter within an hour here) falls less on it.
-        for column, name in (("wall", "wall"), ("cpu", "CPU")):
-            ratios = []
-            for repeat in range(args.repeats):
-                own = [dict(models=matrices[k][1], **{column: runs[k][repeat][column]}) for k in ks]
-                _, _, predicted, taken = linearity(own, column)
-                ratios.append(taken / predicted)
-            print("%s %s, each repeat's own fit: k=%d at %s of its prediction (median %.2fx)"
-                  % (args.runtime, name, ks[-1], " / ".join("%.2fx" % r for r in ratios), statistics.median(ratios)))
-        # Where a growth faster than linear goes: the same fit on each role's CPU seconds (sampled from /proc)
-        print("CPU seconds by process (medians; k=%d against the fit of the first two ks):" % ks[-1])
-        print("  %-13s %s %9s %9s" % ("", " ".join("%8s" % ("k=%d" % k) for k in ks), "per model", "k=%d" % ks[-1]))
-        for role in ROLES:
-            marginal, fixed, predicted, taken = linearity(rows, role)
-            print("  %-13s %s %8.3fs %8.2fx" % (role, " ".join("%7.1fs" % row[role] for row in rows), marginal,
-                                                taken / predicted if predicted > 0 else float("nan")))
-        print("peak PSS by process, MB (medians; each role's own peak):")
-        for role in ROLES:
-            print("  %-13s %s" % (role, " ".join("%7.0f " % row["pss " + role] for row in rows)))
-        for column, name in (("peak", "largest executor's peak RSS"), ("pss", "the run's peak PSS")):
-            peaks = [row[column] for row in rows]
-            print("%s %s MB: %s" % (name, " / ".join("%.0f" % p for p in peaks),
-                                    "flat" if max(peaks) <= 1.1 * min(peaks) else "grows with k"))
+            if not args.reuse:
+                measured = run(args.runtime, matrices[k][0], args.reports, case_files, fresh)
+                runs["fresh"][k].append(measured)
+                print_row("fresh", repeat + 1, k, matrices[k][1], measured)
+                continue
+            store = tempfile.mkdtemp(prefix="hub-conformance-scaling-reuse-")
+            try:
+                # CONFORMANCE_FRESH=0: reuse on, whatever the caller's environment says
+                environment = {"CONFORMANCE_FRESH": "0", "CONFORMANCE_REUSE_DIR": store}
+                first = run(args.runtime, matrices[k][0], args.reports, case_files, environment)
+                stored_mb = folder_mb(store)
+                second = run(args.runtime, matrices[k][0], args.reports, case_files, environment)
+            finally:
+                shutil.rmtree(store, ignore_errors=True)
+            runs["first"][k].append(first)
+            runs["reuse"][k].append(second)
+            print_row("first", repeat + 1, k, matrices[k][1], first)
+            print_row("reuse", repeat + 1, k, matrices[k][1], second)
+            sources = ", ".join(second["reused_from"]) or "no run"
+            print("       reuse run: %d cases reused from %s; store %.1f MB; %.1f%% of the first's wall, "
+                  "%.1f%% of its CPU" % (sum(second["reused_from"].values()), sources, stored_mb,
+                                         100 * second["wall"] / first["wall"], 100 * second["cpu"] / first["cpu"]))
+            unstorable = never_stored(first["entries"])
+            wrongly = [case for case in second["ran_cases"] if case not in unstorable]
+            if unstorable:
+                print("       %d cases the first run did not store (crash, timeout: never reused) ran again"
+                      % len(set(second["ran_cases"]) & unstorable))
+            if wrongly:
+                failures.append((k, second, wrongly))
+    first_kinds = runs[modes[0]][ks[0]][0]["kinds"]
+    print("cases per kind at k=%d: %s" % (ks[0], ", ".join("%s %d" % item for item in sorted(first_kinds.items()))))
+    for mode in modes:
+        print_fit(mode, args.runtime, ks, matrices, runs[mode], args.repeats)
+    if failures:
+        for k, second, wrongly in failures:
+            print("bench: the reuse run at k=%d (run %s) ran %d cases again that the first run stored, e.g. %s"
+                  % (k, second["run_id"], len(wrongly), ", ".join(wrongly[:5])))
+        sys.exit(1)
 
 
 if __name__ == "__main__":
