@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Optional, Set
+from typing import Any, Dict, List, Optional, Set
 
 import pytest
 
@@ -124,8 +124,30 @@ class ReusePlugin(object):
             self.stored += 1
 
     def summary(self) -> str:
-        if not self.reused:
-            return "reuse: no case reused, %d stored (%s)" % (self.stored, self.store.root)
-        runs = ", ".join("%s (%d)" % item for item in sorted(self.from_runs.items()))
-        return "reuse: %d cases reused from %s, %d stored; run them again with --fresh or %s=1" % (
-            self.reused, runs, self.stored, FRESH_ENV)
+        return summary_line(self.from_runs, self.stored, self.store.root)
+
+    def run_info(self) -> Dict[str, Any]:
+        """What this process's observations say of reuse (run_info): read back by the xdist controller."""
+        return {"reused_cases": self.reused, "reused_from": dict(self.from_runs), "stored_cases": self.stored,
+                "reuse_store": self.store.root}
+
+
+def summary_line(from_runs: Dict[str, int], stored: int, root: str) -> str:
+    if not from_runs:
+        return "reuse: no case reused, %d stored (%s)" % (stored, root)
+    runs = ", ".join("%s (%d)" % item for item in sorted(from_runs.items()))
+    return "reuse: %d cases reused from %s, %d stored; run them again with --fresh or %s=1" % (
+        sum(from_runs.values()), runs, stored, FRESH_ENV)
+
+
+def summary_of_workers(documents: List[Dict[str, Any]]) -> Optional[str]:
+    """The reuse line of a runtime whose cases ran in xdist workers, from their observation files' run_info
+    (None when none of them reused or stored anything: reuse was off)."""
+    infos = [d.get("run_info") or {} for d in documents if "reuse_store" in (d.get("run_info") or {})]
+    if not infos:
+        return None
+    from_runs = {}  # type: Dict[str, int]
+    for info in infos:
+        for run, count in (info.get("reused_from") or {}).items():
+            from_runs[run] = from_runs.get(run, 0) + count
+    return summary_line(from_runs, sum(info.get("stored_cases", 0) for info in infos), infos[0]["reuse_store"])

@@ -24,7 +24,7 @@ from conformance.outcome import counts_line
 from conformance.report.completeness import missing_results, write_expected
 from conformance.run_ids import new_run_id
 from conformance.saved_model_header import detect
-from conformance.pytest.reuse import ReusePlugin, flaky_in_last_report, fresh_requested
+from conformance.pytest.reuse import ReusePlugin, flaky_in_last_report, fresh_requested, summary_of_workers
 from conformance.reuse.key import CaseKeys
 from conformance.reuse.store import ReuseStore
 from conformance.runtime.deferred_session import DeferredSession, facts_of
@@ -269,7 +269,7 @@ class RuntimePlugin(CasePlugin):
                 session.exitstatus = INCOMPLETE
         if self.recorder is not None and self.session is not None:  # how often executors were replaced
             try:
-                reused = {"reused_cases": self.reuse.reused, "reused_from": self.reuse.from_runs} if self.reuse else {}
+                reused = self.reuse.run_info() if self.reuse else {}
                 self.recorder.close(executor_restarts=self.session.restarts, executor_recycled=self.session.recycled,
                                     **reused)
             except OSError as error:
@@ -310,12 +310,29 @@ class RuntimePlugin(CasePlugin):
             first_seen.setdefault(_model_of(item), len(first_seen))
         items.sort(key=lambda item: first_seen[_model_of(item)])
 
+    def _workers_reuse(self) -> Optional[str]:
+        """The xdist controller's reuse line: what its workers' observation files say."""
+        from conformance.observations import load_document
+
+        folder = os.path.join(run_dir(self.reports, self.run_id), self.runtime.id)
+        if self._runs_cases() or not os.path.isdir(folder):
+            return None
+        documents = []
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".json") and not name.startswith("."):
+                try:
+                    documents.append(load_document(os.path.join(folder, name)))
+                except (OSError, ValueError):
+                    continue
+        return summary_of_workers(documents)
+
     def pytest_terminal_summary(self, terminalreporter):
         terminalreporter.write_sep("-", "conformance: runtime %s" % self.runtime.id)
         terminalreporter.write_line("cases: %s" % counts_line(terminalreporter.stats))
         terminalreporter.write_line(sandbox_summary_line())
-        if self.reuse is not None:
-            terminalreporter.write_line(self.reuse.summary())
+        reuse = self.reuse.summary() if self.reuse is not None else self._workers_reuse()
+        if reuse:
+            terminalreporter.write_line(reuse)
         terminalreporter.write_line("observations: %s" % os.path.join(self.reports, "runs", self.run_id,
                                                                       self.runtime.id))
         if self.lost_workers:
