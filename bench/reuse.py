@@ -69,7 +69,8 @@ def main():
     else:
         env["CONFORMANCE_REUSE_DIR"] = tempfile.mkdtemp(prefix="hub-conformance-reuse-bench-")
         first, _ = tox_p(env)
-    print("first run: %.0f s" % first)
+    print("first run: %.0f s%s" % (first, " (given: if it built envs or the zoo, the ratios below look better than "
+                                          "they are)" if options.warm else ""))
 
     rows = []
     seconds, run_id = tox_p(env)
