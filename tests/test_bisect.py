@@ -1,5 +1,7 @@
-"""`python -m conformance bisect` end to end: real throwaway envs of builds already in uv's cache (offline, so
-nothing is downloaded), the real case run in each, and what it prints and writes. The search itself is
+"""`python -m conformance bisect` end to end: real throwaway envs of two TensorFlow builds the runtimes
+already installed (in uv's cache), the real case run in each, and what it prints and writes. The probes
+install from the package index tox and uv use, as the command does: the 2.15.1 probe needs tf-keras 2.15,
+which no runtime env holds, so a fresh machine's cache does not have it (offline, CI failed there). The search itself is
 tested with a fake probe in tests/test_bisect_search.py."""
 import json
 import os
@@ -22,7 +24,7 @@ CASE = "train[reusable_tf2_written-tf2.21-keras3-cpu-hub.KerasLayer]"
 def test_bisect_between_two_cached_releases_ends_at_the_pair_and_skips_a_build_that_cannot_install(
         tmp_path, zoo_dir):
     output = tmp_path / "bisect.json"
-    env = dict(os.environ, UV_OFFLINE="1", CONFORMANCE_ZOO_DIR=zoo_dir)
+    env = dict(os.environ, CONFORMANCE_ZOO_DIR=zoo_dir)
     # 2.16.0 was never published: its probe cannot install, and must be neither good nor bad
     ran = subprocess.run([sys.executable, "-m", "conformance", "bisect", "test_" + CASE, "tensorflow-cpu==2.15.1",
                           "2.21.0", "--builds", "2.16.0", "--reports", str(tmp_path / "reports"),
