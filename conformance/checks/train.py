@@ -8,6 +8,7 @@ each ``output_key`` gives that entry of ``signature_outputs_as_dict``, the froze
 the head above it learns."""
 from __future__ import annotations
 
+from typing import Any, Dict, Optional
 
 from conformance.causes import Cause
 from conformance.cases import TRAIN_VARIANTS
@@ -26,6 +27,11 @@ def run(case, matrix, runtime_session, device, case_record):
     if "error" in record:
         settle(case.id, case.expectation, Cause(record["error"]["cause"], record["error"]["diagnosis"]))
         return
+    settle(case.id, case.expectation, cause_of(record))
+
+
+def cause_of(record: Dict[str, Any]) -> Optional[Cause]:
+    """What a recorded step says of the model (None: it trained as the guides say it should)."""
     cause = None
     if record.get("output_keys_differ"):
         cause = Cause("output-key-mismatch", "hub.KerasLayer(signature=%r, output_key=K) differs from that entry of "
@@ -48,14 +54,14 @@ def run(case, matrix, runtime_session, device, case_record):
                       "statistics (%s) did not move" % (record["update_ops"], ", ".join(record["statistics"][:3])))
     elif record.get("state_changed_by_calls") or record.get("writes_state"):  # the model's own calls move its
         pass  # state (a counter): the losses before and after the step are taken at different states
-    elif record.get("random_ops"):  # dropout in the trained graph: each run draws a new loss
-        if not record.get("moved"):
+    elif record.get("draws_random"):  # dropout in the trained graph: the gradient (and, in a graph, the loss)
+        if not record.get("moved"):     # is drawn anew each run, so the step is held to moving the variables
             cause = Cause("no-progress", "one SGD step left every trainable variable as it was")
     elif not record["loss_after"] < record["loss_before"]:
         cause = Cause("no-progress", "one SGD step along the gradient did not lower the loss at any step size "
                                      "tried (%g before, %g after at the last, %g)"
                       % (record["loss_before"], record["loss_after"], record.get("learning_rate") or 0.01))
-    settle(case.id, case.expectation, cause)
+    return cause
 
 
 def _devices(runtime, devices):

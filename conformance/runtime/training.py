@@ -86,6 +86,12 @@ def _summary(variables: Sequence[Any], gradients: Optional[Sequence[Any]], befor
                 arrays={"gradient": present, "after": {n: np.asarray(v) for n, v in zip(names, values)}})
 
 
+def _moved(initial: Sequence[Any], final: Sequence[Any]) -> bool:
+    """Whether a step changed any variable: what a step whose gradient holds random numbers (dropout) is held
+    to, since a gradient drawn under one dropout mask need not lower the loss measured without one."""
+    return any(not np.array_equal(a, b) for a, b in zip(initial, final))
+
+
 def _dense(gradient: Any, tf: Any) -> Any:
     """A gradient as a dense tensor (an embedding lookup's gradient is IndexedSlices)."""
     return tf.convert_to_tensor(gradient) if gradient is not None else None
@@ -136,8 +142,9 @@ def eager_object(tf: Any, obj: Any, signature: str, tensors_of: Callable[[], Map
         if float(after) < float(before):
             break
     regularization = list(getattr(obj, "regularization_losses", None) or [])
+    final = [v.numpy() for v in variables]
     return _summary(variables, [None if g is None else g.numpy() for g in gradients], before.numpy(), after.numpy(),
-                    [v.numpy() for v in variables], regularization_losses=len(regularization),
+                    final, regularization_losses=len(regularization), moved=_moved(originals, final),
                     training_changes_output=training_matters, draws_random=draws_random, learning_rate=rate)
 
 
@@ -173,8 +180,7 @@ def graph_step(tf: Any, session: Any, loss: Any, variables: Sequence[Any], feed:
         if random_ops or after < before:  # a loss drawn anew each run is not held to going down
             break
     moved_statistics = sorted(v.name for v, a, b in zip(statistics, kept, updated) if not np.array_equal(a, b))
-    return _summary(variables, gradients, before, after, final, moved=any(
-        not np.array_equal(a, b) for a, b in zip(initial, final)), random_ops=random_ops,
+    return _summary(variables, gradients, before, after, final, moved=_moved(initial, final), random_ops=random_ops,
         draws_random=bool(random_ops), learning_rate=learning_rate,
         statistics=sorted(v.name for v in statistics), statistics_moved=moved_statistics)
 
@@ -349,6 +355,7 @@ def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, An
     else:  # Keras takes its own step in a graph; gradients built beside it would be a second, other graph
         gradients = None
     initial = model.get_weights()
+    layer_initial = keras.backend.batch_get_value(layer.trainable_weights)
     for index, rate in enumerate(LEARNING_RATES):
         if index:  # back to where the step started, for a smaller one
             model.set_weights(initial)
@@ -362,9 +369,10 @@ def _keras_step(tf: Any, keras: Any, hub: Any, handle: str, kwargs: Dict[str, An
     else:
         draws_random = bool(random_ops_behind([model.output]))
     exported = len(list(getattr(layer.resolved_object, "regularization_losses", None) or []))  # no second load
-    return _summary(layer.trainable_weights, gradients, before, after, keras.backend.batch_get_value(
-        layer.trainable_weights), regularization_losses=len(model.losses), exported_regularization_losses=exported,
-        draws_random=draws_random, learning_rate=rate)
+    final = keras.backend.batch_get_value(layer.trainable_weights)
+    return _summary(layer.trainable_weights, gradients, before, after, final, regularization_losses=len(model.losses),
+                    exported_regularization_losses=exported, moved=_moved(layer_initial, final),
+                    draws_random=draws_random, learning_rate=rate)
 
 
 def _keras_session(tf: Any, keras: Any) -> Any:
