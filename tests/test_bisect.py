@@ -1,8 +1,8 @@
 """`python -m conformance bisect` end to end: real throwaway envs of two TensorFlow builds the runtimes
 already installed (in uv's cache), the real case run in each, and what it prints and writes. The probes
 install from the package index tox and uv use, as the command does: the 2.15.1 probe needs tf-keras 2.15,
-which no runtime env holds, so a fresh machine's cache does not have it (offline, CI failed there). The search itself is
-tested with a fake probe in tests/test_bisect_search.py."""
+which no runtime env holds, so a fresh machine's cache lacks it. The search itself is tested with a fake
+probe in tests/test_bisect_search.py."""
 import json
 import os
 import subprocess
