@@ -173,3 +173,28 @@ def test_a_dropout_gradient_that_does_not_lower_the_loss_without_dropout_is_not_
     deterministic = dict(record, draws_random=False)  # without dropout the loss must go down
     assert cause_of(deterministic).id == "no-progress"
     assert cause_of(dict(deterministic, loss_after=record["loss_before"] / 2)) is None
+
+
+def test_dropout_draws_that_happen_to_agree_are_still_random_and_a_deterministic_training_mode_is_not(runtime,
+                                                                                                     zoo_dir):
+    """Two training-mode losses of keras_saved can agree: on the inputs of ``keras_saved__3`` few hidden units are
+    active under Dropout(0.5), and in a 350-model run two draws agreed, so the check held a masked step to
+    lowering the unmasked loss and blamed the model. Agreeing draws are settled by the traced call's ops.
+    reusable_tf2_written's training mode halves its logits: no random numbers."""
+    from conformance.runtime import training
+    from conformance.runtime.apis.tensors import to_tensors
+
+    tf, hub = runtime
+    described = {"dense_features": {"dtype": "float32", "shape": [None, 4]},
+                 "extra_features": {"dtype": "float32", "shape": [None, 2]}}
+    tensors = to_tensors(tf, make_inputs("keras_saved__3", "__call__", described), described)
+    dropout = tf.saved_model.load(os.path.join(zoo_dir, "keras_saved"))
+    masked = lambda: training._object_loss(tf, dropout, "__call__", tensors, True)  # noqa: E731
+    agreed = float(masked())
+    assert training._draws_random(tf, masked, agreed, agreed)
+
+    plain = tf.saved_model.load(os.path.join(zoo_dir, "reusable_tf2_written"))
+    x = to_tensors(tf, reusable_inputs(), {"x": {"dtype": "float32", "shape": [None, 4]}})
+    halved = lambda: training._object_loss(tf, plain, "__call__", x, True)  # noqa: E731
+    assert float(halved()) != float(training._object_loss(tf, plain, "__call__", x, False)), "training matters"
+    assert not training._draws_random(tf, halved, float(halved()), float(halved()))
